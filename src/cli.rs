@@ -1,0 +1,142 @@
+//! Command-line definitions. No logic lives here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "leakstop",
+    version,
+    about = "Find leaked credentials in working trees, git history and client bundles",
+    after_help = "Exit codes: 0 clean, 1 findings, 2 live findings, 3 incomplete scan, 4 usage or configuration error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a directory for secrets.
+    Scan(ScanArgs),
+    /// Manage baseline files of accepted findings.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// List and check detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan and record every current finding, so later scans report only new ones.
+    Create {
+        #[command(flatten)]
+        scan: ScanInput,
+        /// Where to write the baseline.
+        #[arg(long, short, default_value = ".leakstop-baseline.json")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule: id, provider, confidence, severity.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate rule files and run their examples.
+    Check {
+        /// Rule files (TOML, same format as patterns/).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// What to scan and which rules and filters apply.
+#[derive(Debug, Args, Clone)]
+pub struct ScanInput {
+    /// Directory or file to scan.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Configuration file (default: .leakstop.toml at the scan root, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .leakstop.toml at the scan root.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Scan files that .gitignore and similar files exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Skip files larger than this (bytes; K, M and G suffixes accepted).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Also report findings in lockfiles' integrity hashes, vendored
+    /// dependency folders and generated files.
+    #[arg(long)]
+    pub no_default_excludes: bool,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: ScanInput,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Hide findings recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// When to use colour in human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Do not draw a progress indicator on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+    Sarif,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Parses `1048576`, `512K`, `10M`, `1G`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, multiplier) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("`{text}` is not a size (examples: 1048576, 512K, 10M)"))
+}

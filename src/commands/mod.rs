@@ -1,0 +1,4 @@
+//! One module per subcommand; each returns what the run found, and
+//! [`crate::exit`] turns that into an exit code.
+
+pub mod rules;

@@ -1,0 +1,75 @@
+//! `leakstop rules list` and `leakstop rules check`.
+
+use crate::matcher::Matcher;
+use crate::rules::{self, check_examples, parse_rule_file, Strictness};
+use anyhow::{Context, Result};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Prints every rule with its provider, confidence and severity.
+pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
+    let rules = rules::embedded_rules()?;
+    if json {
+        let rows: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "name": r.name, "provider": r.provider,
+                    "confidence": r.confidence, "severity": r.severity,
+                    "client_safe": r.client_safe, "generic": r.generic,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
+    writeln!(out, "{:width$}  {:16}  {:10}  SEVERITY", "ID", "PROVIDER", "CONFIDENCE")?;
+    for rule in &rules {
+        writeln!(
+            out,
+            "{:width$}  {:16}  {:10}  {}",
+            rule.id, rule.provider, rule.confidence.to_string(), rule.severity
+        )?;
+    }
+    writeln!(out, "{} rules from {} providers", rules.len(), rules.iter().map(|r| &r.provider).collect::<HashSet<_>>().len())?;
+    Ok(())
+}
+
+/// Validates rule files and runs their examples against the full rule set
+/// (a file's rules replace built-in rules with the same id). Returns the
+/// number of problems found.
+pub fn check(files: &[PathBuf], out: &mut dyn Write) -> Result<usize> {
+    let mut problems = 0;
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading rule file {}", file.display()))?;
+        let origin = file.display().to_string();
+        let user_rules = match parse_rule_file(&origin, &text, Strictness::Library) {
+            Ok(rules) => rules,
+            Err(error) => {
+                writeln!(out, "error: {error}")?;
+                problems += 1;
+                continue;
+            }
+        };
+        let ids: HashSet<String> = user_rules.iter().map(|r| r.id.clone()).collect();
+        let mut all: Vec<_> = rules::embedded_rules()?
+            .into_iter()
+            .filter(|r| !ids.contains(&r.id))
+            .collect();
+        all.extend(user_rules);
+        let matcher = Matcher::new(all)?;
+        let failures = check_examples(&matcher, |id| ids.contains(id));
+        for failure in &failures {
+            writeln!(out, "error: {failure}")?;
+        }
+        problems += failures.len();
+        if failures.is_empty() {
+            writeln!(out, "ok: {origin}: {} rule(s), all examples pass", ids.len())?;
+        }
+    }
+    Ok(problems)
+}

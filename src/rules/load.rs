@@ -1,0 +1,191 @@
+//! Loading rule files: the embedded library and users' files. Every problem is
+//! an error naming the file, the rule and the reason.
+
+use super::Rule;
+use serde::Deserialize;
+use std::collections::HashSet;
+
+include!(concat!(env!("OUT_DIR"), "/embedded_patterns.rs"));
+
+/// A broken rule file or rule.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {reason}", rule.as_ref().map(|r| format!(": rule `{r}`")).unwrap_or_default())]
+pub struct RuleError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    provider: String,
+    name: String,
+    docs: String,
+    #[serde(default)]
+    rule: Vec<Rule>,
+}
+
+/// How strictly to check a file: the shipped library and rule files checked
+/// with `rules check` must carry examples; rules inlined in a config need not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    Library,
+    UserConfig,
+}
+
+/// Parses and validates one rule file. `origin` names it in errors.
+pub fn parse_rule_file(
+    origin: &str,
+    text: &str,
+    strictness: Strictness,
+) -> Result<Vec<Rule>, RuleError> {
+    let file_error = |reason: String| RuleError {
+        file: origin.to_string(),
+        rule: None,
+        reason,
+    };
+    let parsed: RuleFile = toml::from_str(text).map_err(|e| file_error(e.to_string()))?;
+    if !valid_provider_id(&parsed.provider) {
+        return Err(file_error(format!(
+            "provider `{}` must be lowercase letters, digits and dashes",
+            parsed.provider
+        )));
+    }
+    if parsed.rule.is_empty() {
+        return Err(file_error("the file defines no [[rule]]".into()));
+    }
+    let mut rules = parsed.rule;
+    for rule in &mut rules {
+        rule.provider = parsed.provider.clone();
+        rule.provider_name = parsed.name.clone();
+        rule.provider_docs = parsed.docs.clone();
+        rule.origin = origin.to_string();
+        validate_rule(rule, strictness).map_err(|reason| RuleError {
+            file: origin.to_string(),
+            rule: Some(rule.id.clone()),
+            reason,
+        })?;
+    }
+    Ok(rules)
+}
+
+/// Validates one rule, compiling its regex (so a broken regex is reported at
+/// load time for user rules, and by `cargo test` for the library).
+pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> {
+    let prefix = format!("{}.", rule.provider);
+    if !rule.id.starts_with(&prefix) || rule.id.len() == prefix.len() {
+        return Err(format!("id must look like `{}<kind>`", prefix));
+    }
+    if !rule.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
+        return Err("id must be lowercase letters, digits, dashes and dots".into());
+    }
+    if rule.keywords.is_empty() {
+        return Err("keywords must name at least one literal that occurs in every match".into());
+    }
+    for keyword in &rule.keywords {
+        if keyword.len() < 2 || !keyword.is_ascii() {
+            return Err(format!(
+                "keyword `{keyword}` must be ASCII and at least 2 characters long"
+            ));
+        }
+    }
+    if let Some(entropy) = rule.min_entropy {
+        if !(0.0..=8.0).contains(&entropy) {
+            return Err(format!("min_entropy = {entropy} is outside 0..=8 bits per byte"));
+        }
+    }
+    if rule.name.trim().is_empty() || rule.description.trim().is_empty() || rule.remediation.trim().is_empty() {
+        return Err("name, description and remediation must not be empty".into());
+    }
+    if strictness == Strictness::Library {
+        if rule.examples.len() < 2 || rule.negative_examples.len() < 2 {
+            return Err("needs at least 2 examples and 2 negative_examples".into());
+        }
+        let docs = rule.docs_url();
+        if !docs.starts_with("https://") {
+            return Err(format!("docs link `{docs}` must be an https:// URL"));
+        }
+    }
+    rule.compiled().map(|_| ()).map_err(str::to_string)
+}
+
+fn valid_provider_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Every rule in `patterns/`, as embedded at build time.
+///
+/// Regexes are not compiled here (see [`Rule::compiled`]); `cargo test`
+/// compiles and checks every one of them.
+pub fn embedded_rules() -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    for (name, text) in EMBEDDED_PATTERNS {
+        let origin = format!("patterns/{name}");
+        rules.extend(parse_embedded(&origin, text)?);
+    }
+    ensure_unique_ids(&rules)?;
+    Ok(rules)
+}
+
+/// The embedded library skips regex compilation at load: it was validated by
+/// the test suite, and compiling hundreds of regexes would cost every
+/// pre-commit run tens of milliseconds.
+fn parse_embedded(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
+    let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError {
+        file: origin.to_string(),
+        rule: None,
+        reason: e.to_string(),
+    })?;
+    Ok(parsed
+        .rule
+        .into_iter()
+        .map(|mut rule| {
+            rule.provider = parsed.provider.clone();
+            rule.provider_name = parsed.name.clone();
+            rule.provider_docs = parsed.docs.clone();
+            rule.origin = origin.to_string();
+            rule
+        })
+        .collect())
+}
+
+/// Rule ids are the key of baselines and selectors; two rules may not share one.
+pub fn ensure_unique_ids(rules: &[Rule]) -> Result<(), RuleError> {
+    let mut seen = HashSet::new();
+    for rule in rules {
+        if !seen.insert(rule.id.as_str()) {
+            return Err(RuleError {
+                file: rule.origin.clone(),
+                rule: Some(rule.id.clone()),
+                reason: "duplicate rule id".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// All embedded files, strictly validated: used by tests and `rules check`.
+pub fn validate_embedded() -> Vec<RuleError> {
+    let mut errors = Vec::new();
+    for (name, text) in EMBEDDED_PATTERNS {
+        let origin = format!("patterns/{name}");
+        match parse_rule_file(&origin, text, Strictness::Library) {
+            Err(e) => errors.push(e),
+            Ok(rules) => {
+                let stem = name.trim_end_matches(".toml");
+                if let Some(rule) = rules.iter().find(|r| r.provider != stem) {
+                    errors.push(RuleError {
+                        file: origin,
+                        rule: None,
+                        reason: format!("provider `{}` does not match the file name", rule.provider),
+                    });
+                }
+            }
+        }
+    }
+    errors
+}

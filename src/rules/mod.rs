@@ -1,0 +1,186 @@
+//! The rule model: what a detector is, as loaded from `patterns/*.toml` or a
+//! user's configuration. Rules are data; the matcher compiles them.
+
+mod check;
+mod load;
+
+pub use check::{check_examples, ExampleFailure};
+pub use load::{embedded_rules, ensure_unique_ids, parse_rule_file, validate_embedded, validate_rule, RuleError, Strictness};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// How sure a rule is that a match is a real credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// How bad a leak of this credential is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Offline checksum schemes some token formats carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checksum {
+    /// Last 6 chars: base62 CRC32 of the 30 random chars before them (GitHub).
+    GithubCrc32,
+    /// The same scheme, as used by npm's `npm_` tokens.
+    NpmCrc32,
+}
+
+/// A character class a secret must contain (`requires`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CharClass {
+    Digit,
+    Lower,
+    Upper,
+    Letter,
+    Special,
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        })
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// One detector. Field meanings are documented in docs/rules.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub regex: String,
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub secret_group: Option<usize>,
+    pub confidence: Confidence,
+    pub severity: Severity,
+    #[serde(default)]
+    pub client_safe: bool,
+    #[serde(default)]
+    pub generic: bool,
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    #[serde(default)]
+    pub requires: Vec<CharClass>,
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
+    pub description: String,
+    pub remediation: String,
+    #[serde(default)]
+    pub docs: Option<String>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+    /// Filled in by the loader from the file header.
+    #[serde(skip)]
+    pub provider: String,
+    #[serde(skip)]
+    pub provider_name: String,
+    #[serde(skip)]
+    pub provider_docs: String,
+    /// Where the rule came from, for error messages (`patterns/github.toml`).
+    #[serde(skip)]
+    pub origin: String,
+    #[serde(skip)]
+    compiled: OnceLock<Result<CompiledRegex, String>>,
+}
+
+/// A rule's regex, compiled on first use, with the facts the matcher needs.
+#[derive(Debug, Clone)]
+pub struct CompiledRegex {
+    pub regex: regex::bytes::Regex,
+    /// Longest possible match in bytes: the search window around a keyword hit.
+    pub max_len: usize,
+    pub secret_group: usize,
+}
+
+/// Longest match the matcher accepts; keeps windows (and work per hit) bounded.
+pub const MAX_MATCH_LEN: usize = 64 * 1024;
+
+impl Rule {
+    /// The regex, compiled lazily: a pre-commit run pays only for the rules
+    /// its content can trigger.
+    pub fn compiled(&self) -> Result<&CompiledRegex, &str> {
+        self.compiled
+            .get_or_init(|| compile(&self.regex, self.secret_group))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Documentation link: the rule's own, else the provider's.
+    pub fn docs_url(&self) -> &str {
+        self.docs.as_deref().unwrap_or(&self.provider_docs)
+    }
+}
+
+fn compile(pattern: &str, secret_group: Option<usize>) -> Result<CompiledRegex, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("invalid regex: {e}"))?;
+    let max_len = hir.properties().maximum_len().ok_or_else(|| {
+        "regex has no maximum length; bound every repetition (e.g. `{1,256}` instead of `+`, `\\s{0,4}` instead of `\\s*`)".to_string()
+    })?;
+    if max_len > MAX_MATCH_LEN {
+        return Err(format!(
+            "regex can match up to {max_len} bytes; the limit is {MAX_MATCH_LEN}"
+        ));
+    }
+    let regex = regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(50 * (1 << 20))
+        .build()
+        .map_err(|e| format!("invalid regex: {e}"))?;
+    let groups = regex.captures_len();
+    let secret_group = match secret_group {
+        Some(group) if group >= groups => {
+            return Err(format!(
+                "secret_group = {group}, but the regex has only {} capture group(s)",
+                groups - 1
+            ))
+        }
+        Some(group) => group,
+        None => regex
+            .capture_names()
+            .position(|name| name == Some("secret"))
+            .unwrap_or(if groups > 1 { 1 } else { 0 }),
+    };
+    Ok(CompiledRegex {
+        regex,
+        max_len,
+        secret_group,
+    })
+}
