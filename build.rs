@@ -15,10 +15,17 @@ fn main() {
     let mut out = String::from("pub static EMBEDDED_PATTERNS: &[(&str, &str)] = &[\n");
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 file name");
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name");
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded_patterns.rs");
+    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("embedded_patterns.rs");
     fs::write(dest, out).expect("write embedded_patterns.rs");
 }

@@ -1,11 +1,21 @@
 //! leakstop: finds leaked credentials in working trees, git history, staged
 //! changes and client-side bundles.
 //!
-//! The pipeline flows one way: a source yields blobs, the [`matcher`] finds
-//! candidate secrets, findings are built, filters drop what the user
-//! allowed, and a report renders the rest. See docs/ for the contracts.
+//! The pipeline flows one way: a [`source`] yields blobs, the [`matcher`]
+//! finds candidate secrets, the [`engine`] turns them into [`finding`]s and
+//! applies the [`filter`]s, and a [`report`] renders the rest. See docs/ for
+//! the contracts.
 
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod exit;
+pub mod filter;
+pub mod finding;
 pub mod matcher;
+pub mod report;
 pub mod rules;
+pub mod source;
+pub mod stats;
+pub mod text;

@@ -1,26 +1,64 @@
+//! The binary: parse arguments, call the library, map the outcome to an exit code.
+
 use clap::Parser;
-use leakstop::cli::{Cli, Command, RulesCommand};
+use leakstop::cli::{BaselineCommand, Cli, Command, RulesCommand};
+use leakstop::commands;
+use leakstop::exit::{self, Outcome};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(4) } else { ExitCode::SUCCESS };
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(exit::USAGE_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match cli.command {
-        Command::Rules(RulesCommand::Check { files }) => match leakstop::commands::rules::check(&files, &mut stdout) {
-            Ok(0) => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::from(4),
-            Err(e) => { eprintln!("error: {e:#}"); ExitCode::from(4) }
-        },
-        Command::Rules(RulesCommand::List { json }) => match leakstop::commands::rules::list(json, &mut stdout) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => { eprintln!("error: {e:#}"); ExitCode::from(4) }
-        },
-        _ => ExitCode::from(4),
+    match run(cli.command) {
+        Ok(outcome) => ExitCode::from(exit::code(outcome)),
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::from(exit::USAGE_ERROR);
+            }
+            eprintln!("leakstop: error: {error:#}");
+            ExitCode::from(exit::USAGE_ERROR)
+        }
     }
+}
+
+fn run(command: Command) -> anyhow::Result<Outcome> {
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        Command::Scan(args) => {
+            drop(stdout);
+            commands::scan::scan(&args)
+        }
+        Command::Baseline(BaselineCommand::Create { scan, output }) => {
+            drop(stdout);
+            commands::scan::create_baseline(&scan, &output)
+        }
+        Command::Rules(RulesCommand::List { json }) => {
+            commands::rules::list(json, &mut stdout)?;
+            Ok(Outcome::default())
+        }
+        Command::Rules(RulesCommand::Check { files }) => {
+            let problems = commands::rules::check(&files, &mut stdout)?;
+            if problems > 0 {
+                anyhow::bail!("{problems} problem(s) in rule files");
+            }
+            Ok(Outcome::default())
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

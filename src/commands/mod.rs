@@ -2,3 +2,4 @@
 //! [`crate::exit`] turns that into an exit code.
 
 pub mod rules;
+pub mod scan;

@@ -26,15 +26,31 @@ pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
         return Ok(());
     }
     let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
-    writeln!(out, "{:width$}  {:16}  {:10}  SEVERITY", "ID", "PROVIDER", "CONFIDENCE")?;
+    writeln!(
+        out,
+        "{:width$}  {:16}  {:10}  SEVERITY",
+        "ID", "PROVIDER", "CONFIDENCE"
+    )?;
     for rule in &rules {
         writeln!(
             out,
             "{:width$}  {:16}  {:10}  {}",
-            rule.id, rule.provider, rule.confidence.to_string(), rule.severity
+            rule.id,
+            rule.provider,
+            rule.confidence.to_string(),
+            rule.severity
         )?;
     }
-    writeln!(out, "{} rules from {} providers", rules.len(), rules.iter().map(|r| &r.provider).collect::<HashSet<_>>().len())?;
+    writeln!(
+        out,
+        "{} rules from {} providers",
+        rules.len(),
+        rules
+            .iter()
+            .map(|r| &r.provider)
+            .collect::<HashSet<_>>()
+            .len()
+    )?;
     Ok(())
 }
 
@@ -68,7 +84,11 @@ pub fn check(files: &[PathBuf], out: &mut dyn Write) -> Result<usize> {
         }
         problems += failures.len();
         if failures.is_empty() {
-            writeln!(out, "ok: {origin}: {} rule(s), all examples pass", ids.len())?;
+            writeln!(
+                out,
+                "ok: {origin}: {} rule(s), all examples pass",
+                ids.len()
+            )?;
         }
     }
     Ok(problems)

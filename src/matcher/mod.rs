@@ -192,8 +192,20 @@ impl Matcher {
         }
         candidates.sort_by(|a, b| {
             let (ra, rb) = (&self.rules[a.rule], &self.rules[b.rule]);
-            (ra.generic, std::cmp::Reverse(ra.confidence), std::cmp::Reverse(a.span.len()), a.secret.start, a.rule)
-                .cmp(&(rb.generic, std::cmp::Reverse(rb.confidence), std::cmp::Reverse(b.span.len()), b.secret.start, b.rule))
+            (
+                ra.generic,
+                std::cmp::Reverse(ra.confidence),
+                std::cmp::Reverse(a.span.len()),
+                a.secret.start,
+                a.rule,
+            )
+                .cmp(&(
+                    rb.generic,
+                    std::cmp::Reverse(rb.confidence),
+                    std::cmp::Reverse(b.span.len()),
+                    b.secret.start,
+                    b.rule,
+                ))
         });
         let mut accepted: BTreeMap<usize, RawMatch> = BTreeMap::new();
         for candidate in candidates {

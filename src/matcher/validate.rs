@@ -22,7 +22,11 @@ pub fn validate(rule: &Rule, secret: &[u8]) -> Result<(), Rejection> {
             return Err(Rejection::LowEntropy);
         }
     }
-    if !rule.requires.iter().all(|class| contains_class(secret, *class)) {
+    if !rule
+        .requires
+        .iter()
+        .all(|class| contains_class(secret, *class))
+    {
         return Err(Rejection::MissingCharClass);
     }
     match rule.checksum {
@@ -35,10 +39,37 @@ pub fn validate(rule: &Rule, secret: &[u8]) -> Result<(), Rejection> {
 
 /// Values that documentation, templates and tests use in place of a secret.
 const PLACEHOLDER_MARKERS: &[&str] = &[
-    "example", "xxxxx", "*****", "${", "{{", "<your", "your_", "your-", "yourkey", "yourtoken",
-    "yoursecret", "yourpassword", "changeme", "change_me", "change-me", "placeholder", "redacted",
-    "dummy", "replace_me", "replaceme", "insert_", "insert-", "0123456789", "1234567890",
-    "abcdefghij", "<token>", "<secret>", "<password>", "process.env", "os.environ", "getenv(",
+    "example",
+    "xxxxx",
+    "*****",
+    "${",
+    "{{",
+    "<your",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourpassword",
+    "changeme",
+    "change_me",
+    "change-me",
+    "placeholder",
+    "redacted",
+    "dummy",
+    "replace_me",
+    "replaceme",
+    "insert_",
+    "insert-",
+    "0123456789",
+    "1234567890",
+    "abcdefghij",
+    "<token>",
+    "<secret>",
+    "<password>",
+    "process.env",
+    "os.environ",
+    "getenv(",
 ];
 
 /// True for known placeholders and values made of one or two repeated characters.

@@ -38,12 +38,19 @@ pub fn check_examples(matcher: &Matcher, selected: impl Fn(&str) -> bool) -> Vec
         };
         for example in &rule.examples {
             let mut dropped = Vec::new();
-            let found = matcher.find_explained(example.as_bytes(), BlobKind::default(), Some(&mut dropped));
+            let found =
+                matcher.find_explained(example.as_bytes(), BlobKind::default(), Some(&mut dropped));
             if found.iter().any(|m| m.rule == index) {
                 continue;
             }
-            let reason = match (found.first(), dropped.iter().find(|d: &&Dropped| d.rule == index)) {
-                (_, Some(d)) => format!("example matched but was dropped by the validators ({:?})", d.why),
+            let reason = match (
+                found.first(),
+                dropped.iter().find(|d: &&Dropped| d.rule == index),
+            ) {
+                (_, Some(d)) => format!(
+                    "example matched but was dropped by the validators ({:?})",
+                    d.why
+                ),
                 (Some(other), None) => format!(
                     "example was claimed by rule `{}` instead",
                     matcher.rules()[other.rule].id

@@ -77,7 +77,11 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
     if !rule.id.starts_with(&prefix) || rule.id.len() == prefix.len() {
         return Err(format!("id must look like `{}<kind>`", prefix));
     }
-    if !rule.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
+    if !rule
+        .id
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
         return Err("id must be lowercase letters, digits, dashes and dots".into());
     }
     if rule.keywords.is_empty() {
@@ -92,10 +96,15 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
     }
     if let Some(entropy) = rule.min_entropy {
         if !(0.0..=8.0).contains(&entropy) {
-            return Err(format!("min_entropy = {entropy} is outside 0..=8 bits per byte"));
+            return Err(format!(
+                "min_entropy = {entropy} is outside 0..=8 bits per byte"
+            ));
         }
     }
-    if rule.name.trim().is_empty() || rule.description.trim().is_empty() || rule.remediation.trim().is_empty() {
+    if rule.name.trim().is_empty()
+        || rule.description.trim().is_empty()
+        || rule.remediation.trim().is_empty()
+    {
         return Err("name, description and remediation must not be empty".into());
     }
     if strictness == Strictness::Library {
@@ -181,7 +190,10 @@ pub fn validate_embedded() -> Vec<RuleError> {
                     errors.push(RuleError {
                         file: origin,
                         rule: None,
-                        reason: format!("provider `{}` does not match the file name", rule.provider),
+                        reason: format!(
+                            "provider `{}` does not match the file name",
+                            rule.provider
+                        ),
                     });
                 }
             }

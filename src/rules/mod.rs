@@ -5,7 +5,10 @@ mod check;
 mod load;
 
 pub use check::{check_examples, ExampleFailure};
-pub use load::{embedded_rules, ensure_unique_ids, parse_rule_file, validate_embedded, validate_rule, RuleError, Strictness};
+pub use load::{
+    embedded_rules, ensure_unique_ids, parse_rule_file, validate_embedded, validate_rule,
+    RuleError, Strictness,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,0 +1,233 @@
+//! `leakstop scan` and `leakstop baseline create`: assemble rules, filters and
+//! the source from the arguments and config, run the scan, write the report.
+
+use crate::cli::{Color, ScanArgs, ScanInput};
+use crate::config::{self, Config};
+use crate::engine::Engine;
+use crate::exit::Outcome;
+use crate::filter::baseline::{write_baseline, Baseline};
+use crate::filter::Filters;
+use crate::finding::Finding;
+use crate::matcher::{BlobKind, Matcher};
+use crate::report::{self, Report};
+use crate::rules::{self, Rule};
+use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
+use crate::source::BlobSink;
+use crate::stats::{ScanStats, StatsCollector};
+use anyhow::{bail, Context, Result};
+use std::collections::{HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Runs `leakstop scan`.
+pub fn scan(args: &ScanArgs) -> Result<Outcome> {
+    let config = load_config(&args.input)?;
+    let baseline = match &args.baseline {
+        Some(path) => Baseline::load(path)?,
+        None => Baseline::default(),
+    };
+    let engine = build_engine(&config, baseline, args.show_secrets)?;
+    let (findings, stats) = run(&args.input, &config, &engine, !args.no_progress)?;
+
+    let unused_baseline = engine
+        .filters()
+        .baseline()
+        .unused(&engine.baseline_hits())
+        .count();
+    let rules_by_id: HashMap<&str, &Rule> = engine
+        .matcher()
+        .rules()
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let report = Report {
+        findings: &findings,
+        stats: &stats,
+        rules: rules_by_id,
+        color,
+    };
+    match &args.output {
+        Some(path) => {
+            let mut buffer = Vec::new();
+            report::write(args.format, &report, &mut buffer)?;
+            std::fs::write(path, buffer)
+                .with_context(|| format!("writing report to {}", path.display()))?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            report::write(args.format, &report, &mut stdout)?;
+            stdout.flush()?;
+        }
+    }
+    eprintln!("{}", report::summary(&stats, unused_baseline));
+    Ok(Outcome {
+        findings: findings.len(),
+        live_findings: 0,
+        incomplete: stats.incomplete(),
+    })
+}
+
+/// Runs `leakstop baseline create`: every current finding becomes an entry.
+pub fn create_baseline(input: &ScanInput, output: &Path) -> Result<Outcome> {
+    let config = load_config(input)?;
+    let engine = build_engine(&config, Baseline::default(), false)?;
+    let (findings, stats) = run(input, &config, &engine, true)?;
+    let count = write_baseline(output, &findings)?;
+    eprintln!("{}", report::summary(&stats, 0));
+    eprintln!(
+        "leakstop: wrote {count} baseline entr{} ({} finding{}) to {}",
+        if count == 1 { "y" } else { "ies" },
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" },
+        output.display()
+    );
+    Ok(Outcome {
+        findings: 0,
+        live_findings: 0,
+        incomplete: stats.incomplete(),
+    })
+}
+
+fn load_config(input: &ScanInput) -> Result<Config> {
+    if !input.path.exists() {
+        bail!("scan path {} does not exist", input.path.display());
+    }
+    let config = config::discover(input.config.as_deref(), &input.path, input.no_config)?;
+    if let Some(source) = &config.source {
+        eprintln!("leakstop: using config {}", source.display());
+    }
+    Ok(config)
+}
+
+/// The rule set after the config's disables, overrides and extra rules.
+pub fn assemble_rules(config: &Config) -> Result<Vec<Rule>> {
+    let mut rules = rules::embedded_rules()?;
+    let known: HashSet<String> = rules.iter().map(|r| r.id.clone()).collect();
+    for id in &config.rules.disable {
+        if !known.contains(id) {
+            bail!("config: rules.disable names unknown rule `{id}` (see `leakstop rules list`)");
+        }
+    }
+    rules.retain(|r| !config.rules.disable.contains(&r.id));
+    for o in &config.rules.overrides {
+        let Some(rule) = rules.iter_mut().find(|r| r.id == o.id) else {
+            if known.contains(&o.id) {
+                continue; // overriding a disabled rule is harmless
+            }
+            bail!("config: rules.override names unknown rule `{}`", o.id);
+        };
+        if let Some(severity) = o.severity {
+            rule.severity = severity;
+        }
+        if let Some(confidence) = o.confidence {
+            rule.confidence = confidence;
+        }
+        if o.min_entropy.is_some() {
+            rule.min_entropy = o.min_entropy;
+        }
+    }
+    rules.extend(config.rule.iter().cloned());
+    rules::ensure_unique_ids(&rules)?;
+    Ok(rules)
+}
+
+pub fn build_engine(config: &Config, baseline: Baseline, show_secrets: bool) -> Result<Engine> {
+    let matcher = Matcher::new(assemble_rules(config)?)?;
+    let filters = Filters::new(config, baseline)?;
+    Ok(Engine::new(matcher, filters, show_secrets))
+}
+
+/// Feeds blobs to the engine and keeps the findings.
+struct Collector<'a> {
+    engine: &'a Engine,
+    stats: &'a StatsCollector,
+    findings: Mutex<Vec<Finding>>,
+}
+
+impl BlobSink for Collector<'_> {
+    fn blob(&self, data: &[u8], path: &str, kind: BlobKind) {
+        let found = self.engine.scan_blob(data, path, kind, self.stats);
+        if !found.is_empty() {
+            self.findings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(found);
+        }
+    }
+}
+
+/// Scans the filesystem at `input.path`; findings come back sorted by location.
+pub fn run(
+    input: &ScanInput,
+    config: &Config,
+    engine: &Engine,
+    progress: bool,
+) -> Result<(Vec<Finding>, ScanStats)> {
+    let started = Instant::now();
+    let options = FsOptions {
+        root: input.path.clone(),
+        respect_ignore_files: !input.no_ignore,
+        follow_symlinks: input.follow_symlinks,
+        max_file_size: input
+            .max_file_size
+            .or(config.max_file_size())
+            .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        default_excludes: !input.no_default_excludes
+            && config.scan.default_excludes.unwrap_or(true),
+        threads: input.threads.unwrap_or(0),
+    };
+    let stats = StatsCollector::default();
+    let collector = Collector {
+        engine,
+        stats: &stats,
+        findings: Mutex::default(),
+    };
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if progress && std::io::stderr().is_terminal() {
+            scope.spawn(|| draw_progress(&stats, &done));
+        }
+        fs::walk(&options, engine.filters(), &collector, &stats);
+        done.store(true, Ordering::Relaxed);
+    });
+    let mut findings = collector
+        .findings
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
+    let count = findings.len();
+    Ok((findings, stats.finish(count, started.elapsed())))
+}
+
+/// A one-line progress indicator on stderr, drawn only on a terminal and only
+/// once a scan has run long enough to need one.
+fn draw_progress(stats: &StatsCollector, done: &AtomicBool) {
+    let started = Instant::now();
+    let mut drawn = false;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if started.elapsed() < Duration::from_millis(500) {
+            continue;
+        }
+        let (files, bytes) = stats.progress();
+        eprint!(
+            "\r\x1b[2Kscanning: {files} files, {}",
+            report::human_bytes(bytes)
+        );
+        drawn = true;
+    }
+    if drawn {
+        eprint!("\r\x1b[2K");
+    }
+}

@@ -1,0 +1,210 @@
+//! `.leakstop.toml`: extra rules, disabled rules, allowlists, per-rule
+//! overrides and scan settings. Unknown keys are errors naming the key and
+//! line, never silently ignored.
+
+use crate::rules::{validate_rule, Confidence, Rule, Severity, Strictness};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The file name discovered at the scan root.
+pub const CONFIG_FILE_NAME: &str = ".leakstop.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub scan: ScanSettings,
+    #[serde(default)]
+    pub rules: RuleSettings,
+    #[serde(default)]
+    pub allowlist: Allowlist,
+    /// Extra rules, in the format of patterns/ (provider = the id's prefix).
+    #[serde(default)]
+    pub rule: Vec<Rule>,
+    /// Where the config was loaded from (for messages).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSettings {
+    /// Skip files larger than this (`"10M"` or a byte count).
+    pub max_file_size: Option<SizeValue>,
+    /// Keep lockfiles' hashes, vendored folders and generated files quiet (default true).
+    pub default_excludes: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    /// Rule ids to turn off.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Per-rule changes.
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<RuleOverride>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOverride {
+    pub id: String,
+    pub severity: Option<Severity>,
+    pub confidence: Option<Confidence>,
+    pub min_entropy: Option<f64>,
+    /// Paths (globs) where this rule's findings are allowed.
+    #[serde(default)]
+    pub allow_paths: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allowlist {
+    /// Globs, relative to the scan root: matching files are not scanned.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Exact secret values that are not secrets (test fixtures, public keys).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Regexes; a secret matching any of them is allowed.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+}
+
+impl Config {
+    /// Loads `path`, validating every section and extra rule.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        config.source = Some(path.to_path_buf());
+        for rule in &mut config.rule {
+            let provider = rule.id.split('.').next().unwrap_or_default().to_string();
+            rule.provider_name = provider.clone();
+            rule.provider = provider;
+            rule.provider_docs = rule.docs.clone().unwrap_or_default();
+            rule.origin = path.display().to_string();
+            validate_rule(rule, Strictness::UserConfig)
+                .map_err(|reason| invalid(format!("rule `{}`: {reason}", rule.id)))?;
+        }
+        for pattern in &config.allowlist.regexes {
+            regex::Regex::new(pattern)
+                .map_err(|e| invalid(format!("allowlist regex `{pattern}`: {e}")))?;
+        }
+        for glob in config
+            .allowlist
+            .paths
+            .iter()
+            .chain(config.rules.overrides.iter().flat_map(|o| &o.allow_paths))
+        {
+            globset::Glob::new(glob).map_err(|e| invalid(format!("path glob `{glob}`: {e}")))?;
+        }
+        if let Some(SizeValue::Text(text)) = &config.scan.max_file_size {
+            crate::cli::parse_size(text)
+                .map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
+        }
+        Ok(config)
+    }
+
+    /// `scan.max_file_size` in bytes, if set.
+    pub fn max_file_size(&self) -> Option<u64> {
+        match &self.scan.max_file_size {
+            Some(SizeValue::Bytes(n)) => Some(*n),
+            Some(SizeValue::Text(text)) => crate::cli::parse_size(text).ok(),
+            None => None,
+        }
+    }
+}
+
+/// The config to use: the explicit one, else `.leakstop.toml` at the scan root.
+pub fn discover(
+    explicit: Option<&Path>,
+    scan_root: &Path,
+    disabled: bool,
+) -> Result<Config, ConfigError> {
+    if let Some(path) = explicit {
+        return Config::load(path);
+    }
+    if disabled {
+        return Ok(Config::default());
+    }
+    let root = if scan_root.is_file() {
+        scan_root.parent().unwrap_or(Path::new("."))
+    } else {
+        scan_root
+    };
+    let candidate = root.join(CONFIG_FILE_NAME);
+    if candidate.is_file() {
+        Config::load(&candidate)
+    } else {
+        Ok(Config::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let err = Config::parse(
+            Path::new("x.toml"),
+            "[allowlist]\npaths = []\nsecretz = []\n",
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("secretz"), "{message}");
+        assert!(message.contains("line 3"), "{message}");
+    }
+
+    #[test]
+    fn extra_rules_are_validated() {
+        let text = r#"
+[[rule]]
+id = "acme.token"
+name = "ACME token"
+regex = '''acme_[a-z]+'''
+keywords = ["acme_"]
+confidence = "high"
+severity = "high"
+description = "d"
+remediation = "r"
+"#;
+        let err = Config::parse(Path::new("x.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("acme.token") && err.contains("maximum length"),
+            "{err}"
+        );
+    }
+}

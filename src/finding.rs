@@ -1,0 +1,149 @@
+//! Findings: what a scan reports. A finding's identity is its fingerprint, a
+//! hash of the secret scoped by provider; locations are metadata, so
+//! baselines and allowlists survive line moves, rebases and squashes.
+
+use crate::rules::{Confidence, Rule, Severity};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Version tag of the fingerprint algorithm, recorded in baselines.
+pub const FINGERPRINT_ALGORITHM: &str = "leakstop-fp-v1";
+
+/// Rounds of SHA-256 for generic (often low-entropy, password-like) secrets,
+/// so a committed baseline cannot cheaply be used to guess them.
+const SLOW_HASH_ROUNDS: u32 = 20_000;
+
+/// A secret value. Its `Debug` never prints the value, so it cannot leak
+/// through logs or error messages by accident.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The raw value: only for `--show-secrets`, fingerprints and allowlists.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A short form that identifies the secret to its owner without revealing
+    /// it: the first few characters (at most a fifth of it), then asterisks.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+pub fn redact(secret: &str) -> String {
+    let shown = (secret.chars().count() / 5).min(6);
+    let mut out: String = secret.chars().take(shown).collect();
+    out.push_str("*****");
+    out
+}
+
+/// Stable fingerprint of `secret` in the family `scope` (the rule's provider).
+pub fn fingerprint(scope: &str, secret: &[u8], slow: bool) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(FINGERPRINT_ALGORITHM.as_bytes());
+    hasher.update([0]);
+    hasher.update(scope.as_bytes());
+    hasher.update([0]);
+    hasher.update(secret);
+    let mut digest = hasher.finalize();
+    if slow {
+        for _ in 0..SLOW_HASH_ROUNDS {
+            let mut round = Sha256::new();
+            round.update(digest);
+            round.update(secret);
+            digest = round.finalize();
+        }
+    }
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("lsfp1:{hex}")
+}
+
+/// The git commit that introduced a finding's blob (history scans).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub date: String,
+}
+
+/// A position in an original source file behind a source map.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OriginalLocation {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One reported secret at one location.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub provider: String,
+    /// Path relative to the scan root, with `/` separators.
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub secret_redacted: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub fingerprint: String,
+    pub confidence: Confidence,
+    pub severity: Severity,
+    pub client_safe: bool,
+    /// The line around the secret, cut to a bounded width, secrets redacted.
+    pub context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalLocation>,
+    #[serde(skip)]
+    pub raw_secret: Secret,
+}
+
+impl Finding {
+    /// Human description of the rule behind the finding, for reports.
+    pub fn describe(rule: &Rule) -> String {
+        format!("{} ({})", rule.name, rule.provider_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_secret_and_scope_only() {
+        let a = fingerprint("github", b"ghp_abc", false);
+        assert_eq!(a, fingerprint("github", b"ghp_abc", false));
+        assert_ne!(a, fingerprint("github", b"ghp_abd", false));
+        assert_ne!(a, fingerprint("gitlab", b"ghp_abc", false));
+        assert_ne!(a, fingerprint("github", b"ghp_abc", true));
+        assert!(a.starts_with("lsfp1:") && a.len() == 6 + 32);
+    }
+
+    #[test]
+    fn redaction_hides_most_of_the_secret() {
+        assert_eq!(
+            redact("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"),
+            "ghp_YO*****"
+        );
+        assert_eq!(redact("hunter2"), "h*****");
+        assert_eq!(redact("abc"), "*****");
+        assert!(!format!("{:?}", Secret::new("topsecretvalue".into())).contains("topsecret"));
+    }
+}

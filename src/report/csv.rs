@@ -1,0 +1,54 @@
+//! `--format csv`: one row per finding, RFC 4180 quoting.
+
+use super::Report;
+use std::io::{self, Write};
+
+const HEADER: &[&str] = &[
+    "rule_id",
+    "provider",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "secret",
+    "fingerprint",
+    "confidence",
+    "severity",
+    "client_safe",
+    "commit",
+];
+
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", HEADER.join(","))?;
+    for f in report.findings {
+        let fields = [
+            f.rule_id.clone(),
+            f.provider.clone(),
+            f.path.clone(),
+            f.line.to_string(),
+            f.column.to_string(),
+            f.end_line.to_string(),
+            f.end_column.to_string(),
+            f.secret
+                .clone()
+                .unwrap_or_else(|| f.secret_redacted.clone()),
+            f.fingerprint.clone(),
+            f.confidence.to_string(),
+            f.severity.to_string(),
+            f.client_safe.to_string(),
+            f.commit.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+        ];
+        let row: Vec<String> = fields.iter().map(|field| quote(field)).collect();
+        writeln!(out, "{}", row.join(","))?;
+    }
+    Ok(())
+}
+
+fn quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}

@@ -1,0 +1,69 @@
+//! Human output: one block per finding, `path:line:col`, the rule, the
+//! redacted secret and a bounded line of context.
+
+use super::Report;
+use crate::rules::Severity;
+use std::io::{self, Write};
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let style = Style { on: report.color };
+    for finding in report.findings {
+        let severity_color = match finding.severity {
+            Severity::Critical | Severity::High => "1;31",
+            Severity::Medium => "1;33",
+            Severity::Low | Severity::Info => "1;36",
+        };
+        writeln!(
+            out,
+            "{}:{}:{}: {} {} [{}]",
+            style.paint("35", &finding.path),
+            finding.line,
+            finding.column,
+            style.paint(severity_color, &finding.severity.to_string()),
+            style.paint("1", &finding.rule_id),
+            finding.rule_name,
+        )?;
+        let secret = finding
+            .secret
+            .as_deref()
+            .unwrap_or(&finding.secret_redacted);
+        writeln!(
+            out,
+            "    secret: {}  confidence: {}  fingerprint: {}",
+            style.paint("32", secret),
+            finding.confidence,
+            finding.fingerprint
+        )?;
+        if let Some(commit) = &finding.commit {
+            writeln!(
+                out,
+                "    commit: {} by {} on {}",
+                commit.id, commit.author, commit.date
+            )?;
+        }
+        writeln!(
+            out,
+            "    {}",
+            style.paint("2", &format!("│ {}", finding.context))
+        )?;
+        if let Some(rule) = report.rules.get(finding.rule_id.as_str()) {
+            writeln!(out, "    fix: {}", rule.remediation)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

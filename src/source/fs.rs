@@ -1,0 +1,168 @@
+//! The filesystem source: a parallel walk (the `ignore` crate, as ripgrep)
+//! that respects .gitignore by default, scans hidden files (a `.env` is the
+//! classic leak), skips binaries by content and files over the size limit,
+//! and records every unreadable path without stopping.
+
+use super::{looks_binary, BlobSink};
+use crate::filter::defaults::{is_generated, is_lockfile, is_vendored_dir};
+use crate::filter::Filters;
+use crate::matcher::BlobKind;
+use crate::stats::{SkipReason, StatsCollector};
+use ignore::{WalkBuilder, WalkState};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct FsOptions {
+    pub root: PathBuf,
+    pub respect_ignore_files: bool,
+    pub follow_symlinks: bool,
+    pub max_file_size: u64,
+    pub default_excludes: bool,
+    pub threads: usize,
+}
+
+/// Default `--max-file-size`: large enough for real bundles, small enough to
+/// skip database dumps and media.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 << 20;
+
+/// Walks `options.root` and feeds every eligible file to `sink`.
+pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: &StatsCollector) {
+    let root = options.root.as_path();
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .parents(options.respect_ignore_files)
+        .ignore(options.respect_ignore_files)
+        .git_ignore(options.respect_ignore_files)
+        .git_global(options.respect_ignore_files)
+        .git_exclude(options.respect_ignore_files)
+        .require_git(false)
+        .follow_links(options.follow_symlinks)
+        .threads(options.threads);
+    builder.filter_entry(|entry| entry.file_name() != ".git");
+    builder.build_parallel().run(|| {
+        let mut buffer = Vec::new();
+        Box::new(move |result| {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let path = error_path(&error).unwrap_or_default();
+                    stats.error(path, error.to_string());
+                    return WalkState::Continue;
+                }
+            };
+            let display = display_path(root, entry.path());
+            let Some(file_type) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if file_type.is_dir() {
+                if entry.depth() > 0 {
+                    if options.default_excludes
+                        && entry.file_name().to_str().is_some_and(is_vendored_dir)
+                    {
+                        stats.skipped(SkipReason::VendoredDirectory);
+                        return WalkState::Skip;
+                    }
+                    if filters.path_excluded(&display) {
+                        stats.skipped(SkipReason::AllowlistedPath);
+                        return WalkState::Skip;
+                    }
+                }
+                return WalkState::Continue;
+            }
+            if file_type.is_symlink() {
+                stats.skipped(SkipReason::Symlink);
+                return WalkState::Continue;
+            }
+            if !file_type.is_file() {
+                return WalkState::Continue;
+            }
+            if filters.path_excluded(&display) {
+                stats.skipped(SkipReason::AllowlistedPath);
+                return WalkState::Continue;
+            }
+            scan_file(entry.path(), &display, options, sink, stats, &mut buffer);
+            WalkState::Continue
+        })
+    });
+}
+
+fn scan_file(
+    path: &Path,
+    display: &str,
+    options: &FsOptions,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+    buffer: &mut Vec<u8>,
+) {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) => {
+            stats.error(display, format!("cannot open: {error}"));
+            return;
+        }
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > options.max_file_size {
+        stats.skipped(SkipReason::TooLarge);
+        return;
+    }
+    buffer.clear();
+    // Read at most one byte past the limit: a file that grew after stat is still bounded.
+    if let Err(error) = (&mut file)
+        .take(options.max_file_size + 1)
+        .read_to_end(buffer)
+    {
+        stats.error(display, format!("cannot read: {error}"));
+        return;
+    }
+    if buffer.len() as u64 > options.max_file_size {
+        stats.skipped(SkipReason::TooLarge);
+        return;
+    }
+    if looks_binary(buffer) {
+        stats.skipped(SkipReason::Binary);
+        return;
+    }
+    stats.scanned(buffer.len() as u64);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let quiet_generic = options.default_excludes && (is_lockfile(name) || is_generated(buffer));
+    sink.blob(
+        buffer,
+        display,
+        BlobKind {
+            generic_rules: !quiet_generic,
+        },
+    );
+}
+
+/// `path` relative to the scan root, with `/` separators. A root that is a
+/// file is shown as given.
+pub fn display_path(root: &Path, path: &Path) -> String {
+    let relative = match path.strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel,
+        _ => path,
+    };
+    let text = relative.to_string_lossy();
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.to_string()
+    } else {
+        text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+fn error_path(error: &ignore::Error) -> Option<String> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.display().to_string()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.display().to_string()),
+        _ => None,
+    }
+}

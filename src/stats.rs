@@ -1,0 +1,118 @@
+//! What a scan covered, skipped and failed on. Every run reports these, so a
+//! scan that read nothing can never pass for a clean one.
+
+use crate::filter::Suppression;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Why an input was deliberately not scanned (policy, not failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    Binary,
+    TooLarge,
+    Symlink,
+    VendoredDirectory,
+    AllowlistedPath,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "over the size limit",
+            SkipReason::Symlink => "symlinks not followed",
+            SkipReason::VendoredDirectory => "vendored dependency folders",
+            SkipReason::AllowlistedPath => "allowlisted paths",
+        }
+    }
+}
+
+/// An input that should have been scanned but could not be: makes the scan incomplete.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Counters shared by all worker threads.
+#[derive(Debug, Default)]
+pub struct StatsCollector {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    skipped: Mutex<BTreeMap<SkipReason, u64>>,
+    suppressed: Mutex<BTreeMap<Suppression, u64>>,
+    errors: Mutex<Vec<ScanError>>,
+}
+
+impl StatsCollector {
+    pub fn scanned(&self, bytes: u64) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn skipped(&self, reason: SkipReason) {
+        *lock(&self.skipped).entry(reason).or_default() += 1;
+    }
+
+    pub fn suppressed(&self, reason: Suppression) {
+        *lock(&self.suppressed).entry(reason).or_default() += 1;
+    }
+
+    pub fn error(&self, path: impl Into<String>, message: impl Into<String>) {
+        lock(&self.errors).push(ScanError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Files and bytes so far, for the progress indicator.
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.files.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    pub fn finish(self, findings: usize, elapsed: std::time::Duration) -> ScanStats {
+        let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        errors.sort();
+        ScanStats {
+            files_scanned: self.files.into_inner(),
+            bytes_scanned: self.bytes.into_inner(),
+            skipped: self.skipped.into_inner().unwrap_or_else(|e| e.into_inner()),
+            suppressed: self
+                .suppressed
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+            errors,
+            findings: findings as u64,
+            elapsed_ms: elapsed.as_millis() as u64,
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The final account of a scan, part of every report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanStats {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    pub suppressed: BTreeMap<Suppression, u64>,
+    pub errors: Vec<ScanError>,
+    pub findings: u64,
+    pub elapsed_ms: u64,
+}
+
+impl ScanStats {
+    /// True if some input could not be read or parsed.
+    pub fn incomplete(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
