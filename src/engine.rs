@@ -8,7 +8,7 @@ use crate::finding::{fingerprint, Finding, Secret};
 use crate::matcher::validate::shannon_entropy;
 use crate::matcher::{BlobKind, Matcher, RawMatch};
 use crate::stats::StatsCollector;
-use crate::text::{context_snippet, has_allow_marker, LineIndex};
+use crate::text::{context_snippet, has_allow_marker, is_allow_comment_line, LineIndex};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -169,8 +169,9 @@ impl Engine {
     }
 }
 
-/// An allow marker on the secret's line or the line above suppresses it.
+/// An allow marker on the secret's line, or a comment line above it with
+/// one, suppresses it.
 fn allowed_inline(blob: &[u8], lines: &LineIndex, line: usize) -> bool {
     has_allow_marker(&blob[lines.line_range(blob, line)])
-        || (line > 0 && has_allow_marker(&blob[lines.line_range(blob, line - 1)]))
+        || (line > 0 && is_allow_comment_line(&blob[lines.line_range(blob, line - 1)]))
 }

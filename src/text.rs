@@ -122,6 +122,22 @@ pub fn has_allow_marker(line: &[u8]) -> bool {
         .any(|marker| memchr::memmem::find(line, marker.as_bytes()).is_some())
 }
 
+/// Comment leaders of common languages and config formats.
+const COMMENT_LEADERS: &[&str] = &[
+    "#", "//", "/*", "*", "--", ";", "<!--", "%", "'", "rem ", "REM ",
+];
+
+/// True if `line` is a comment carrying an allow marker: such a line
+/// suppresses findings on the line below it. (A marker at the end of a code
+/// line only covers that line.)
+pub fn is_allow_comment_line(line: &[u8]) -> bool {
+    let trimmed = line.trim_ascii_start();
+    COMMENT_LEADERS
+        .iter()
+        .any(|leader| trimmed.starts_with(leader.as_bytes()))
+        && has_allow_marker(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,98 @@
+//! Shared helpers: temp trees and running the real binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// A fake classic GitHub PAT with a valid checksum (random; no one's token).
+pub const GITHUB_PAT: &str = "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";
+/// A second one.
+pub const GITHUB_PAT_2: &str = "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";
+/// A fake OAuth token with a valid checksum.
+pub const GITHUB_OAUTH: &str = "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";
+
+pub struct Tree {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Tree {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write");
+        self
+    }
+
+    /// `leakstop <args>` run with the tree as working directory.
+    pub fn leakstop(&self, args: &[&str]) -> Output {
+        let output = Command::cargo_bin("leakstop")
+            .expect("binary")
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .expect("run leakstop");
+        Output {
+            code: output.status.code().expect("exit code"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `leakstop scan --format json <extra> .` and the parsed report.
+    pub fn scan_json(&self, extra: &[&str]) -> (Output, serde_json::Value) {
+        let mut args = vec!["scan", "--format", "json"];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let output = self.leakstop(&args);
+        let json = serde_json::from_str(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "json report: {e}\nstdout: {}\nstderr: {}",
+                output.stdout, output.stderr
+            )
+        });
+        (output, json)
+    }
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `(rule_id, path, line, column)` of every finding in a JSON report.
+pub fn locations(report: &serde_json::Value) -> Vec<(String, String, u64, u64)> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().expect("rule_id").to_string(),
+                f["path"].as_str().expect("path").to_string(),
+                f["line"].as_u64().expect("line"),
+                f["column"].as_u64().expect("column"),
+            )
+        })
+        .collect()
+}
+
+pub fn loc(rule: &str, path: &str, line: u64, column: u64) -> (String, String, u64, u64) {
+    (rule.to_string(), path.to_string(), line, column)
+}
