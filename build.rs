@@ -3,6 +3,11 @@
 use std::{env, fs, path::PathBuf};
 
 fn main() {
+    // Lets tests ask cargo about this platform's dependency graph only.
+    println!(
+        "cargo:rustc-env=LEAKSTOP_BUILD_TARGET={}",
+        env::var("TARGET").expect("cargo sets TARGET")
+    );
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
         .join("patterns");
     println!("cargo:rerun-if-changed={}", dir.display());

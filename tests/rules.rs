@@ -1,0 +1,241 @@
+//! The rule library: every file valid, every example behaving, the provider
+//! coverage the scanner promises, and the `rules` subcommands.
+
+mod common;
+
+use common::*;
+use leakstop::matcher::Matcher;
+use leakstop::rules::{check_examples, embedded_rules, validate_embedded};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[test]
+fn every_rule_file_is_valid() {
+    let errors = validate_embedded();
+    assert!(
+        errors.is_empty(),
+        "broken rule files:\n{}",
+        errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn every_example_behaves_as_its_rule_says() {
+    let matcher = Matcher::new(embedded_rules().expect("rules load")).expect("matcher");
+    let failures = check_examples(&matcher, |_| true);
+    assert!(
+        failures.is_empty(),
+        "{} example failure(s):\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_library_covers_at_least_100_providers() {
+    let rules = embedded_rules().unwrap();
+    let providers: BTreeSet<&str> = rules.iter().map(|r| r.provider.as_str()).collect();
+    assert!(
+        providers.len() >= 100,
+        "only {} providers: {providers:?}",
+        providers.len()
+    );
+    for required in [
+        "github",
+        "gitlab",
+        "aws",
+        "google",
+        "azure",
+        "slack",
+        "stripe",
+        "openai",
+        "anthropic",
+        "huggingface",
+        "npm",
+        "pypi",
+        "private-key",
+        "jwt",
+        "database-url",
+        "generic",
+    ] {
+        assert!(providers.contains(required), "missing provider {required}");
+    }
+    let github: BTreeSet<&str> = rules
+        .iter()
+        .filter(|r| r.provider == "github")
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(github.len(), 6, "{github:?}");
+}
+
+/// A realistic tree: every rule's first example planted in a config file of
+/// its provider; the real binary must report every rule.
+#[test]
+fn planted_secrets_of_every_rule_are_found_by_the_binary() {
+    let rules = embedded_rules().unwrap();
+    let tree = Tree::new();
+    let mut by_provider: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for rule in &rules {
+        by_provider
+            .entry(&rule.provider)
+            .or_default()
+            .push(&rule.examples[0]);
+    }
+    for (provider, examples) in &by_provider {
+        // Blank lines keep examples apart, as in a real config file.
+        tree.write(
+            &format!("services/{provider}/settings.conf"),
+            examples.join("\n\n\n") + "\n",
+        );
+    }
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let found: BTreeSet<String> = locations(&report)
+        .into_iter()
+        .map(|(rule, ..)| rule)
+        .collect();
+    let missing: Vec<&str> = rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !found.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules not found in the planted tree: {missing:?}"
+    );
+}
+
+/// Documentation examples and placeholders, planted the same way, produce
+/// no finding of their own provider.
+#[test]
+fn negative_examples_stay_quiet_in_the_binary() {
+    let rules = embedded_rules().unwrap();
+    let tree = Tree::new();
+    let mut by_provider: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for rule in &rules {
+        by_provider
+            .entry(&rule.provider)
+            .or_default()
+            .extend(rule.negative_examples.iter().map(String::as_str));
+    }
+    for (provider, examples) in &by_provider {
+        tree.write(
+            &format!("docs/{provider}.md"),
+            examples.join("\n\n\n") + "\n",
+        );
+    }
+    let (_, report) = tree.scan_json(&[]);
+    let noisy: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["path"].as_str().unwrap() == format!("docs/{}.md", f["provider"].as_str().unwrap())
+        })
+        .map(|f| format!("{} at {}:{}", f["rule_id"], f["path"], f["line"]))
+        .collect();
+    assert!(noisy.is_empty(), "negative examples reported: {noisy:?}");
+}
+
+#[test]
+fn rules_list_prints_every_rule() {
+    let tree = Tree::new();
+    let out = tree.leakstop(&["rules", "list"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("github.pat-classic") && out.stdout.contains("high"));
+    let json = tree.leakstop(&["rules", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        embedded_rules().unwrap().len()
+    );
+}
+
+const GOOD_RULE_FILE: &str = r#"
+provider = "acme"
+name = "ACME"
+docs = "https://acme.example/docs/tokens"
+
+[[rule]]
+id = "acme.token"
+name = "ACME API token"
+regex = '''\b(acme_[a-z0-9]{24})\b'''
+keywords = ["acme_"]
+confidence = "high"
+severity = "high"
+min_entropy = 3.0
+description = "Grants access to the ACME API."
+remediation = "Revoke it in the ACME console."
+examples = ["ACME=acme_q8z2lmx0pt4kr7wn3vb6yc1d", "token: acme_k2m9x7q4w1z8r5t3y6u0p2s4"]
+negative_examples = ["acme_aaaaaaaaaaaaaaaaaaaaaaaa", "acme_short"]
+"#;
+
+#[test]
+fn rules_check_accepts_a_good_file() {
+    let tree = Tree::new();
+    tree.write("acme.toml", GOOD_RULE_FILE);
+    let out = tree.leakstop(&["rules", "check", "acme.toml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("ok: acme.toml: 1 rule(s)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn rules_check_names_file_rule_and_reason() {
+    let tree = Tree::new();
+    let failing_example =
+        GOOD_RULE_FILE.replace("\"acme_short\"", "\"acme_z8k2m4x7q1w9r3t5y6u0p2s4\"");
+    tree.write("acme.toml", failing_example);
+    let out = tree.leakstop(&["rules", "check", "acme.toml"]);
+    assert_eq!(out.code, 4);
+    assert!(
+        out.stdout
+            .contains("acme.toml: rule `acme.token`: negative example produced a finding"),
+        "{}",
+        out.stdout
+    );
+
+    let unbounded = GOOD_RULE_FILE.replace("{24}", "+");
+    tree.write("acme.toml", unbounded);
+    let out = tree.leakstop(&["rules", "check", "acme.toml"]);
+    assert_eq!(out.code, 4);
+    assert!(
+        out.stdout
+            .contains("acme.toml: rule `acme.token`: regex has no maximum length"),
+        "{}",
+        out.stdout
+    );
+
+    let no_examples = GOOD_RULE_FILE.replace(
+        "negative_examples = [\"acme_aaaaaaaaaaaaaaaaaaaaaaaa\", \"acme_short\"]",
+        "",
+    );
+    tree.write("acme.toml", no_examples);
+    let out = tree.leakstop(&["rules", "check", "acme.toml"]);
+    assert_eq!(out.code, 4);
+    assert!(
+        out.stdout
+            .contains("needs at least 2 examples and 2 negative_examples"),
+        "{}",
+        out.stdout
+    );
+
+    tree.write("acme.toml", "provider = \"acme\"\n[[rule]]\nid = 3\n");
+    let out = tree.leakstop(&["rules", "check", "acme.toml"]);
+    assert_eq!(out.code, 4);
+    assert!(
+        out.stdout.contains("acme.toml") && out.stdout.contains("line"),
+        "{}",
+        out.stdout
+    );
+}
