@@ -45,6 +45,7 @@ pub struct StatsCollector {
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
     suppressed: Mutex<BTreeMap<Suppression, u64>>,
     errors: Mutex<Vec<ScanError>>,
+    warnings: Mutex<Vec<ScanError>>,
 }
 
 impl StatsCollector {
@@ -68,6 +69,14 @@ impl StatsCollector {
         });
     }
 
+    /// A problem that did not cost coverage (e.g. a bad .gitignore line).
+    pub fn warning(&self, path: impl Into<String>, message: impl Into<String>) {
+        lock(&self.warnings).push(ScanError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
     /// Files and bytes so far, for the progress indicator.
     pub fn progress(&self) -> (u64, u64) {
         (
@@ -79,7 +88,13 @@ impl StatsCollector {
     pub fn finish(self, findings: usize, elapsed: std::time::Duration) -> ScanStats {
         let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
         errors.sort();
+        let mut warnings = self
+            .warnings
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        warnings.sort();
         ScanStats {
+            warnings,
             files_scanned: self.files.into_inner(),
             bytes_scanned: self.bytes.into_inner(),
             skipped: self.skipped.into_inner().unwrap_or_else(|e| e.into_inner()),
@@ -106,6 +121,7 @@ pub struct ScanStats {
     pub skipped: BTreeMap<SkipReason, u64>,
     pub suppressed: BTreeMap<Suppression, u64>,
     pub errors: Vec<ScanError>,
+    pub warnings: Vec<ScanError>,
     pub findings: u64,
     pub elapsed_ms: u64,
 }

@@ -77,6 +77,12 @@ pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
             if baseline_unused == 1 { "y" } else { "ies" }
         ));
     }
+    for warning in &stats.warnings {
+        text.push_str(&format!(
+            "\nleakstop: warning: {}: {}",
+            warning.path, warning.message
+        ));
+    }
     if stats.incomplete() {
         text.push_str(&format!(
             "\nleakstop: INCOMPLETE: {} input{} could not be read:",

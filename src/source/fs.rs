@@ -48,7 +48,12 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
                 Ok(entry) => entry,
                 Err(error) => {
                     let path = error_path(&error).unwrap_or_default();
-                    stats.error(path, error.to_string());
+                    if is_ignore_file_problem(&error) {
+                        // A bad ignore rule means scanning more, never less: warn only.
+                        stats.warning(path, error.to_string());
+                    } else {
+                        stats.error(path, error.to_string());
+                    }
                     return WalkState::Continue;
                 }
             };
@@ -153,6 +158,19 @@ pub fn display_path(root: &Path, path: &Path) -> String {
         text.to_string()
     } else {
         text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+fn is_ignore_file_problem(error: &ignore::Error) -> bool {
+    match error {
+        ignore::Error::Partial(_)
+        | ignore::Error::Glob { .. }
+        | ignore::Error::UnrecognizedFileType(_) => true,
+        ignore::Error::WithLineNumber { .. } => true,
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            is_ignore_file_problem(err)
+        }
+        _ => false,
     }
 }
 
