@@ -92,7 +92,7 @@ fn planted_secrets_of_every_rule_are_found_by_the_binary() {
         // Blank lines keep examples apart, as in a real config file.
         tree.write(
             &format!("services/{provider}/settings.conf"),
-            examples.join("\n\n\n") + "\n",
+            examples.join("\n\n=== next example ===\n\n") + "\n",
         );
     }
     let (out, report) = tree.scan_json(&[]);
@@ -112,23 +112,16 @@ fn planted_secrets_of_every_rule_are_found_by_the_binary() {
     );
 }
 
-/// Documentation examples and placeholders, planted the same way, produce
-/// no finding of their own provider.
+/// Documentation examples and placeholders, planted one file per rule, produce
+/// no finding of their rule.
 #[test]
 fn negative_examples_stay_quiet_in_the_binary() {
     let rules = embedded_rules().unwrap();
     let tree = Tree::new();
-    let mut by_provider: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for rule in &rules {
-        by_provider
-            .entry(&rule.provider)
-            .or_default()
-            .extend(rule.negative_examples.iter().map(String::as_str));
-    }
-    for (provider, examples) in &by_provider {
         tree.write(
-            &format!("docs/{provider}.md"),
-            examples.join("\n\n\n") + "\n",
+            &format!("docs/{}.md", rule.id),
+            rule.negative_examples.join("\n\n=== next example ===\n\n") + "\n",
         );
     }
     let (_, report) = tree.scan_json(&[]);
@@ -137,7 +130,7 @@ fn negative_examples_stay_quiet_in_the_binary() {
         .unwrap()
         .iter()
         .filter(|f| {
-            f["path"].as_str().unwrap() == format!("docs/{}.md", f["provider"].as_str().unwrap())
+            f["path"].as_str().unwrap() == format!("docs/{}.md", f["rule_id"].as_str().unwrap())
         })
         .map(|f| format!("{} at {}:{}", f["rule_id"], f["path"], f["line"]))
         .collect();
