@@ -2,7 +2,7 @@
 //! hash of the secret scoped by provider; locations are metadata, so
 //! baselines and allowlists survive line moves, rebases and squashes.
 
-use crate::rules::{Confidence, Rule, Severity};
+use crate::rules::{Confidence, Severity};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -113,13 +113,6 @@ pub struct Finding {
     pub original: Option<OriginalLocation>,
     #[serde(skip)]
     pub raw_secret: Secret,
-}
-
-impl Finding {
-    /// Human description of the rule behind the finding, for reports.
-    pub fn describe(rule: &Rule) -> String {
-        format!("{} ({})", rule.name, rule.provider_name)
-    }
 }
 
 #[cfg(test)]

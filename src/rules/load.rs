@@ -26,6 +26,27 @@ struct RuleFile {
     rule: Vec<Rule>,
 }
 
+impl RuleFile {
+    /// The file's rules, each carrying its provider and origin.
+    fn into_rules(self, origin: &str) -> Vec<Rule> {
+        let RuleFile {
+            provider,
+            name,
+            docs,
+            rule,
+        } = self;
+        rule.into_iter()
+            .map(|mut rule| {
+                rule.provider = provider.clone();
+                rule.provider_name = name.clone();
+                rule.provider_docs = docs.clone();
+                rule.origin = origin.to_string();
+                rule
+            })
+            .collect()
+    }
+}
+
 /// How strictly to check a file: the shipped library and rule files checked
 /// with `rules check` must carry examples; rules inlined in a config need not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,12 +76,8 @@ pub fn parse_rule_file(
     if parsed.rule.is_empty() {
         return Err(file_error("the file defines no [[rule]]".into()));
     }
-    let mut rules = parsed.rule;
-    for rule in &mut rules {
-        rule.provider = parsed.provider.clone();
-        rule.provider_name = parsed.name.clone();
-        rule.provider_docs = parsed.docs.clone();
-        rule.origin = origin.to_string();
+    let rules = parsed.into_rules(origin);
+    for rule in &rules {
         validate_rule(rule, strictness).map_err(|reason| RuleError {
             file: origin.to_string(),
             rule: Some(rule.id.clone()),
@@ -149,17 +166,7 @@ fn parse_embedded(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
         rule: None,
         reason: e.to_string(),
     })?;
-    Ok(parsed
-        .rule
-        .into_iter()
-        .map(|mut rule| {
-            rule.provider = parsed.provider.clone();
-            rule.provider_name = parsed.name.clone();
-            rule.provider_docs = parsed.docs.clone();
-            rule.origin = origin.to_string();
-            rule
-        })
-        .collect())
+    Ok(parsed.into_rules(origin))
 }
 
 /// Rule ids are the key of baselines and selectors; two rules may not share one.
