@@ -33,7 +33,7 @@ measure() {
   local times=() rss=0 t r
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f "%e %M" -o "$BENCH_DIR/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r t r < "$BENCH_DIR/time.txt"
+    read -r t r < <(tail -n 1 "$BENCH_DIR/time.txt")
     times+=("$t")
     [ "$r" -gt "$rss" ] && rss=$r
   done

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 /// Below this many estimated bits, a secret is guessable (a password), and
 /// its fingerprint uses the slow hash.
-const GUESSABLE_BITS: f64 = 128.0;
+const GUESSABLE_BITS: f64 = 72.0;
 
 pub struct Engine {
     matcher: Matcher,

@@ -185,27 +185,22 @@ impl Matcher {
     }
 
     /// Keeps, among candidates whose secrets overlap, the most specific one:
-    /// specific before generic, then higher confidence, then the longer match.
+    /// provider-specific before broad before generic, then higher confidence,
+    /// then the longer match.
     fn most_specific(&self, mut candidates: Vec<RawMatch>) -> Vec<RawMatch> {
         if candidates.len() <= 1 {
             return candidates;
         }
-        candidates.sort_by(|a, b| {
-            let (ra, rb) = (&self.rules[a.rule], &self.rules[b.rule]);
+        candidates.sort_by_key(|m| {
+            let rule = &self.rules[m.rule];
             (
-                ra.generic,
-                std::cmp::Reverse(ra.confidence),
-                std::cmp::Reverse(a.span.len()),
-                a.secret.start,
-                a.rule,
+                rule.generic,
+                rule.broad,
+                std::cmp::Reverse(rule.confidence),
+                std::cmp::Reverse(m.span.len()),
+                m.secret.start,
+                m.rule,
             )
-                .cmp(&(
-                    rb.generic,
-                    std::cmp::Reverse(rb.confidence),
-                    std::cmp::Reverse(b.span.len()),
-                    b.secret.start,
-                    b.rule,
-                ))
         });
         let mut accepted: BTreeMap<usize, RawMatch> = BTreeMap::new();
         for candidate in candidates {

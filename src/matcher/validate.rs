@@ -72,12 +72,48 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "getenv(",
 ];
 
+/// Whole values that are defaults or stand-ins, never someone's secret.
+const PLACEHOLDER_VALUES: &[&str] = &[
+    "password",
+    "passw0rd",
+    "pass",
+    "passwd",
+    "secret",
+    "postgres",
+    "mysql",
+    "root",
+    "admin",
+    "guest",
+    "test",
+    "user",
+    "username",
+    "default",
+    "mongo",
+    "redis",
+    "rabbitmq",
+    "localhost",
+    "token",
+    "apikey",
+    "api_key",
+    "none",
+    "null",
+    "undefined",
+    "true",
+    "false",
+];
+
 /// True for known placeholders and values made of one or two repeated characters.
 pub fn is_placeholder(secret: &[u8]) -> bool {
     if secret.is_empty() {
         return true;
     }
     let lower = secret.to_ascii_lowercase();
+    if PLACEHOLDER_VALUES
+        .iter()
+        .any(|value| lower == value.as_bytes())
+    {
+        return true;
+    }
     if PLACEHOLDER_MARKERS
         .iter()
         .any(|marker| memchr::memmem::find(&lower, marker.as_bytes()).is_some())

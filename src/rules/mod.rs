@@ -93,6 +93,11 @@ pub struct Rule {
     pub client_safe: bool,
     #[serde(default)]
     pub generic: bool,
+    /// Matches a structure many providers share (URLs with passwords,
+    /// Authorization headers, JWTs): any provider-specific rule on the same
+    /// secret wins over it.
+    #[serde(default)]
+    pub broad: bool,
     #[serde(default)]
     pub min_entropy: Option<f64>,
     #[serde(default)]
