@@ -1,5 +1,5 @@
 //! Default exclusions: vendored dependency folders are not scanned, and
-//! lockfiles and generated files are scanned without the generic
+//! lockfiles, generated files and type declarations are scanned without the generic
 //! keyword+entropy rules (their integrity hashes and generated constants are
 //! the classic flood of false positives). `--no-default-excludes` turns both off.
 
@@ -52,6 +52,14 @@ pub fn is_vendored_dir(name: &str) -> bool {
 /// True for a lockfile name.
 pub fn is_lockfile(name: &str) -> bool {
     LOCKFILES.contains(&name)
+}
+
+/// True for TypeScript declaration files: they hold types, never values, and
+/// `apiKey: SensitiveString2048;` reads like an assignment to generic rules.
+pub fn is_declaration_file(name: &str) -> bool {
+    [".d.ts", ".d.mts", ".d.cts"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// Markers code generators put in a file's first lines.

@@ -4,7 +4,7 @@
 //! and records every unreadable path without stopping.
 
 use super::{looks_binary, BlobSink};
-use crate::filter::defaults::{is_generated, is_lockfile, is_vendored_dir};
+use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
 use crate::filter::Filters;
 use crate::matcher::BlobKind;
 use crate::stats::{SkipReason, StatsCollector};
@@ -135,7 +135,8 @@ fn scan_file(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let quiet_generic = options.default_excludes && (is_lockfile(name) || is_generated(buffer));
+    let quiet_generic = options.default_excludes
+        && (is_lockfile(name) || is_declaration_file(name) || is_generated(buffer));
     sink.blob(
         buffer,
         display,
