@@ -156,7 +156,11 @@ impl Matcher {
     /// regex can match. A match contains a keyword and is at most `max_len`
     /// long, so it lies within `max_len` bytes of the hit on either side.
     fn candidate_windows(&self, blob: &[u8], kind: BlobKind) -> Vec<(usize, Range<usize>)> {
-        let mut raw: Vec<(usize, usize, usize)> = Vec::new();
+        // Hits arrive in increasing position, so each rule's windows can be
+        // merged as they come: memory stays proportional to the number of
+        // disjoint windows, not to the number of keyword hits.
+        let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
+        let mut merged: Vec<(usize, Range<usize>)> = Vec::new();
         for hit in self.automaton.find_overlapping_iter(blob) {
             for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
                 let rule = &self.rules[rule_index];
@@ -168,19 +172,24 @@ impl Matcher {
                 };
                 let start = hit.start().saturating_sub(compiled.max_len);
                 let end = hit.end().saturating_add(compiled.max_len).min(blob.len());
-                raw.push((rule_index, start, end));
-            }
-        }
-        raw.sort_unstable();
-        let mut merged: Vec<(usize, Range<usize>)> = Vec::new();
-        for (rule_index, start, end) in raw {
-            match merged.last_mut() {
-                Some((last_rule, last)) if *last_rule == rule_index && start <= last.end => {
-                    last.end = last.end.max(end);
+                match &mut open[rule_index] {
+                    Some(window) if start <= window.end => {
+                        window.start = window.start.min(start);
+                        window.end = window.end.max(end);
+                    }
+                    slot => {
+                        if let Some(done) = slot.replace(start..end) {
+                            merged.push((rule_index, done));
+                        }
+                    }
                 }
-                _ => merged.push((rule_index, start..end)),
             }
         }
+        merged.extend(
+            open.into_iter()
+                .enumerate()
+                .filter_map(|(rule_index, window)| window.map(|w| (rule_index, w))),
+        );
         merged
     }
 

@@ -104,6 +104,11 @@ pub struct Rule {
     pub requires: Vec<CharClass>,
     #[serde(default)]
     pub checksum: Option<Checksum>,
+    /// Longest match in bytes, for regexes that cannot be bounded cheaply
+    /// (a PEM block): counted repetitions like `{64,16384}` compile into huge
+    /// automata, so such rules use `+` and declare their bound here.
+    #[serde(default)]
+    pub max_len: Option<usize>,
     pub description: String,
     pub remediation: String,
     #[serde(default)]
@@ -143,7 +148,7 @@ impl Rule {
     /// its content can trigger.
     pub fn compiled(&self) -> Result<&CompiledRegex, &str> {
         self.compiled
-            .get_or_init(|| compile(&self.regex, self.secret_group))
+            .get_or_init(|| compile(&self.regex, self.secret_group, self.max_len))
             .as_ref()
             .map_err(String::as_str)
     }
@@ -154,15 +159,21 @@ impl Rule {
     }
 }
 
-fn compile(pattern: &str, secret_group: Option<usize>) -> Result<CompiledRegex, String> {
+fn compile(
+    pattern: &str,
+    secret_group: Option<usize>,
+    declared_max_len: Option<usize>,
+) -> Result<CompiledRegex, String> {
     let hir = regex_syntax::ParserBuilder::new()
         .utf8(false)
         .build()
         .parse(pattern)
         .map_err(|e| format!("invalid regex: {e}"))?;
-    let max_len = hir.properties().maximum_len().ok_or_else(|| {
-        "regex has no maximum length; bound every repetition (e.g. `{1,256}` instead of `+`, `\\s{0,4}` instead of `\\s*`)".to_string()
-    })?;
+    let max_len = declared_max_len
+        .or(hir.properties().maximum_len())
+        .ok_or_else(|| {
+            "regex has no maximum length; bound every repetition (e.g. `{1,256}` instead of `+`, `\\s{0,4}` instead of `\\s*`) or declare `max_len`".to_string()
+        })?;
     if max_len > MAX_MATCH_LEN {
         return Err(format!(
             "regex can match up to {max_len} bytes; the limit is {MAX_MATCH_LEN}"
