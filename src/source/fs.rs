@@ -3,7 +3,7 @@
 //! classic leak), skips binaries by content and files over the size limit,
 //! and records every unreadable path without stopping.
 
-use super::{looks_binary, BlobSink};
+use super::{looks_binary, BlobSink, SNIFF_LEN};
 use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
 use crate::filter::Filters;
 use crate::matcher::BlobKind;
@@ -114,20 +114,27 @@ fn scan_file(
         return;
     }
     buffer.clear();
-    // Read at most one byte past the limit: a file that grew after stat is still bounded.
-    if let Err(error) = (&mut file)
-        .take(options.max_file_size + 1)
-        .read_to_end(buffer)
-    {
+    // Sniff the head first, so a large binary is skipped without reading it
+    // all; then read the rest, at most one byte past the limit (a file that
+    // grew after stat is still bounded).
+    let mut limited = (&mut file).take(options.max_file_size + 1);
+    let head = match (&mut limited).take(SNIFF_LEN as u64).read_to_end(buffer) {
+        Ok(n) => n,
+        Err(error) => {
+            stats.error(display, format!("cannot read: {error}"));
+            return;
+        }
+    };
+    if looks_binary(&buffer[..head]) {
+        stats.skipped(SkipReason::Binary);
+        return;
+    }
+    if let Err(error) = limited.read_to_end(buffer) {
         stats.error(display, format!("cannot read: {error}"));
         return;
     }
     if buffer.len() as u64 > options.max_file_size {
         stats.skipped(SkipReason::TooLarge);
-        return;
-    }
-    if looks_binary(buffer) {
-        stats.skipped(SkipReason::Binary);
         return;
     }
     stats.scanned(buffer.len() as u64);

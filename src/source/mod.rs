@@ -12,7 +12,7 @@ pub trait BlobSink: Sync {
 }
 
 /// Bytes sniffed for a NUL to tell binary from text (as git does).
-const SNIFF_LEN: usize = 8000;
+pub const SNIFF_LEN: usize = 8000;
 
 /// True if the start of `data` contains a NUL byte.
 pub fn looks_binary(data: &[u8]) -> bool {
