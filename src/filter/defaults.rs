@@ -55,7 +55,8 @@ pub fn is_lockfile(name: &str) -> bool {
 }
 
 /// True for TypeScript declaration files: they hold types, never values, and
-/// `apiKey: SensitiveString2048;` reads like an assignment to generic rules.
+/// a typed field such as `apiKey` followed by a type name reads like an
+/// assignment to generic rules.
 pub fn is_declaration_file(name: &str) -> bool {
     [".d.ts", ".d.mts", ".d.cts"]
         .iter()
