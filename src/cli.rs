@@ -98,6 +98,10 @@ pub struct ScanArgs {
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Scan what `git commit` would record: the index's blobs, lines added
+    /// against HEAD (for pre-commit hooks). PATH is any directory in the repository.
+    #[arg(long)]
+    pub staged: bool,
     /// Hide findings recorded in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

@@ -8,11 +8,12 @@ use crate::exit::Outcome;
 use crate::filter::baseline::{write_baseline, Baseline};
 use crate::filter::Filters;
 use crate::finding::Finding;
-use crate::matcher::{BlobKind, Matcher};
+use crate::matcher::Matcher;
 use crate::report::{self, Report};
 use crate::rules::{self, Rule};
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
-use crate::source::BlobSink;
+use crate::source::staged::{self, StagedOptions};
+use crate::source::{Blob, BlobSink};
 use crate::stats::{ScanStats, StatsCollector};
 use anyhow::{bail, Context, Result};
 use std::collections::{HashMap, HashSet};
@@ -24,13 +25,21 @@ use std::time::{Duration, Instant};
 
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
-    let config = load_config(&args.input)?;
+    let mut input = args.input.clone();
+    if args.staged {
+        input.path = repository_root(&input.path)?;
+    }
+    let config = load_config(&input)?;
     let baseline = match &args.baseline {
         Some(path) => Baseline::load(path)?,
         None => Baseline::default(),
     };
     let engine = build_engine(&config, baseline, args.show_secrets)?;
-    let (findings, stats) = run(&args.input, &config, &engine, !args.no_progress)?;
+    let (findings, stats) = if args.staged {
+        run_staged(&input, &config, &engine)?
+    } else {
+        run(&input, &config, &engine, !args.no_progress)?
+    };
 
     let unused_baseline = engine
         .filters()
@@ -69,11 +78,88 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         }
     }
     eprintln!("{}", report::summary(&stats, unused_baseline));
+    if args.staged && !findings.is_empty() {
+        eprintln!("{BLOCKED_COMMIT_HELP}");
+    }
     Ok(Outcome {
         findings: findings.len(),
         live_findings: 0,
         incomplete: stats.incomplete(),
     })
+}
+
+/// What a developer whose commit was blocked can do.
+const BLOCKED_COMMIT_HELP: &str = "leakstop: commit blocked: the staged changes above contain secrets. Either
+  1. remove the secret from the file and `git add` it again (rotate it if it was ever pushed or shared);
+  2. if it is not a secret, add `leakstop:allow` in a comment on that line (or on a comment line above);
+  3. or accept it: `leakstop baseline create -o .leakstop-baseline.json`, and run the hook with
+     `leakstop scan --staged --baseline .leakstop-baseline.json`.";
+
+/// The top directory of the git work tree containing `dir`.
+fn repository_root(dir: &Path) -> Result<std::path::PathBuf> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .context("running git (is it installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "--staged needs a git work tree: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(std::path::PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
+    ))
+}
+
+/// Scans the index against HEAD (pre-commit).
+fn run_staged(
+    input: &ScanInput,
+    config: &Config,
+    engine: &Engine,
+) -> Result<(Vec<Finding>, ScanStats)> {
+    let started = Instant::now();
+    let options = StagedOptions {
+        repo: input.path.clone(),
+        max_file_size: max_file_size(input, config),
+        default_excludes: default_excludes(input, config),
+    };
+    let stats = StatsCollector::default();
+    let collector = Collector {
+        engine,
+        stats: &stats,
+        findings: Mutex::default(),
+    };
+    staged::scan(&options, engine.filters(), &collector, &stats)?;
+    let Collector { findings, .. } = collector;
+    Ok(finish(findings, stats, started))
+}
+
+fn max_file_size(input: &ScanInput, config: &Config) -> u64 {
+    input
+        .max_file_size
+        .or(config.max_file_size())
+        .unwrap_or(DEFAULT_MAX_FILE_SIZE)
+}
+
+fn default_excludes(input: &ScanInput, config: &Config) -> bool {
+    !input.no_default_excludes && config.scan.default_excludes.unwrap_or(true)
+}
+
+/// Sorts the findings by location and closes the stats.
+fn finish(
+    findings: Mutex<Vec<Finding>>,
+    stats: StatsCollector,
+    started: Instant,
+) -> (Vec<Finding>, ScanStats) {
+    let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
+    let count = findings.len();
+    (findings, stats.finish(count, started.elapsed()))
 }
 
 /// Runs `leakstop baseline create`: every current finding becomes an entry.
@@ -154,8 +240,13 @@ struct Collector<'a> {
 }
 
 impl BlobSink for Collector<'_> {
-    fn blob(&self, data: &[u8], path: &str, kind: BlobKind) {
-        let found = self.engine.scan_blob(data, path, kind, self.stats);
+    fn blob(&self, blob: &Blob<'_>) {
+        let mut found = self
+            .engine
+            .scan_blob(blob.data, blob.path, blob.kind, self.stats);
+        if let Some(lines) = blob.lines {
+            found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
+        }
         if !found.is_empty() {
             self.findings
                 .lock()
@@ -177,12 +268,8 @@ pub fn run(
         root: input.path.clone(),
         respect_ignore_files: !input.no_ignore,
         follow_symlinks: input.follow_symlinks,
-        max_file_size: input
-            .max_file_size
-            .or(config.max_file_size())
-            .unwrap_or(DEFAULT_MAX_FILE_SIZE),
-        default_excludes: !input.no_default_excludes
-            && config.scan.default_excludes.unwrap_or(true),
+        max_file_size: max_file_size(input, config),
+        default_excludes: default_excludes(input, config),
         threads: input.threads.unwrap_or(0),
     };
     let stats = StatsCollector::default();
@@ -199,15 +286,8 @@ pub fn run(
         fs::walk(&options, engine.filters(), &collector, &stats);
         done.store(true, Ordering::Relaxed);
     });
-    let mut findings = collector
-        .findings
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-    });
-    let count = findings.len();
-    Ok((findings, stats.finish(count, started.elapsed())))
+    let Collector { findings, .. } = collector;
+    Ok(finish(findings, stats, started))
 }
 
 /// A one-line progress indicator on stderr, drawn only on a terminal and only

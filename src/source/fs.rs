@@ -3,7 +3,7 @@
 //! classic leak), skips binaries by content and files over the size limit,
 //! and records every unreadable path without stopping.
 
-use super::{looks_binary, BlobSink, SNIFF_LEN};
+use super::{looks_binary, Blob, BlobSink, SNIFF_LEN};
 use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
 use crate::filter::Filters;
 use crate::matcher::BlobKind;
@@ -144,13 +144,14 @@ fn scan_file(
         .unwrap_or_default();
     let quiet_generic = options.default_excludes
         && (is_lockfile(name) || is_declaration_file(name) || is_generated(buffer));
-    sink.blob(
-        buffer,
-        display,
-        BlobKind {
+    sink.blob(&Blob {
+        data: buffer,
+        path: display,
+        kind: BlobKind {
             generic_rules: !quiet_generic,
         },
-    );
+        lines: None,
+    });
 }
 
 /// `path` relative to the scan root, with `/` separators. A root that is a

@@ -2,13 +2,25 @@
 //! never match anything themselves.
 
 pub mod fs;
+pub mod staged;
 
 use crate::matcher::BlobKind;
+use std::ops::RangeInclusive;
+
+/// One blob and where it came from.
+pub struct Blob<'a> {
+    pub data: &'a [u8],
+    /// Display path, relative to the scan root with `/` separators.
+    pub path: &'a str,
+    pub kind: BlobKind,
+    /// If set, only findings starting on these 1-based lines count (the
+    /// lines a staged change adds).
+    pub lines: Option<&'a [RangeInclusive<usize>]>,
+}
 
 /// Receives blobs from a source, from any number of threads.
 pub trait BlobSink: Sync {
-    /// `path` is the display path, relative to the scan root with `/` separators.
-    fn blob(&self, data: &[u8], path: &str, kind: BlobKind);
+    fn blob(&self, blob: &Blob<'_>);
 }
 
 /// Bytes sniffed for a NUL to tell binary from text (as git does).
