@@ -25,6 +25,26 @@ pub enum Command {
     /// List and check detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Install git hooks that run leakstop.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Install a pre-commit hook running `leakstop scan --staged` (into the
+    /// repository's hooks directory, honouring core.hooksPath).
+    Install {
+        /// Any directory inside the repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Replace an existing hook that leakstop did not write.
+        #[arg(long, conflicts_with = "chain")]
+        force: bool,
+        /// Keep an existing hook: move it to `pre-commit.local` and run it first.
+        #[arg(long)]
+        chain: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

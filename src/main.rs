@@ -1,7 +1,7 @@
 //! The binary: parse arguments, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use leakstop::cli::{BaselineCommand, Cli, Command, RulesCommand};
+use leakstop::cli::{BaselineCommand, Cli, Command, HookCommand, RulesCommand};
 use leakstop::commands;
 use leakstop::exit::{self, Outcome};
 use std::process::ExitCode;
@@ -40,6 +40,16 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Baseline(BaselineCommand::Create { scan, output }) => {
             drop(stdout);
             commands::scan::create_baseline(&scan, &output)
+        }
+        Command::Hook(HookCommand::Install { path, force, chain }) => {
+            let existing = match (force, chain) {
+                (true, _) => commands::hook::Existing::Replace,
+                (_, true) => commands::hook::Existing::Chain,
+                _ => commands::hook::Existing::Refuse,
+            };
+            let hook = commands::hook::install(&path, existing)?;
+            eprintln!("leakstop: installed {}", hook.display());
+            Ok(Outcome::default())
         }
         Command::Rules(RulesCommand::List { json }) => {
             commands::rules::list(json, &mut stdout)?;

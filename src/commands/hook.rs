@@ -1,0 +1,109 @@
+//! `leakstop hook install`: writes a pre-commit hook into the repository's
+//! hooks directory (honouring `core.hooksPath`), refusing to replace a hook
+//! it did not write unless asked to replace or chain it.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Marks hooks leakstop wrote, so re-installing updates them in place.
+const MARKER: &str = "# leakstop-managed hook";
+
+/// How to treat a hook that is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Refuse,
+    Replace,
+    Chain,
+}
+
+/// Installs the pre-commit hook; returns the path written.
+pub fn install(repo: &Path, existing: Existing) -> Result<PathBuf> {
+    let hooks = hooks_dir(repo)?;
+    std::fs::create_dir_all(&hooks)
+        .with_context(|| format!("creating hooks directory {}", hooks.display()))?;
+    let hook = hooks.join("pre-commit");
+    let chained = hooks.join("pre-commit.local");
+    let mut chain = false;
+    if let Ok(current) = std::fs::read_to_string(&hook) {
+        if current.contains(MARKER) {
+            chain = current.contains("pre-commit.local");
+        } else {
+            match existing {
+                Existing::Refuse => bail!(
+                    "{} already exists and was not written by leakstop; use --chain to keep it \
+                     (it will run first, as pre-commit.local) or --force to replace it",
+                    hook.display()
+                ),
+                Existing::Replace => {}
+                Existing::Chain => {
+                    if chained.exists() {
+                        bail!("{} already exists; not overwriting it", chained.display());
+                    }
+                    std::fs::rename(&hook, &chained)
+                        .with_context(|| format!("moving {} aside", hook.display()))?;
+                    chain = true;
+                }
+            }
+        }
+    }
+    let exe = std::env::current_exe().context("locating the leakstop binary")?;
+    std::fs::write(&hook, script(&exe, chain))
+        .with_context(|| format!("writing {}", hook.display()))?;
+    make_executable(&hook)?;
+    Ok(hook)
+}
+
+/// The hook: run a chained hook first, then scan what is staged. The binary
+/// that installed the hook is used if it still exists, else `leakstop` on PATH.
+fn script(exe: &Path, chain: bool) -> String {
+    let mut text = format!(
+        "#!/bin/sh\n{MARKER}: written by `leakstop hook install`, which rewrites this file.\n"
+    );
+    if chain {
+        text.push_str(
+            "local_hook=\"$(dirname \"$0\")/pre-commit.local\"\n\
+             if [ -x \"$local_hook\" ]; then \"$local_hook\" \"$@\" || exit $?; fi\n",
+        );
+    }
+    text.push_str(&format!(
+        "leakstop={}\n[ -x \"$leakstop\" ] || leakstop=leakstop\nexec \"$leakstop\" scan --staged\n",
+        shell_quote(&exe.to_string_lossy())
+    ));
+    text
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The hooks directory git uses for `repo`: `core.hooksPath` if set, else `.git/hooks`.
+fn hooks_dir(repo: &Path) -> Result<PathBuf> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        .output()
+        .context("running git (is it installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "hook install needs a git repository: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
+    ))
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("making {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<()> {
+    Ok(())
+}
