@@ -53,11 +53,7 @@ pub fn scan(
     stats: &StatsCollector,
 ) -> Result<(), StagedError> {
     let git = Git::new(&options.repo);
-    let added = added_lines(&git)?;
-    if added.is_empty() {
-        return Ok(());
-    }
-    let files = index_entries(&git, added, stats)?;
+    let files = staged_files(&git, stats)?;
     let mut eligible = Vec::new();
     for file in files {
         if filters.path_excluded(&file.path) {
@@ -111,49 +107,72 @@ impl Git<'_> {
     }
 }
 
-/// Path → added line ranges in the staged version, from a zero-context diff
-/// of the index against HEAD. Renamed files contribute only changed lines;
-/// deleted files contribute nothing.
-fn added_lines(git: &Git<'_>) -> Result<BTreeMap<String, Vec<RangeInclusive<usize>>>, StagedError> {
+/// The staged files with their index blobs and added lines, from one
+/// zero-context diff of the index against HEAD (`--raw` gives the blob ids,
+/// so the index itself is never listed). Deleted files contribute nothing;
+/// renamed files only their changed lines.
+fn staged_files(git: &Git<'_>, stats: &StatsCollector) -> Result<Vec<StagedFile>, StagedError> {
     let patch = git.output(&[
         "diff",
         "--cached",
+        "--raw",
+        "-p",
+        "--full-index",
         "--no-color",
         "--no-ext-diff",
         "--no-textconv",
         "-U0",
         "-M",
-        "--diff-filter=ACMR",
+        "--diff-filter=ACMRU",
         "--src-prefix=a/",
         "--dst-prefix=b/",
     ])?;
-    Ok(parse_added_lines(&patch))
+    Ok(parse_diff(&patch, stats))
 }
 
-fn parse_added_lines(patch: &[u8]) -> BTreeMap<String, Vec<RangeInclusive<usize>>> {
-    let mut files: BTreeMap<String, Vec<RangeInclusive<usize>>> = BTreeMap::new();
-    let mut current: Option<String> = None;
+fn parse_diff(patch: &[u8], stats: &StatsCollector) -> Vec<StagedFile> {
+    let mut files: Vec<StagedFile> = Vec::new();
+    let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
+    let mut current: Option<usize> = None;
     for line in patch.split(|&b| b == b'\n') {
-        if let Some(rest) = line.strip_prefix(b"diff --git ") {
-            current = None;
-            // Binary files have no +++ line; remember the new path from the header.
-            if let Some(pos) = find(rest, b" b/") {
-                current = Some(unquote(&rest[pos + 3..]));
-                files
-                    .entry(current.clone().unwrap_or_default())
-                    .or_default();
-            }
-        } else if let Some(rest) = line.strip_prefix(b"+++ ") {
-            if rest == b"/dev/null" {
-                current = None;
+        if let Some(raw) = line.strip_prefix(b":") {
+            // :<old mode> <new mode> <old blob> <new blob> <status>\t<path>[\t<new path>]
+            let text = String::from_utf8_lossy(raw);
+            let mut parts = text.splitn(2, '\t');
+            let meta: Vec<&str> = parts.next().unwrap_or_default().split(' ').collect();
+            let paths: Vec<String> = parts
+                .next()
+                .unwrap_or_default()
+                .split('\t')
+                .map(|p| unquote(p.as_bytes()))
+                .collect();
+            let (Some(path), [_, new_mode, _, blob, status]) = (paths.last(), &meta[..]) else {
+                continue;
+            };
+            if status.starts_with('U') {
+                stats.warning(path, "unmerged (conflict not resolved); not scanned");
+            } else if *new_mode == "160000" {
+                stats.warning(
+                    path,
+                    "submodule (gitlink); its own repository is not scanned",
+                );
             } else {
-                let path = unquote(rest.strip_prefix(b"b/").unwrap_or(rest));
-                files.entry(path.clone()).or_default();
-                current = Some(path);
+                by_path.insert(path.clone(), files.len());
+                files.push(StagedFile {
+                    path: path.clone(),
+                    blob: blob.to_string(),
+                    added: Vec::new(),
+                });
             }
+        } else if let Some(rest) = line.strip_prefix(b"diff --git ") {
+            current =
+                find(rest, b" b/").and_then(|pos| by_path.get(&unquote(&rest[pos + 3..])).copied());
+        } else if let Some(rest) = line.strip_prefix(b"+++ ") {
+            let path = unquote(rest.strip_prefix(b"b/").unwrap_or(rest));
+            current = by_path.get(&path).copied();
         } else if line.starts_with(b"@@ ") {
-            if let (Some(path), Some(range)) = (&current, hunk_new_range(line)) {
-                files.entry(path.clone()).or_default().push(range);
+            if let (Some(index), Some(range)) = (current, hunk_new_range(line)) {
+                files[index].added.push(range);
             }
         }
     }
@@ -209,50 +228,6 @@ fn unquote(raw: &[u8]) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The staged blob of every changed path. Unmerged paths (a conflict still
-/// open) and submodules are reported and skipped.
-fn index_entries(
-    git: &Git<'_>,
-    added: BTreeMap<String, Vec<RangeInclusive<usize>>>,
-    stats: &StatsCollector,
-) -> Result<Vec<StagedFile>, StagedError> {
-    let mut args: Vec<&str> = vec!["ls-files", "--stage", "-z", "--"];
-    // `:(literal)` keeps paths with glob characters from being expanded.
-    let specs: Vec<String> = added.keys().map(|p| format!(":(literal){p}")).collect();
-    args.extend(specs.iter().map(String::as_str));
-    let listing = git.output(&args)?;
-    let mut files = Vec::new();
-    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let text = String::from_utf8_lossy(record);
-        let Some((meta, path)) = text.split_once('\t') else {
-            continue;
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        let [mode, blob, stage] = fields[..] else {
-            continue;
-        };
-        if stage != "0" {
-            stats.warning(path, "unmerged (conflict not resolved); not scanned");
-            continue;
-        }
-        if mode == "160000" {
-            stats.warning(
-                path,
-                "submodule (gitlink); its own repository is not scanned",
-            );
-            continue;
-        }
-        if let Some(lines) = added.get(path) {
-            files.push(StagedFile {
-                path: path.to_string(),
-                blob: blob.to_string(),
-                added: lines.clone(),
-            });
-        }
-    }
-    Ok(files)
 }
 
 /// Reads the blobs through one `git cat-file --batch` and feeds them to the sink.
@@ -349,10 +324,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn added_lines_come_from_the_new_side_of_each_hunk() {
-        let patch = b"diff --git a/x.txt b/x.txt\n--- a/x.txt\n+++ b/x.txt\n@@ -1,0 +2,3 @@\n+a\n+b\n+c\n@@ -9 +12 @@\n-x\n+y\n@@ -20,2 +22,0 @@\n-gone\n-gone\ndiff --git a/\"t\\tab.txt\" b/\"t\\tab.txt\"\nBinary files differ\n";
-        let files = parse_added_lines(patch);
-        assert_eq!(files["x.txt"], vec![2..=4, 12..=12]);
-        assert!(files["t\tab.txt"].is_empty());
+    fn blobs_and_added_lines_come_from_the_raw_diff_and_hunks() {
+        let blob = "1".repeat(40);
+        let patch = format!(
+            ":100644 100644 {z} {blob} M\tx.txt\n:000000 100644 {z} {blob} A\t\"t\\tab.txt\"\n\
+             :160000 160000 {z} {blob} M\tvendor/sub\n\
+             diff --git a/x.txt b/x.txt\n--- a/x.txt\n+++ b/x.txt\n@@ -1,0 +2,3 @@\n+a\n+b\n+c\n@@ -9 +12 @@\n-x\n+y\n@@ -20,2 +22,0 @@\n-gone\n-gone\n\
+             diff --git a/\"t\\tab.txt\" b/\"t\\tab.txt\"\nBinary files differ\n",
+            z = "0".repeat(40)
+        );
+        let stats = StatsCollector::default();
+        let files = parse_diff(patch.as_bytes(), &stats);
+        assert_eq!(files.len(), 2);
+        assert_eq!(
+            (files[0].path.as_str(), files[0].blob.as_str()),
+            ("x.txt", blob.as_str())
+        );
+        assert_eq!(files[0].added, vec![2..=4, 12..=12]);
+        assert_eq!(files[1].path, "t\tab.txt");
+        assert!(files[1].added.is_empty());
+        assert_eq!(stats.finish(0, Default::default()).warnings.len(), 1);
     }
 }
