@@ -120,8 +120,18 @@ pub struct ScanArgs {
     pub show_secrets: bool,
     /// Scan what `git commit` would record: the index's blobs, lines added
     /// against HEAD (for pre-commit hooks). PATH is any directory in the repository.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["range", "since_commit", "pre_push"])]
     pub staged: bool,
+    /// Scan the blobs introduced by the commits in a range (`BASE..HEAD`),
+    /// reporting only secrets those commits added (for PR checks).
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["since_commit", "pre_push"])]
+    pub range: Option<String>,
+    /// Same as `--range COMMIT..HEAD`.
+    #[arg(long, value_name = "COMMIT", conflicts_with = "pre_push")]
+    pub since_commit: Option<String>,
+    /// Read git's pre-push protocol on stdin and scan the commits being pushed.
+    #[arg(long)]
+    pub pre_push: bool,
     /// Hide findings recorded in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

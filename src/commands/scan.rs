@@ -12,6 +12,7 @@ use crate::matcher::Matcher;
 use crate::report::{self, Report};
 use crate::rules::{self, Rule};
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
+use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
 use crate::source::{Blob, BlobSink};
 use crate::stats::{ScanStats, StatsCollector};
@@ -26,7 +27,8 @@ use std::time::{Duration, Instant};
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let mut input = args.input.clone();
-    if args.staged {
+    let revisions = revisions(args)?;
+    if args.staged || revisions.is_some() {
         input.path = repository_root(&input.path)?;
     }
     let config = load_config(&input)?;
@@ -37,6 +39,8 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let engine = build_engine(&config, baseline, args.show_secrets)?;
     let (findings, stats) = if args.staged {
         run_staged(&input, &config, &engine)?
+    } else if let Some(revisions) = revisions {
+        run_range(&input, &config, &engine, revisions)?
     } else {
         run(&input, &config, &engine, !args.no_progress)?
     };
@@ -78,7 +82,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         }
     }
     eprintln!("{}", report::summary(&stats, unused_baseline));
-    if args.staged && !findings.is_empty() {
+    if (args.staged || args.pre_push) && !findings.is_empty() {
         eprintln!("{BLOCKED_COMMIT_HELP}");
     }
     Ok(Outcome {
@@ -112,6 +116,89 @@ fn repository_root(dir: &Path) -> Result<std::path::PathBuf> {
     Ok(std::path::PathBuf::from(
         String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
     ))
+}
+
+/// The `git log` revision arguments for `--range`, `--since-commit` or
+/// `--pre-push`; `None` for other scans.
+fn revisions(args: &ScanArgs) -> Result<Option<Vec<String>>> {
+    if let Some(range) = &args.range {
+        if range.starts_with('-') {
+            bail!("--range `{range}` is not a revision range");
+        }
+        return Ok(Some(vec![range.clone()]));
+    }
+    if let Some(commit) = &args.since_commit {
+        if commit.starts_with('-') {
+            bail!("--since-commit `{commit}` is not a commit");
+        }
+        return Ok(Some(vec![format!("{commit}..HEAD")]));
+    }
+    if args.pre_push {
+        let mut stdin = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin)
+            .context("reading the pre-push protocol from stdin")?;
+        return Ok(Some(pre_push_revisions(&stdin)?));
+    }
+    Ok(None)
+}
+
+/// git's pre-push protocol: one `<local ref> <local oid> <remote ref> <remote oid>`
+/// line per ref. New branches scan what no remote has yet; deletions push nothing.
+pub fn pre_push_revisions(protocol: &str) -> Result<Vec<String>> {
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+    let mut tips = Vec::new();
+    let mut bases = Vec::new();
+    for line in protocol.lines().filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, local, _, remote] = fields[..] else {
+            bail!("unexpected pre-push line: {line:?}");
+        };
+        if local.bytes().all(|b| b == b'0') {
+            continue;
+        }
+        tips.push(local.to_string());
+        if remote != ZERO && !remote.bytes().all(|b| b == b'0') {
+            bases.push(format!("^{remote}"));
+        }
+    }
+    let mut revisions = tips;
+    if revisions.is_empty() {
+        // Nothing pushed but deletions: an empty range.
+        revisions.push("HEAD..HEAD".into());
+        return Ok(revisions);
+    }
+    revisions.extend(bases);
+    revisions.extend(["--not".to_string(), "--remotes".to_string()]);
+    Ok(revisions)
+}
+
+/// Scans the blobs the commits of a range introduce (PR checks, pre-push).
+fn run_range(
+    input: &ScanInput,
+    config: &Config,
+    engine: &Engine,
+    revisions: Vec<String>,
+) -> Result<(Vec<Finding>, ScanStats)> {
+    let started = Instant::now();
+    let options = RangeOptions {
+        repo: input.path.clone(),
+        revisions,
+        max_file_size: max_file_size(input, config),
+        default_excludes: default_excludes(input, config),
+    };
+    let stats = StatsCollector::default();
+    let collector = Collector {
+        engine,
+        stats: &stats,
+        findings: Mutex::default(),
+    };
+    let commits = range::scan(&options, engine.filters(), &collector, &stats)?;
+    eprintln!(
+        "leakstop: walked {commits} commit{}",
+        if commits == 1 { "" } else { "s" }
+    );
+    let Collector { findings, .. } = collector;
+    Ok(finish(findings, stats, started))
 }
 
 /// Scans the index against HEAD (pre-commit).
@@ -246,6 +333,21 @@ impl BlobSink for Collector<'_> {
             .scan_blob(blob.data, blob.path, blob.kind, self.stats);
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
+        }
+        if let (Some(previous), false) = (blob.previous, found.is_empty()) {
+            // Secrets the file already had before this commit are not new.
+            let before: HashSet<String> = self
+                .engine
+                .scan_blob(previous, blob.path, blob.kind, &StatsCollector::default())
+                .into_iter()
+                .map(|f| f.fingerprint)
+                .collect();
+            found.retain(|f| !before.contains(&f.fingerprint));
+        }
+        if let Some(commit) = blob.commit {
+            for finding in &mut found {
+                finding.commit = Some(commit.clone());
+            }
         }
         if !found.is_empty() {
             self.findings

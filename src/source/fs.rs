@@ -151,6 +151,8 @@ fn scan_file(
             generic_rules: !quiet_generic,
         },
         lines: None,
+        commit: None,
+        previous: None,
     });
 }
 

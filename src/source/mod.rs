@@ -2,8 +2,10 @@
 //! never match anything themselves.
 
 pub mod fs;
+pub mod range;
 pub mod staged;
 
+use crate::finding::CommitInfo;
 use crate::matcher::BlobKind;
 use std::ops::RangeInclusive;
 
@@ -16,6 +18,11 @@ pub struct Blob<'a> {
     /// If set, only findings starting on these 1-based lines count (the
     /// lines a staged change adds).
     pub lines: Option<&'a [RangeInclusive<usize>]>,
+    /// The commit that introduced the blob (history and range scans).
+    pub commit: Option<&'a CommitInfo>,
+    /// The file's content before that commit: secrets already in it are not
+    /// reported again.
+    pub previous: Option<&'a [u8]>,
 }
 
 /// Receives blobs from a source, from any number of threads.

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
-pub enum StagedError {
+pub enum GitError {
     #[error("running git {args}: {source}")]
     Spawn {
         args: String,
@@ -51,7 +51,7 @@ pub fn scan(
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
-) -> Result<(), StagedError> {
+) -> Result<(), GitError> {
     let git = Git::new(&options.repo);
     let files = staged_files(&git, stats)?;
     let mut eligible = Vec::new();
@@ -88,17 +88,17 @@ impl Git<'_> {
         command
     }
 
-    fn output(&self, args: &[&str]) -> Result<Vec<u8>, StagedError> {
+    fn output(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
         let output = self
             .command(args)
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| StagedError::Spawn {
+            .map_err(|source| GitError::Spawn {
                 args: args.join(" "),
                 source,
             })?;
         if !output.status.success() {
-            return Err(StagedError::Git {
+            return Err(GitError::Git {
                 args: args.join(" "),
                 stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
             });
@@ -111,7 +111,7 @@ impl Git<'_> {
 /// zero-context diff of the index against HEAD (`--raw` gives the blob ids,
 /// so the index itself is never listed). Deleted files contribute nothing;
 /// renamed files only their changed lines.
-fn staged_files(git: &Git<'_>, stats: &StatsCollector) -> Result<Vec<StagedFile>, StagedError> {
+fn staged_files(git: &Git<'_>, stats: &StatsCollector) -> Result<Vec<StagedFile>, GitError> {
     let patch = git.output(&[
         "diff",
         "--cached",
@@ -197,7 +197,7 @@ fn hunk_new_range(line: &[u8]) -> Option<RangeInclusive<usize>> {
 }
 
 /// Paths git prints in double quotes with C escapes (tabs, newlines, quotes).
-fn unquote(raw: &[u8]) -> String {
+pub(crate) fn unquote(raw: &[u8]) -> String {
     let raw = match raw {
         [b'"', inner @ .., b'"'] => inner,
         _ => return String::from_utf8_lossy(raw).into_owned(),
@@ -237,7 +237,7 @@ fn read_blobs(
     options: &StagedOptions,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
-) -> Result<(), StagedError> {
+) -> Result<(), GitError> {
     if files.is_empty() {
         return Ok(());
     }
@@ -248,20 +248,20 @@ fn read_blobs(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| StagedError::Spawn {
+        .map_err(|source| GitError::Spawn {
             args: args.join(" "),
             source,
         })?;
     let mut stdin = child
         .stdin
         .take()
-        .ok_or_else(|| StagedError::CatFile("no stdin".into()))?;
+        .ok_or_else(|| GitError::CatFile("no stdin".into()))?;
     let requests: String = files.iter().map(|f| format!("{}\n", f.blob)).collect();
     let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
     let stdout = child
         .stdout
         .take()
-        .ok_or_else(|| StagedError::CatFile("no stdout".into()))?;
+        .ok_or_else(|| GitError::CatFile("no stdout".into()))?;
     let mut reader = BufReader::new(stdout);
     let mut header = String::new();
     let mut data = Vec::new();
@@ -272,12 +272,12 @@ fn read_blobs(
         let size: u64 = match fields[..] {
             [_, "blob", size] => size
                 .parse()
-                .map_err(|_| StagedError::CatFile(header.trim().to_string()))?,
+                .map_err(|_| GitError::CatFile(header.trim().to_string()))?,
             [_, "missing"] => {
                 stats.error(&file.path, format!("staged blob {} is missing", file.blob));
                 continue;
             }
-            _ => return Err(StagedError::CatFile(header.trim().to_string())),
+            _ => return Err(GitError::CatFile(header.trim().to_string())),
         };
         data.clear();
         (&mut reader).take(size + 1).read_to_end(&mut data)?;
@@ -301,6 +301,8 @@ fn read_blobs(
                 generic_rules: !quiet_generic,
             },
             lines: Some(&file.added),
+            commit: None,
+            previous: None,
         });
     }
     drop(reader);
@@ -311,7 +313,7 @@ fn read_blobs(
         if let Some(mut err) = child.stderr.take() {
             let _ = err.read_to_string(&mut stderr);
         }
-        return Err(StagedError::Git {
+        return Err(GitError::Git {
             args: args.join(" "),
             stderr,
         });

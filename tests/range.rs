@@ -1,0 +1,147 @@
+//! `--range`, `--since-commit` and `--pre-push` in real repositories: only
+//! secrets that the commits in range introduced, attributed to the commit.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+
+fn git(tree: &Tree, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .current_dir(tree.path())
+        .args([
+            "-c",
+            "user.name=Ada Lovelace",
+            "-c",
+            "user.email=ada@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// c1: old leak in app.py; c2: adds a second secret to app.py; c3: new file
+/// with a third secret, and the same blob copied to a second path.
+fn history() -> (Tree, [String; 3]) {
+    let tree = Tree::new();
+    git(&tree, &["init", "-q", "-b", "main"]);
+    tree.write("app.py", format!("OLD = '{GITHUB_PAT}'\n"));
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "c1"]);
+    let c1 = git(&tree, &["rev-parse", "HEAD"]);
+    tree.write(
+        "app.py",
+        format!("OLD = '{GITHUB_PAT}'\nNEW = '{GITHUB_OAUTH}'\n"),
+    );
+    git(&tree, &["commit", "-q", "-am", "c2"]);
+    let c2 = git(&tree, &["rev-parse", "HEAD"]);
+    tree.write("conf/a.env", format!("T={GITHUB_PAT_2}\n"))
+        .write("conf/copy.env", format!("T={GITHUB_PAT_2}\n"));
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "c3"]);
+    let c3 = git(&tree, &["rev-parse", "HEAD"]);
+    (tree, [c1, c2, c3])
+}
+
+#[test]
+fn a_range_reports_only_what_its_commits_introduced() {
+    let (tree, [c1, c2, c3]) = history();
+    let (out, report) = tree.scan_json(&["--range", &format!("{c1}..HEAD")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.oauth", "app.py", 2, 8),
+            loc("github.pat-classic", "conf/a.env", 1, 3)
+        ]
+    );
+    let findings = report["findings"].as_array().unwrap();
+    let oauth = findings
+        .iter()
+        .find(|f| f["rule_id"] == "github.oauth")
+        .unwrap();
+    assert_eq!(oauth["commit"]["id"], c2.as_str());
+    assert_eq!(oauth["commit"]["author"], "Ada Lovelace <ada@example.com>");
+    assert!(oauth["commit"]["date"].as_str().unwrap().len() >= 20);
+    let pat2 = findings
+        .iter()
+        .find(|f| f["rule_id"] == "github.pat-classic")
+        .unwrap();
+    assert_eq!(pat2["commit"]["id"], c3.as_str());
+    assert!(out.stderr.contains("walked 2 commits"), "{}", out.stderr);
+
+    // --since-commit is the same range; the whole history includes the old leak.
+    let (_, since) = tree.scan_json(&["--since-commit", &c1]);
+    assert_eq!(locations(&since), locations(&report));
+    let (_, all) = tree.scan_json(&["--range", "HEAD"]);
+    assert_eq!(locations(&all).len(), 3, "{:?}", locations(&all));
+}
+
+#[test]
+fn an_empty_range_scans_nothing_and_says_so() {
+    let (tree, _) = history();
+    let (out, report) = tree.scan_json(&["--range", "HEAD..HEAD"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(locations(&report), vec![]);
+    assert!(
+        out.stderr.contains("walked 0 commits") && out.stderr.contains("scanned 0 files"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_bad_range_is_a_usage_error() {
+    let (tree, _) = history();
+    let out = tree.leakstop(&["scan", "--range", "no-such-branch..HEAD", "."]);
+    assert_eq!(out.code, 4);
+    assert!(out.stderr.contains("no-such-branch"), "{}", out.stderr);
+}
+
+#[test]
+fn pre_push_reads_git_protocol_from_stdin() {
+    let (tree, [c1, _, c3]) = history();
+    let zero = "0".repeat(40);
+    let run = |stdin: String| {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
+            .current_dir(tree.path())
+            .args(["scan", "--pre-push", "--format", "json", "."])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        (
+            output.status.code().unwrap(),
+            locations(&report),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // Updating a branch the remote has at c1: the two new commits.
+    let (code, found, stderr) = run(format!("refs/heads/main {c3} refs/heads/main {c1}\n"));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(stderr.contains("commit blocked"), "{stderr}");
+    // A new branch (no remote has anything): every commit.
+    let (_, found, _) = run(format!("refs/heads/main {c3} refs/heads/main {zero}\n"));
+    assert_eq!(found.len(), 3);
+    // Deleting a remote branch pushes nothing.
+    let (code, found, stderr) = run(format!("(delete) {zero} refs/heads/old {c1}\n"));
+    assert_eq!((code, found.len()), (0, 0), "{stderr}");
+}
