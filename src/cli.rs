@@ -32,7 +32,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Install a pre-commit hook running `leakstop scan --staged` (into the
+    /// Install a pre-commit hook running `leakstop scan --staged`, or with
+    /// --pre-push a pre-push hook running `leakstop scan --pre-push` (into the
     /// repository's hooks directory, honouring core.hooksPath).
     Install {
         /// Any directory inside the repository.
@@ -41,9 +42,12 @@ pub enum HookCommand {
         /// Replace an existing hook that leakstop did not write.
         #[arg(long, conflicts_with = "chain")]
         force: bool,
-        /// Keep an existing hook: move it to `pre-commit.local` and run it first.
+        /// Keep an existing hook: move it to `<hook>.local` and run it first.
         #[arg(long)]
         chain: bool,
+        /// Install the pre-push hook (scans the commits being pushed) instead.
+        #[arg(long)]
+        pre_push: bool,
     },
 }
 

@@ -41,13 +41,23 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
             drop(stdout);
             commands::scan::create_baseline(&scan, &output)
         }
-        Command::Hook(HookCommand::Install { path, force, chain }) => {
+        Command::Hook(HookCommand::Install {
+            path,
+            force,
+            chain,
+            pre_push,
+        }) => {
+            let kind = if pre_push {
+                commands::hook::HookKind::PrePush
+            } else {
+                commands::hook::HookKind::PreCommit
+            };
             let existing = match (force, chain) {
                 (true, _) => commands::hook::Existing::Replace,
                 (_, true) => commands::hook::Existing::Chain,
                 _ => commands::hook::Existing::Refuse,
             };
-            let hook = commands::hook::install(&path, existing)?;
+            let hook = commands::hook::install(&path, kind, existing)?;
             eprintln!("leakstop: installed {}", hook.display());
             Ok(Outcome::default())
         }

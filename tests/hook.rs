@@ -146,3 +146,51 @@ fn outside_a_repository_hook_install_is_a_usage_error() {
         out.stderr
     );
 }
+
+#[test]
+fn pre_push_hook_blocks_pushing_a_commit_that_adds_a_secret() {
+    let tree = repo();
+    let remote = tempfile::tempdir().unwrap();
+    let init = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(remote.path())
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    assert!(git(
+        &tree,
+        &["remote", "add", "origin", &remote.path().to_string_lossy()]
+    )
+    .status
+    .success());
+    let out = tree.leakstop(&["hook", "install", "--pre-push"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(std::fs::read_to_string(tree.join(".git/hooks/pre-push"))
+        .unwrap()
+        .contains("--pre-push"));
+
+    tree.write("a.txt", "clean\n");
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "clean"]);
+    let push = git(&tree, &["push", "-q", "origin", "main"]);
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+
+    tree.write("b.env", format!("T={GITHUB_PAT}\n"));
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "leak"]);
+    let push = git(&tree, &["push", "-q", "origin", "main"]);
+    assert!(!push.status.success(), "the push must be blocked");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&push.stdout),
+        String::from_utf8_lossy(&push.stderr)
+    );
+    assert!(
+        output.contains("b.env:1:3") && output.contains("walked 1 commit"),
+        "{output}"
+    );
+}

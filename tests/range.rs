@@ -141,6 +141,17 @@ fn pre_push_reads_git_protocol_from_stdin() {
     // A new branch (no remote has anything): every commit.
     let (_, found, _) = run(format!("refs/heads/main {c3} refs/heads/main {zero}\n"));
     assert_eq!(found.len(), 3);
+    // The pre-commit framework's environment instead of stdin.
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
+        .current_dir(tree.path())
+        .args(["scan", "--pre-push", "--format", "json", "."])
+        .env("PRE_COMMIT_FROM_REF", &c1)
+        .env("PRE_COMMIT_TO_REF", &c3)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(locations(&report).len(), 2);
     // Deleting a remote branch pushes nothing.
     let (code, found, stderr) = run(format!("(delete) {zero} refs/heads/old {c1}\n"));
     assert_eq!((code, found.len()), (0, 0), "{stderr}");

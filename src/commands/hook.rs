@@ -17,22 +17,46 @@ pub enum Existing {
     Chain,
 }
 
-/// Installs the pre-commit hook; returns the path written.
-pub fn install(repo: &Path, existing: Existing) -> Result<PathBuf> {
+/// Which git hook to install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    PreCommit,
+    PrePush,
+}
+
+impl HookKind {
+    fn name(self) -> &'static str {
+        match self {
+            HookKind::PreCommit => "pre-commit",
+            HookKind::PrePush => "pre-push",
+        }
+    }
+
+    fn scan_flag(self) -> &'static str {
+        match self {
+            HookKind::PreCommit => "--staged",
+            HookKind::PrePush => "--pre-push",
+        }
+    }
+}
+
+/// Installs the hook; returns the path written.
+pub fn install(repo: &Path, kind: HookKind, existing: Existing) -> Result<PathBuf> {
     let hooks = hooks_dir(repo)?;
     std::fs::create_dir_all(&hooks)
         .with_context(|| format!("creating hooks directory {}", hooks.display()))?;
-    let hook = hooks.join("pre-commit");
-    let chained = hooks.join("pre-commit.local");
+    let hook = hooks.join(kind.name());
+    let local_name = format!("{}.local", kind.name());
+    let chained = hooks.join(&local_name);
     let mut chain = false;
     if let Ok(current) = std::fs::read_to_string(&hook) {
         if current.contains(MARKER) {
-            chain = current.contains("pre-commit.local");
+            chain = current.contains(&local_name);
         } else {
             match existing {
                 Existing::Refuse => bail!(
                     "{} already exists and was not written by leakstop; use --chain to keep it \
-                     (it will run first, as pre-commit.local) or --force to replace it",
+                     (it will run first, as {local_name}) or --force to replace it",
                     hook.display()
                 ),
                 Existing::Replace => {}
@@ -48,7 +72,7 @@ pub fn install(repo: &Path, existing: Existing) -> Result<PathBuf> {
         }
     }
     let exe = std::env::current_exe().context("locating the leakstop binary")?;
-    std::fs::write(&hook, script(&exe, chain))
+    std::fs::write(&hook, script(&exe, kind, chain))
         .with_context(|| format!("writing {}", hook.display()))?;
     make_executable(&hook)?;
     Ok(hook)
@@ -56,20 +80,40 @@ pub fn install(repo: &Path, existing: Existing) -> Result<PathBuf> {
 
 /// The hook: run a chained hook first, then scan what is staged. The binary
 /// that installed the hook is used if it still exists, else `leakstop` on PATH.
-fn script(exe: &Path, chain: bool) -> String {
+/// A pre-push hook gets the push protocol on stdin: a chained hook reads it
+/// from a saved copy so both see it.
+fn script(exe: &Path, kind: HookKind, chain: bool) -> String {
     let mut text = format!(
         "#!/bin/sh\n{MARKER}: written by `leakstop hook install`, which rewrites this file.\n"
     );
+    let name = kind.name();
+    let stdin_copy = kind == HookKind::PrePush && chain;
+    if stdin_copy {
+        text.push_str("input=$(cat)\n");
+    }
     if chain {
-        text.push_str(
-            "local_hook=\"$(dirname \"$0\")/pre-commit.local\"\n\
-             if [ -x \"$local_hook\" ]; then \"$local_hook\" \"$@\" || exit $?; fi\n",
-        );
+        let feed = if stdin_copy {
+            "printf '%s\\n' \"$input\" | "
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "local_hook=\"$(dirname \"$0\")/{name}.local\"\n\
+             if [ -x \"$local_hook\" ]; then {feed}\"$local_hook\" \"$@\" || exit $?; fi\n"
+        ));
     }
     text.push_str(&format!(
-        "leakstop={}\n[ -x \"$leakstop\" ] || leakstop=leakstop\nexec \"$leakstop\" scan --staged\n",
+        "leakstop={}\n[ -x \"$leakstop\" ] || leakstop=leakstop\n",
         shell_quote(&exe.to_string_lossy())
     ));
+    if stdin_copy {
+        text.push_str(&format!(
+            "printf '%s\\n' \"$input\" | \"$leakstop\" scan {}\n",
+            kind.scan_flag()
+        ));
+    } else {
+        text.push_str(&format!("exec \"$leakstop\" scan {}\n", kind.scan_flag()));
+    }
     text
 }
 

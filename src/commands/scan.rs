@@ -134,6 +134,14 @@ fn revisions(args: &ScanArgs) -> Result<Option<Vec<String>>> {
         return Ok(Some(vec![format!("{commit}..HEAD")]));
     }
     if args.pre_push {
+        // The pre-commit framework passes the pushed range in its environment
+        // instead of git's stdin protocol.
+        if let (Ok(from), Ok(to)) = (
+            std::env::var("PRE_COMMIT_FROM_REF"),
+            std::env::var("PRE_COMMIT_TO_REF"),
+        ) {
+            return Ok(Some(vec![format!("{from}..{to}")]));
+        }
         let mut stdin = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin)
             .context("reading the pre-push protocol from stdin")?;
