@@ -133,6 +133,11 @@ pub struct ScanArgs {
     /// Same as `--range COMMIT..HEAD`.
     #[arg(long, value_name = "COMMIT", conflicts_with = "pre_push")]
     pub since_commit: Option<String>,
+    /// Scan a repository's history: every blob reachable from any ref
+    /// (branches, tags, remotes, stash), each scanned once and reported at the
+    /// commit that introduced it. PATH is any directory in the repository.
+    #[arg(long, conflicts_with_all = ["staged", "range", "since_commit", "pre_push"])]
+    pub git: bool,
     /// Read git's pre-push protocol on stdin and scan the commits being pushed.
     #[arg(long)]
     pub pre_push: bool,

@@ -130,6 +130,7 @@ impl Engine {
             client_safe: rule.client_safe,
             context,
             commit: None,
+            other_occurrences: None,
             original: None,
             raw_secret: secret,
         }

@@ -109,6 +109,10 @@ pub struct Finding {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
+    /// History scans: how many other (commit, path) places introduced the
+    /// same blob (it was scanned once, and is reported at its first introduction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_occurrences: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original: Option<OriginalLocation>,
     #[serde(skip)]

@@ -156,3 +156,81 @@ fn pre_push_reads_git_protocol_from_stdin() {
     let (code, found, stderr) = run(format!("(delete) {zero} refs/heads/old {c1}\n"));
     assert_eq!((code, found.len()), (0, 0), "{stderr}");
 }
+
+#[test]
+fn history_scan_finds_deleted_side_branch_and_tag_only_secrets() {
+    let tree = Tree::new();
+    git(&tree, &["init", "-q", "-b", "main"]);
+    tree.write("app.py", format!("T = '{GITHUB_PAT}'\n"));
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "add"]);
+    let added = git(&tree, &["rev-parse", "HEAD"]);
+    tree.write("app.py", "T = os.environ['T']\n");
+    git(&tree, &["commit", "-q", "-am", "remove the secret"]);
+
+    git(&tree, &["checkout", "-q", "-b", "side"]);
+    tree.write("side.env", format!("S={GITHUB_OAUTH}\n"));
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "side"]);
+    git(&tree, &["checkout", "-q", "main"]);
+
+    git(&tree, &["checkout", "-q", "--detach"]);
+    for path in ["tagged/a.txt", "tagged/b.txt", "tagged/c.txt"] {
+        tree.write(path, format!("{GITHUB_PAT_2}\n"));
+    }
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "tagged only"]);
+    git(&tree, &["tag", "v1"]);
+    git(&tree, &["checkout", "-q", "main"]);
+
+    // The working tree is clean...
+    let (out, _) = tree.scan_json(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // ...but the history is not.
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.pat-classic", "app.py", 1, 6),
+            loc("github.oauth", "side.env", 1, 3),
+            loc("github.pat-classic", "tagged/a.txt", 1, 1),
+        ]
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["commit"]["id"], added.as_str());
+    assert_eq!(
+        findings[2]["other_occurrences"], 2,
+        "same blob at three paths, scanned once"
+    );
+    assert_eq!(
+        report["stats"]["files_scanned"], 4,
+        "app.py twice, side.env, the tagged blob once"
+    );
+}
+
+#[test]
+fn history_scan_of_a_bare_clone() {
+    let (tree, _) = history();
+    let bare = tempfile::tempdir().unwrap();
+    let clone = std::process::Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(tree.path())
+        .arg(bare.path().join("repo.git"))
+        .output()
+        .unwrap();
+    assert!(clone.status.success());
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
+        .args(["scan", "--git", "--format", "json"])
+        .arg(bare.path().join("repo.git"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(locations(&report).len(), 3);
+}

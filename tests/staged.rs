@@ -163,7 +163,7 @@ fn outside_a_repository_is_a_usage_error() {
     let out = tree.leakstop(&["scan", "--staged", "."]);
     assert_eq!(out.code, 4);
     assert!(
-        out.stderr.contains("--staged needs a git work tree"),
+        out.stderr.contains("needs a git repository"),
         "{}",
         out.stderr
     );

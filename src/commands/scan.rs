@@ -108,8 +108,17 @@ fn repository_root(dir: &Path) -> Result<std::path::PathBuf> {
         .output()
         .context("running git (is it installed?)")?;
     if !output.status.success() {
+        let bare = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "--is-bare-repository"])
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"));
+        if bare {
+            return Ok(dir.to_path_buf());
+        }
         bail!(
-            "--staged needs a git work tree: {}",
+            "this scan needs a git repository: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
@@ -126,6 +135,9 @@ fn revisions(args: &ScanArgs) -> Result<Option<Vec<String>>> {
             bail!("--range `{range}` is not a revision range");
         }
         return Ok(Some(vec![range.clone()]));
+    }
+    if args.git {
+        return Ok(Some(vec!["--all".to_string()]));
     }
     if let Some(commit) = &args.since_commit {
         if commit.starts_with('-') {
@@ -355,6 +367,7 @@ impl BlobSink for Collector<'_> {
         if let Some(commit) = blob.commit {
             for finding in &mut found {
                 finding.commit = Some(commit.clone());
+                finding.other_occurrences = Some(blob.also_in);
             }
         }
         if !found.is_empty() {

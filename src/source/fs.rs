@@ -153,6 +153,7 @@ fn scan_file(
         lines: None,
         commit: None,
         previous: None,
+        also_in: 0,
     });
 }
 

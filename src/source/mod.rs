@@ -23,6 +23,8 @@ pub struct Blob<'a> {
     /// The file's content before that commit: secrets already in it are not
     /// reported again.
     pub previous: Option<&'a [u8]>,
+    /// How many other (commit, path) places introduced the same blob.
+    pub also_in: usize,
 }
 
 /// Receives blobs from a source, from any number of threads.

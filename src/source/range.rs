@@ -11,7 +11,7 @@ use crate::finding::CommitInfo;
 use crate::matcher::BlobKind;
 use crate::source::staged::{unquote, GitError};
 use crate::stats::{SkipReason, StatsCollector};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -77,6 +77,10 @@ pub fn scan(
         });
     }
     let (commits, introduced) = parse_log(&output.stdout, stats);
+    let mut places: HashMap<String, usize> = HashMap::new();
+    for item in &introduced {
+        *places.entry(item.new_blob.clone()).or_default() += 1;
+    }
     let mut seen = HashSet::new();
     let mut todo = Vec::new();
     for item in introduced {
@@ -93,7 +97,7 @@ pub fn scan(
             todo.push(item);
         }
     }
-    read_and_scan(options, &commits, &todo, sink, stats)?;
+    read_and_scan(options, &commits, &todo, &places, sink, stats)?;
     Ok(commits.len())
 }
 
@@ -147,6 +151,7 @@ fn read_and_scan(
     options: &RangeOptions,
     commits: &[CommitInfo],
     todo: &[Introduced],
+    places: &HashMap<String, usize>,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) -> Result<(), GitError> {
@@ -214,6 +219,9 @@ fn read_and_scan(
             lines: None,
             commit: Some(&commits[item.commit]),
             previous: has_old.then_some(old.as_slice()),
+            also_in: places
+                .get(&item.new_blob)
+                .map_or(0, |n| n.saturating_sub(1)),
         });
     }
     drop(reader);

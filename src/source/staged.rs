@@ -303,6 +303,7 @@ fn read_blobs(
             lines: Some(&file.added),
             commit: None,
             previous: None,
+            also_in: 0,
         });
     }
     drop(reader);
