@@ -5,25 +5,11 @@ mod common;
 use common::*;
 
 fn git(tree: &Tree, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("git")
-        .current_dir(tree.path())
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git runs")
+    tree.git_output(args)
 }
 
 fn repo() -> Tree {
-    let tree = Tree::new();
-    assert!(git(&tree, &["init", "-q", "-b", "main"]).status.success());
-    tree
+    Tree::repo()
 }
 
 #[test]

@@ -7,25 +7,7 @@ use common::*;
 use std::io::Write;
 
 fn git(tree: &Tree, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .current_dir(tree.path())
-        .args([
-            "-c",
-            "user.name=Ada Lovelace",
-            "-c",
-            "user.email=ada@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    tree.git(args)
 }
 
 /// c1: old leak in app.py; c2: adds a second secret to app.py; c3: new file

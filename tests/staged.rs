@@ -6,30 +6,11 @@ mod common;
 use common::*;
 
 fn git(tree: &Tree, args: &[&str]) {
-    let output = std::process::Command::new("git")
-        .current_dir(tree.path())
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    tree.git(args);
 }
 
 fn repo() -> Tree {
-    let tree = Tree::new();
-    git(&tree, &["init", "-q", "-b", "main"]);
-    tree
+    Tree::repo()
 }
 
 fn staged(tree: &Tree) -> (Output, serde_json::Value) {

@@ -3,10 +3,9 @@
 //! classic leak), skips binaries by content and files over the size limit,
 //! and records every unreadable path without stopping.
 
-use super::{looks_binary, Blob, BlobSink, SNIFF_LEN};
-use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
+use super::{looks_binary, Admission, Blob, BlobSink, SNIFF_LEN};
+use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
-use crate::matcher::BlobKind;
 use crate::stats::{SkipReason, StatsCollector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
@@ -133,23 +132,17 @@ fn scan_file(
         stats.error(display, format!("cannot read: {error}"));
         return;
     }
-    if buffer.len() as u64 > options.max_file_size {
-        stats.skipped(SkipReason::TooLarge);
+    let admission = Admission {
+        max_file_size: options.max_file_size,
+        default_excludes: options.default_excludes,
+    };
+    let Some(kind) = admission.admit(buffer, display, stats) else {
         return;
-    }
-    stats.scanned(buffer.len() as u64);
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let quiet_generic = options.default_excludes
-        && (is_lockfile(name) || is_declaration_file(name) || is_generated(buffer));
+    };
     sink.blob(&Blob {
         data: buffer,
         path: display,
-        kind: BlobKind {
-            generic_rules: !quiet_generic,
-        },
+        kind,
         lines: None,
         commit: None,
         previous: None,

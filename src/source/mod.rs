@@ -2,11 +2,14 @@
 //! never match anything themselves.
 
 pub mod fs;
+pub mod git;
 pub mod range;
 pub mod staged;
 
+use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile};
 use crate::finding::CommitInfo;
 use crate::matcher::BlobKind;
+use crate::stats::{SkipReason, StatsCollector};
 use std::ops::RangeInclusive;
 
 /// One blob and where it came from.
@@ -30,6 +33,36 @@ pub struct Blob<'a> {
 /// Receives blobs from a source, from any number of threads.
 pub trait BlobSink: Sync {
     fn blob(&self, blob: &Blob<'_>);
+}
+
+/// The policy every source applies to a blob it read: size limit, binary
+/// sniffing, and which files run without the generic rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Admission {
+    pub max_file_size: u64,
+    pub default_excludes: bool,
+}
+
+impl Admission {
+    /// Counts the blob as skipped or scanned, and returns the matcher settings
+    /// for it if it is to be scanned.
+    pub fn admit(&self, data: &[u8], path: &str, stats: &StatsCollector) -> Option<BlobKind> {
+        if data.len() as u64 > self.max_file_size {
+            stats.skipped(SkipReason::TooLarge);
+            return None;
+        }
+        if looks_binary(data) {
+            stats.skipped(SkipReason::Binary);
+            return None;
+        }
+        stats.scanned(data.len() as u64);
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let quiet_generic = self.default_excludes
+            && (is_lockfile(name) || is_declaration_file(name) || is_generated(data));
+        Some(BlobKind {
+            generic_rules: !quiet_generic,
+        })
+    }
 }
 
 /// Bytes sniffed for a NUL to tell binary from text (as git does).

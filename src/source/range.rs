@@ -4,17 +4,14 @@
 //! the file before that commit travels with the blob, so only secrets the
 //! commit added are reported, never older ones.
 
-use super::{looks_binary, Blob, BlobSink};
-use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
+use super::git::{unquote, CatFile, Git, GitError};
+use super::{Admission, Blob, BlobSink};
+use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
-use crate::matcher::BlobKind;
-use crate::source::staged::{unquote, GitError};
 use crate::stats::{SkipReason, StatsCollector};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 const NULL_OID: &str = "0000000000000000000000000000000000000000";
 
@@ -43,9 +40,8 @@ pub fn scan(
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) -> Result<usize, GitError> {
+    let git = Git::new(&options.repo);
     let mut args: Vec<String> = [
-        "-c",
-        "core.quotePath=false",
         "log",
         "--reverse",
         "--no-color",
@@ -60,23 +56,8 @@ pub fn scan(
     .collect();
     args.extend(options.revisions.iter().cloned());
     args.push("--".into());
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(&options.repo)
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| GitError::Spawn {
-            args: args.join(" "),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(GitError::Git {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
-    }
-    let (commits, introduced) = parse_log(&output.stdout, stats);
+    let log = git.output(&args)?;
+    let (commits, introduced) = parse_log(&log, stats);
     let mut places: HashMap<String, usize> = HashMap::new();
     for item in &introduced {
         *places.entry(item.new_blob.clone()).or_default() += 1;
@@ -97,7 +78,7 @@ pub fn scan(
             todo.push(item);
         }
     }
-    read_and_scan(options, &commits, &todo, &places, sink, stats)?;
+    read_and_scan(&git, options, &commits, &todo, &places, sink, stats)?;
     Ok(commits.len())
 }
 
@@ -148,6 +129,7 @@ fn parse_log(log: &[u8], stats: &StatsCollector) -> (Vec<CommitInfo>, Vec<Introd
 /// Reads each introduced blob and its previous version through one
 /// `git cat-file --batch`, and feeds them to the sink.
 fn read_and_scan(
+    git: &Git,
     options: &RangeOptions,
     commits: &[CommitInfo],
     todo: &[Introduced],
@@ -158,64 +140,33 @@ fn read_and_scan(
     if todo.is_empty() {
         return Ok(());
     }
-    let args = ["cat-file", "--batch"];
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(&options.repo)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|source| GitError::Spawn {
-            args: args.join(" "),
-            source,
-        })?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| GitError::CatFile("no stdin".into()))?;
-    let requests: String = todo
+    let requests = todo
         .iter()
-        .map(|item| match &item.old_blob {
-            Some(old) => format!("{old}\n{}\n", item.new_blob),
-            None => format!("{}\n", item.new_blob),
-        })
+        .flat_map(|item| item.old_blob.iter().chain(std::iter::once(&item.new_blob)))
+        .cloned()
         .collect();
-    let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| GitError::CatFile("no stdout".into()))?;
-    let mut reader = BufReader::new(stdout);
+    let mut cat = CatFile::start(git, requests)?;
+    let admission = Admission {
+        max_file_size: options.max_file_size,
+        default_excludes: options.default_excludes,
+    };
     let mut old = Vec::new();
     let mut new = Vec::new();
     for item in todo {
         let has_old = match &item.old_blob {
-            Some(id) => read_object(&mut reader, id, &mut old, stats, &item.path)?,
+            Some(id) => present(cat.next_blob(&mut old)?, id, &item.path, stats),
             None => false,
         };
-        if !read_object(&mut reader, &item.new_blob, &mut new, stats, &item.path)? {
+        if !present(cat.next_blob(&mut new)?, &item.new_blob, &item.path, stats) {
             continue;
         }
-        if new.len() as u64 > options.max_file_size {
-            stats.skipped(SkipReason::TooLarge);
+        let Some(kind) = admission.admit(&new, &item.path, stats) else {
             continue;
-        }
-        if looks_binary(&new) {
-            stats.skipped(SkipReason::Binary);
-            continue;
-        }
-        stats.scanned(new.len() as u64);
-        let name = item.path.rsplit('/').next().unwrap_or(&item.path);
-        let quiet_generic = options.default_excludes
-            && (is_lockfile(name) || is_declaration_file(name) || is_generated(&new));
+        };
         sink.blob(&Blob {
             data: &new,
             path: &item.path,
-            kind: BlobKind {
-                generic_rules: !quiet_generic,
-            },
+            kind,
             lines: None,
             commit: Some(&commits[item.commit]),
             previous: has_old.then_some(old.as_slice()),
@@ -224,38 +175,14 @@ fn read_and_scan(
                 .map_or(0, |n| n.saturating_sub(1)),
         });
     }
-    drop(reader);
-    let _ = writer.join();
-    let _ = child.wait();
     Ok(())
 }
 
-/// Reads one object into `into`; false (and an error recorded) if git says it
-/// is missing.
-fn read_object(
-    reader: &mut impl BufRead,
-    id: &str,
-    into: &mut Vec<u8>,
-    stats: &StatsCollector,
-    path: &str,
-) -> Result<bool, GitError> {
-    let mut header = String::new();
-    reader.read_line(&mut header)?;
-    let fields: Vec<&str> = header.split_whitespace().collect();
-    match fields[..] {
-        [_, "blob", size] => {
-            let size: u64 = size
-                .parse()
-                .map_err(|_| GitError::CatFile(header.trim().to_string()))?;
-            into.clear();
-            reader.take(size + 1).read_to_end(into)?;
-            into.pop();
-            Ok(true)
-        }
-        [_, "missing"] => {
-            stats.error(path, format!("object {id} is missing from the repository"));
-            Ok(false)
-        }
-        _ => Err(GitError::CatFile(header.trim().to_string())),
+/// A missing object is an input the scan should have covered: recorded as an
+/// error (the scan becomes incomplete) and skipped.
+fn present(read: Option<()>, id: &str, path: &str, stats: &StatsCollector) -> bool {
+    if read.is_none() {
+        stats.error(path, format!("object {id} is missing from the repository"));
     }
+    read.is_some()
 }

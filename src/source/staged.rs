@@ -4,31 +4,14 @@
 //! line numbers as in the staged file. It uses git's plumbing commands and
 //! starts no async runtime.
 
-use super::{looks_binary, Blob, BlobSink};
-use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
+use super::git::{unquote, CatFile, Git, GitError};
+use super::{Admission, Blob, BlobSink};
+use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
-use crate::matcher::BlobKind;
 use crate::stats::{SkipReason, StatsCollector};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-#[derive(Debug, thiserror::Error)]
-pub enum GitError {
-    #[error("running git {args}: {source}")]
-    Spawn {
-        args: String,
-        source: std::io::Error,
-    },
-    #[error("git {args} failed: {stderr}")]
-    Git { args: String, stderr: String },
-    #[error("reading git output: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("unexpected output from git cat-file: {0}")]
-    CatFile(String),
-}
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct StagedOptions {
@@ -69,49 +52,11 @@ pub fn scan(
     read_blobs(&git, &eligible, options, sink, stats)
 }
 
-struct Git<'a> {
-    dir: &'a Path,
-}
-
-impl Git<'_> {
-    fn new(dir: &Path) -> Git<'_> {
-        Git { dir }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("git");
-        command
-            .arg("-C")
-            .arg(self.dir)
-            .args(["-c", "core.quotePath=false"])
-            .args(args);
-        command
-    }
-
-    fn output(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let output = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| GitError::Spawn {
-                args: args.join(" "),
-                source,
-            })?;
-        if !output.status.success() {
-            return Err(GitError::Git {
-                args: args.join(" "),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            });
-        }
-        Ok(output.stdout)
-    }
-}
-
 /// The staged files with their index blobs and added lines, from one
 /// zero-context diff of the index against HEAD (`--raw` gives the blob ids,
 /// so the index itself is never listed). Deleted files contribute nothing;
 /// renamed files only their changed lines.
-fn staged_files(git: &Git<'_>, stats: &StatsCollector) -> Result<Vec<StagedFile>, GitError> {
+fn staged_files(git: &Git, stats: &StatsCollector) -> Result<Vec<StagedFile>, GitError> {
     let patch = git.output(&[
         "diff",
         "--cached",
@@ -196,43 +141,9 @@ fn hunk_new_range(line: &[u8]) -> Option<RangeInclusive<usize>> {
     (count > 0).then(|| start..=start + count - 1)
 }
 
-/// Paths git prints in double quotes with C escapes (tabs, newlines, quotes).
-pub(crate) fn unquote(raw: &[u8]) -> String {
-    let raw = match raw {
-        [b'"', inner @ .., b'"'] => inner,
-        _ => return String::from_utf8_lossy(raw).into_owned(),
-    };
-    let mut out = Vec::with_capacity(raw.len());
-    let mut bytes = raw.iter().copied();
-    while let Some(b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b'n') => out.push(b'\n'),
-            Some(b't') => out.push(b'\t'),
-            Some(b'"') => out.push(b'"'),
-            Some(b'\\') => out.push(b'\\'),
-            Some(d @ b'0'..=b'7') => {
-                let mut value = (d - b'0') as u32;
-                for _ in 0..2 {
-                    if let Some(next @ b'0'..=b'7') = bytes.next() {
-                        value = value * 8 + (next - b'0') as u32;
-                    }
-                }
-                out.push(value as u8);
-            }
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Reads the blobs through one `git cat-file --batch` and feeds them to the sink.
 fn read_blobs(
-    git: &Git<'_>,
+    git: &Git,
     files: &[StagedFile],
     options: &StagedOptions,
     sink: &dyn BlobSink,
@@ -241,82 +152,28 @@ fn read_blobs(
     if files.is_empty() {
         return Ok(());
     }
-    let args = ["cat-file", "--batch"];
-    let mut child = git
-        .command(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| GitError::Spawn {
-            args: args.join(" "),
-            source,
-        })?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| GitError::CatFile("no stdin".into()))?;
-    let requests: String = files.iter().map(|f| format!("{}\n", f.blob)).collect();
-    let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| GitError::CatFile("no stdout".into()))?;
-    let mut reader = BufReader::new(stdout);
-    let mut header = String::new();
+    let mut cat = CatFile::start(git, files.iter().map(|f| f.blob.clone()).collect())?;
     let mut data = Vec::new();
     for file in files {
-        header.clear();
-        reader.read_line(&mut header)?;
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        let size: u64 = match fields[..] {
-            [_, "blob", size] => size
-                .parse()
-                .map_err(|_| GitError::CatFile(header.trim().to_string()))?,
-            [_, "missing"] => {
-                stats.error(&file.path, format!("staged blob {} is missing", file.blob));
-                continue;
-            }
-            _ => return Err(GitError::CatFile(header.trim().to_string())),
+        if cat.next_blob(&mut data)?.is_none() {
+            stats.error(&file.path, format!("staged blob {} is missing", file.blob));
+            continue;
+        }
+        let admission = Admission {
+            max_file_size: options.max_file_size,
+            default_excludes: options.default_excludes,
         };
-        data.clear();
-        (&mut reader).take(size + 1).read_to_end(&mut data)?;
-        data.pop(); // the newline after the content
-        if size > options.max_file_size {
-            stats.skipped(SkipReason::TooLarge);
+        let Some(kind) = admission.admit(&data, &file.path, stats) else {
             continue;
-        }
-        if looks_binary(&data) {
-            stats.skipped(SkipReason::Binary);
-            continue;
-        }
-        stats.scanned(size);
-        let name = file.path.rsplit('/').next().unwrap_or(&file.path);
-        let quiet_generic = options.default_excludes
-            && (is_lockfile(name) || is_declaration_file(name) || is_generated(&data));
+        };
         sink.blob(&Blob {
             data: &data,
             path: &file.path,
-            kind: BlobKind {
-                generic_rules: !quiet_generic,
-            },
+            kind,
             lines: Some(&file.added),
             commit: None,
             previous: None,
             also_in: 0,
-        });
-    }
-    drop(reader);
-    let _ = writer.join();
-    let status = child.wait()?;
-    if !status.success() {
-        let mut stderr = String::new();
-        if let Some(mut err) = child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        return Err(GitError::Git {
-            args: args.join(" "),
-            stderr,
         });
     }
     Ok(())

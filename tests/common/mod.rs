@@ -53,6 +53,41 @@ impl Tree {
         }
     }
 
+    /// Runs git in the tree with a fixed identity; the output, success or not.
+    pub fn git_output(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("git")
+            .current_dir(self.path())
+            .args([
+                "-c",
+                "user.name=Ada Lovelace",
+                "-c",
+                "user.email=ada@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs")
+    }
+
+    /// Runs git in the tree, which must succeed; its trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let output = self.git_output(args);
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// A new repository on branch main.
+    pub fn repo() -> Self {
+        let tree = Tree::new();
+        tree.git(&["init", "-q", "-b", "main"]);
+        tree
+    }
+
     /// `leakstop scan --format json <extra> .` and the parsed report.
     pub fn scan_json(&self, extra: &[&str]) -> (Output, serde_json::Value) {
         let mut args = vec!["scan", "--format", "json"];
