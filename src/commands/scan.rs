@@ -206,19 +206,14 @@ fn run_range(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let stats = StatsCollector::default();
-    let collector = Collector {
-        engine,
-        stats: &stats,
-        findings: Mutex::default(),
-    };
-    let commits = range::scan(&options, engine.filters(), &collector, &stats)?;
+    let (commits, findings, stats) = collect(engine, started, |sink, stats| {
+        Ok(range::scan(&options, engine.filters(), sink, stats)?)
+    })?;
     eprintln!(
         "leakstop: walked {commits} commit{}",
         if commits == 1 { "" } else { "s" }
     );
-    let Collector { findings, .. } = collector;
-    Ok(finish(findings, stats, started))
+    Ok((findings, stats))
 }
 
 /// Scans the index against HEAD (pre-commit).
@@ -233,15 +228,28 @@ fn run_staged(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
+    let ((), findings, stats) = collect(engine, started, |sink, stats| {
+        Ok(staged::scan(&options, engine.filters(), sink, stats)?)
+    })?;
+    Ok((findings, stats))
+}
+
+/// Runs a source into a fresh collector; its result, the sorted findings and the stats.
+fn collect<T>(
+    engine: &Engine,
+    started: Instant,
+    source: impl FnOnce(&dyn BlobSink, &StatsCollector) -> Result<T>,
+) -> Result<(T, Vec<Finding>, ScanStats)> {
     let stats = StatsCollector::default();
     let collector = Collector {
         engine,
         stats: &stats,
         findings: Mutex::default(),
     };
-    staged::scan(&options, engine.filters(), &collector, &stats)?;
+    let value = source(&collector, &stats)?;
     let Collector { findings, .. } = collector;
-    Ok(finish(findings, stats, started))
+    let (findings, stats) = finish(findings, stats, started);
+    Ok((value, findings, stats))
 }
 
 fn max_file_size(input: &ScanInput, config: &Config) -> u64 {
