@@ -138,6 +138,9 @@ pub struct ScanArgs {
     /// commit that introduced it. PATH is any directory in the repository.
     #[arg(long, conflicts_with_all = ["staged", "range", "since_commit", "pre_push"])]
     pub git: bool,
+    /// With --git: also scan blobs no ref reaches (dangling objects, dropped stashes).
+    #[arg(long, requires = "git")]
+    pub all_objects: bool,
     /// Read git's pre-push protocol on stdin and scan the commits being pushed.
     #[arg(long)]
     pub pre_push: bool,

@@ -216,3 +216,55 @@ fn history_scan_of_a_bare_clone() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(locations(&report).len(), 3);
 }
+
+#[test]
+fn stashes_unreachable_objects_and_shallow_clones() {
+    let tree = Tree::repo();
+    tree.write("a.txt", "clean\n");
+    tree.git(&["add", "."]);
+    tree.git(&["commit", "-q", "-m", "init"]);
+
+    // A secret only in a stash (working-tree change, never committed).
+    tree.write("a.txt", format!("clean\nT={GITHUB_PAT}\n"));
+    tree.git(&["stash", "-q"]);
+    // A secret only in a dangling blob.
+    tree.write("loose.txt", format!("{GITHUB_OAUTH}\n"));
+    let dangling = tree.git(&["hash-object", "-w", "loose.txt"]);
+    std::fs::remove_file(tree.join("loose.txt")).unwrap();
+
+    let (_, report) = tree.scan_json(&["--git"]);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "a.txt", 2, 3)]
+    );
+    let (_, report) = tree.scan_json(&["--git", "--all-objects"]);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.pat-classic", "a.txt", 2, 3),
+            loc("github.oauth", &format!("unreachable/{dangling}"), 1, 1),
+        ]
+    );
+
+    // A shallow clone: scanned as far as it goes, and it says so.
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", tree.path().display());
+    let clone = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1", &url])
+        .arg(clones.path().join("shallow"))
+        .output()
+        .unwrap();
+    assert!(
+        clone.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clone.stderr)
+    );
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
+        .args(["scan", "--git"])
+        .arg(clones.path().join("shallow"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+}

@@ -40,7 +40,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let (findings, stats) = if args.staged {
         run_staged(&input, &config, &engine)?
     } else if let Some(revisions) = revisions {
-        run_range(&input, &config, &engine, revisions)?
+        run_range(&input, &config, &engine, revisions, args.all_objects)?
     } else {
         run(&input, &config, &engine, !args.no_progress)?
     };
@@ -198,11 +198,13 @@ fn run_range(
     config: &Config,
     engine: &Engine,
     revisions: Vec<String>,
+    all_objects: bool,
 ) -> Result<(Vec<Finding>, ScanStats)> {
     let started = Instant::now();
     let options = RangeOptions {
         repo: input.path.clone(),
         revisions,
+        all_objects,
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };

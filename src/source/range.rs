@@ -22,11 +22,14 @@ pub struct RangeOptions {
     pub revisions: Vec<String>,
     pub max_file_size: u64,
     pub default_excludes: bool,
+    /// Also scan blobs no ref reaches (dangling objects, dropped stashes).
+    pub all_objects: bool,
 }
 
 /// One blob a commit introduced at a path.
 struct Introduced {
-    commit: usize,
+    /// Index into the walked commits; `None` for an unreachable blob.
+    commit: Option<usize>,
     path: String,
     old_blob: Option<String>,
     new_blob: String,
@@ -41,6 +44,15 @@ pub fn scan(
     stats: &StatsCollector,
 ) -> Result<usize, GitError> {
     let git = Git::new(&options.repo);
+    if git
+        .output(&["rev-parse", "--is-shallow-repository"])?
+        .starts_with(b"true")
+    {
+        stats.warning(
+            options.repo.display().to_string(),
+            "shallow clone: commits before the shallow boundary are not in this repository and were not scanned",
+        );
+    }
     let mut args: Vec<String> = [
         "log",
         "--reverse",
@@ -49,6 +61,8 @@ pub fn scan(
         "--raw",
         "--no-abbrev",
         "-M",
+        // Merges and stashes: what they add against their first parent.
+        "--diff-merges=first-parent",
         "--diff-filter=AMR",
     ]
     .iter()
@@ -78,8 +92,33 @@ pub fn scan(
             todo.push(item);
         }
     }
+    if options.all_objects {
+        todo.extend(unreachable_blobs(&git, &seen)?);
+    }
     read_and_scan(&git, options, &commits, &todo, &places, sink, stats)?;
     Ok(commits.len())
+}
+
+/// Every blob in the object database that the walk did not introduce, as a
+/// pseudo-path `unreachable/<blob id>` with no commit.
+fn unreachable_blobs(git: &Git, seen: &HashSet<String>) -> Result<Vec<Introduced>, GitError> {
+    let listing = git.output(&[
+        "cat-file",
+        "--batch-all-objects",
+        "--unordered",
+        "--batch-check=%(objecttype) %(objectname)",
+    ])?;
+    Ok(String::from_utf8_lossy(&listing)
+        .lines()
+        .filter_map(|line| line.strip_prefix("blob "))
+        .filter(|id| !seen.contains(*id))
+        .map(|id| Introduced {
+            commit: None,
+            path: format!("unreachable/{id}"),
+            old_blob: None,
+            new_blob: id.to_string(),
+        })
+        .collect())
 }
 
 fn parse_log(log: &[u8], stats: &StatsCollector) -> (Vec<CommitInfo>, Vec<Introduced>) {
@@ -116,7 +155,7 @@ fn parse_log(log: &[u8], stats: &StatsCollector) -> (Vec<CommitInfo>, Vec<Introd
                 continue;
             }
             introduced.push(Introduced {
-                commit,
+                commit: Some(commit),
                 path,
                 old_blob: (old_blob != NULL_OID).then(|| old_blob.to_string()),
                 new_blob: new_blob.to_string(),
@@ -168,7 +207,7 @@ fn read_and_scan(
             path: &item.path,
             kind,
             lines: None,
-            commit: Some(&commits[item.commit]),
+            commit: item.commit.map(|index| &commits[index]),
             previous: has_old.then_some(old.as_slice()),
             also_in: places
                 .get(&item.new_blob)
