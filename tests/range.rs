@@ -268,3 +268,41 @@ fn stashes_unreachable_objects_and_shallow_clones() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("shallow clone"), "{stderr}");
 }
+
+#[test]
+fn a_missing_blob_is_named_and_the_rest_of_the_history_is_scanned() {
+    let tree = Tree::repo();
+    tree.write("lost.txt", "this blob will vanish\n")
+        .write("leak.env", format!("T={GITHUB_PAT}\n"));
+    tree.git(&["add", "."]);
+    tree.git(&["commit", "-q", "-m", "init"]);
+    let lost = tree.git(&["rev-parse", "HEAD:lost.txt"]);
+    std::fs::remove_file(tree.join(&format!(".git/objects/{}/{}", &lost[..2], &lost[2..])))
+        .unwrap();
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "leak.env", 1, 3)]
+    );
+    assert_eq!(out.code, 1, "findings win over incompleteness");
+    assert!(
+        out.stderr.contains("INCOMPLETE") && out.stderr.contains(&lost),
+        "{}",
+        out.stderr
+    );
+
+    // With nothing found, the missing object makes the scan incomplete: exit 3.
+    let only_lost = Tree::repo();
+    only_lost
+        .write("lost.txt", "gone\n")
+        .write("ok.txt", "fine\n");
+    only_lost.git(&["add", "."]);
+    only_lost.git(&["commit", "-q", "-m", "init"]);
+    let lost = only_lost.git(&["rev-parse", "HEAD:lost.txt"]);
+    std::fs::remove_file(only_lost.join(&format!(".git/objects/{}/{}", &lost[..2], &lost[2..])))
+        .unwrap();
+    let (out, _) = only_lost.scan_json(&["--git"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("scanned 1 file"), "{}", out.stderr);
+}
