@@ -364,11 +364,11 @@ impl BlobSink for Collector<'_> {
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
         }
-        if let (Some(previous), false) = (blob.previous, found.is_empty()) {
+        if let (Some(previous), false) = (blob.previous.and_then(|read| read()), found.is_empty()) {
             // Secrets the file already had before this commit are not new.
             let before: HashSet<String> = self
                 .engine
-                .scan_blob(previous, blob.path, blob.kind, &StatsCollector::default())
+                .scan_blob(&previous, blob.path, blob.kind, &StatsCollector::default())
                 .into_iter()
                 .map(|f| f.fingerprint)
                 .collect();

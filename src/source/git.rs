@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,8 @@ pub struct CatFile {
     child: Child,
     reader: BufReader<ChildStdout>,
     writer: Option<JoinHandle<std::io::Result<()>>>,
+    /// For on-demand lookups: requests are written one at a time.
+    stdin: Option<ChildStdin>,
     header: String,
 }
 
@@ -81,6 +83,36 @@ impl CatFile {
     /// Starts cat-file and writes all `ids` to it from a thread (so a full
     /// output pipe can never deadlock the request writer).
     pub fn start(git: &Git, ids: Vec<String>) -> Result<CatFile, GitError> {
+        let mut cat = CatFile::spawn(git)?;
+        let mut stdin = cat
+            .stdin
+            .take()
+            .ok_or_else(|| GitError::CatFile("no stdin".into()))?;
+        let requests: String = ids.iter().map(|id| format!("{id}\n")).collect();
+        cat.writer = Some(std::thread::spawn(move || {
+            stdin.write_all(requests.as_bytes())
+        }));
+        Ok(cat)
+    }
+
+    /// Starts cat-file for on-demand lookups with [`CatFile::get`].
+    pub fn on_demand(git: &Git) -> Result<CatFile, GitError> {
+        CatFile::spawn(git)
+    }
+
+    /// Looks one blob up; `None` if git reports it missing.
+    pub fn get(&mut self, id: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| GitError::CatFile("not an on-demand reader".into()))?;
+        stdin.write_all(format!("{id}\n").as_bytes())?;
+        stdin.flush()?;
+        let mut data = Vec::new();
+        Ok(self.next_blob(&mut data)?.map(|()| data))
+    }
+
+    fn spawn(git: &Git) -> Result<CatFile, GitError> {
         let args = ["cat-file", "--batch"];
         let mut child = git
             .command(&args)
@@ -92,20 +124,16 @@ impl CatFile {
                 args: args.join(" "),
                 source,
             })?;
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| GitError::CatFile("no stdin".into()))?;
-        let requests: String = ids.iter().map(|id| format!("{id}\n")).collect();
-        let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
+        let stdin = child.stdin.take();
         let stdout = child
             .stdout
             .take()
             .ok_or_else(|| GitError::CatFile("no stdout".into()))?;
         Ok(CatFile {
             child,
-            reader: BufReader::new(stdout),
-            writer: Some(writer),
+            reader: BufReader::with_capacity(1 << 20, stdout),
+            writer: None,
+            stdin,
             header: String::new(),
         })
     }
@@ -134,6 +162,7 @@ impl CatFile {
 
 impl Drop for CatFile {
     fn drop(&mut self) {
+        drop(self.stdin.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(writer) = self.writer.take() {

@@ -23,9 +23,9 @@ pub struct Blob<'a> {
     pub lines: Option<&'a [RangeInclusive<usize>]>,
     /// The commit that introduced the blob (history and range scans).
     pub commit: Option<&'a CommitInfo>,
-    /// The file's content before that commit: secrets already in it are not
-    /// reported again.
-    pub previous: Option<&'a [u8]>,
+    /// The file's content before that commit, read only when asked (only a
+    /// blob with findings needs it): secrets already in it are not reported again.
+    pub previous: Option<&'a dyn Fn() -> Option<Vec<u8>>>,
     /// How many other (commit, path) places introduced the same blob.
     pub also_in: usize,
 }

@@ -10,6 +10,7 @@ use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::stats::{SkipReason, StatsCollector};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -179,28 +180,32 @@ fn read_and_scan(
     if todo.is_empty() {
         return Ok(());
     }
-    let requests = todo
-        .iter()
-        .flat_map(|item| item.old_blob.iter().chain(std::iter::once(&item.new_blob)))
-        .cloned()
-        .collect();
+    let requests = todo.iter().map(|item| item.new_blob.clone()).collect();
     let mut cat = CatFile::start(git, requests)?;
+    // Previous versions are only needed for blobs with findings: looked up
+    // on demand through a second cat-file.
+    let lookup: RefCell<Option<CatFile>> = RefCell::new(None);
     let admission = Admission {
         max_file_size: options.max_file_size,
         default_excludes: options.default_excludes,
     };
-    let mut old = Vec::new();
     let mut new = Vec::new();
     for item in todo {
-        let has_old = match &item.old_blob {
-            Some(id) => present(cat.next_blob(&mut old)?, id, &item.path, stats),
-            None => false,
-        };
         if !present(cat.next_blob(&mut new)?, &item.new_blob, &item.path, stats) {
             continue;
         }
         let Some(kind) = admission.admit(&new, &item.path, stats) else {
             continue;
+        };
+        let read_previous = || -> Option<Vec<u8>> {
+            let id = item.old_blob.as_deref()?;
+            let mut slot = lookup.borrow_mut();
+            if slot.is_none() {
+                *slot = CatFile::on_demand(git).ok();
+            }
+            let found = slot.as_mut()?.get(id).ok().flatten();
+            present(found.as_ref().map(|_| ()), id, &item.path, stats);
+            found
         };
         sink.blob(&Blob {
             data: &new,
@@ -208,7 +213,7 @@ fn read_and_scan(
             kind,
             lines: None,
             commit: item.commit.map(|index| &commits[index]),
-            previous: has_old.then_some(old.as_slice()),
+            previous: Some(&read_previous),
             also_in: places
                 .get(&item.new_blob)
                 .map_or(0, |n| n.saturating_sub(1)),
