@@ -364,7 +364,12 @@ impl BlobSink for Collector<'_> {
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
         }
-        if let (Some(previous), false) = (blob.previous.and_then(|read| read()), found.is_empty()) {
+        // Read the previous version only when there is something to compare.
+        let previous = match blob.previous {
+            Some(read) if !found.is_empty() => read(),
+            _ => None,
+        };
+        if let Some(previous) = previous {
             // Secrets the file already had before this commit are not new.
             let before: HashSet<String> = self
                 .engine
