@@ -83,14 +83,6 @@ impl Baseline {
         self.fingerprints.contains(fingerprint)
     }
 
-    pub fn len(&self) -> usize {
-        self.fingerprints.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fingerprints.is_empty()
-    }
-
     /// Entries no finding of this scan matched: candidates for removal.
     pub fn unused<'a>(&'a self, matched: &'a HashSet<String>) -> impl Iterator<Item = &'a String> {
         self.fingerprints
