@@ -12,6 +12,7 @@ use crate::matcher::Matcher;
 use crate::report::{self, Report};
 use crate::rules::{self, Rule};
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
+use crate::source::history::{self, HistoryOptions};
 use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
 use crate::source::{Blob, BlobSink};
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let mut input = args.input.clone();
     let revisions = revisions(args)?;
-    if args.staged || revisions.is_some() {
+    if args.staged || args.git || revisions.is_some() {
         input.path = repository_root(&input.path)?;
     }
     let config = load_config(&input)?;
@@ -39,6 +40,8 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let engine = build_engine(&config, baseline, args.show_secrets)?;
     let (findings, stats) = if args.staged {
         run_staged(&input, &config, &engine)?
+    } else if args.git {
+        run_history(&input, &config, &engine, args.all_objects)?
     } else if let Some(revisions) = revisions {
         run_range(&input, &config, &engine, revisions, args.all_objects)?
     } else {
@@ -136,9 +139,6 @@ fn revisions(args: &ScanArgs) -> Result<Option<Vec<String>>> {
         }
         return Ok(Some(vec![range.clone()]));
     }
-    if args.git {
-        return Ok(Some(vec!["--all".to_string()]));
-    }
     if let Some(commit) = &args.since_commit {
         if commit.starts_with('-') {
             bail!("--since-commit `{commit}` is not a commit");
@@ -211,11 +211,36 @@ fn run_range(
     let (commits, findings, stats) = collect(engine, started, |sink, stats| {
         Ok(range::scan(&options, engine.filters(), sink, stats)?)
     })?;
+    report_walked(commits);
+    Ok((findings, stats))
+}
+
+/// Scans every blob reachable from any ref (`--git`).
+fn run_history(
+    input: &ScanInput,
+    config: &Config,
+    engine: &Engine,
+    all_objects: bool,
+) -> Result<(Vec<Finding>, ScanStats)> {
+    let started = Instant::now();
+    let options = HistoryOptions {
+        repo: input.path.clone(),
+        all_objects,
+        max_file_size: max_file_size(input, config),
+        default_excludes: default_excludes(input, config),
+    };
+    let (commits, findings, stats) = collect(engine, started, |sink, stats| {
+        Ok(history::scan(&options, engine.filters(), sink, stats)?)
+    })?;
+    report_walked(commits);
+    Ok((findings, stats))
+}
+
+fn report_walked(commits: usize) {
     eprintln!(
         "leakstop: walked {commits} commit{}",
         if commits == 1 { "" } else { "s" }
     );
-    Ok((findings, stats))
 }
 
 /// Scans the index against HEAD (pre-commit).

@@ -3,6 +3,8 @@
 
 pub mod fs;
 pub mod git;
+pub mod history;
+pub mod odb;
 pub mod range;
 pub mod staged;
 

@@ -4,17 +4,14 @@
 //! the file before that commit travels with the blob, so only secrets the
 //! commit added are reported, never older ones.
 
-use super::git::{unquote, CatFile, Git, GitError};
-use super::{Admission, Blob, BlobSink};
-use crate::filter::defaults::is_vendored_dir;
+use super::git::{unquote, Git, GitError};
+use super::odb::{self, Introduced, OdbError, ScanPlan};
+use super::{Admission, BlobSink};
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
-use crate::stats::{SkipReason, StatsCollector};
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use crate::stats::StatsCollector;
+use gix::ObjectId;
 use std::path::PathBuf;
-
-const NULL_OID: &str = "0000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone)]
 pub struct RangeOptions {
@@ -27,15 +24,6 @@ pub struct RangeOptions {
     pub all_objects: bool,
 }
 
-/// One blob a commit introduced at a path.
-struct Introduced {
-    /// Index into the walked commits; `None` for an unreachable blob.
-    commit: Option<usize>,
-    path: String,
-    old_blob: Option<String>,
-    new_blob: String,
-}
-
 /// Scans the blobs introduced by the commits in `options.revisions`.
 /// Returns the number of commits walked.
 pub fn scan(
@@ -43,7 +31,7 @@ pub fn scan(
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
-) -> Result<usize, GitError> {
+) -> Result<usize, RangeError> {
     let git = Git::new(&options.repo);
     if git
         .output(&["rev-parse", "--is-shallow-repository"])?
@@ -73,53 +61,26 @@ pub fn scan(
     args.push("--".into());
     let log = git.output(&args)?;
     let (commits, introduced) = parse_log(&log, stats);
-    let mut places: HashMap<String, usize> = HashMap::new();
-    for item in &introduced {
-        *places.entry(item.new_blob.clone()).or_default() += 1;
-    }
-    let mut seen = HashSet::new();
-    let mut todo = Vec::new();
-    for item in introduced {
-        if !seen.insert(item.new_blob.clone()) {
-            continue;
-        }
-        if filters.path_excluded(&item.path) {
-            stats.skipped(SkipReason::AllowlistedPath);
-        } else if options.default_excludes
-            && item.path.split('/').rev().skip(1).any(is_vendored_dir)
-        {
-            stats.skipped(SkipReason::VendoredDirectory);
-        } else {
-            todo.push(item);
-        }
-    }
-    if options.all_objects {
-        todo.extend(unreachable_blobs(&git, &seen)?);
-    }
-    read_and_scan(&git, options, &commits, &todo, &places, sink, stats)?;
+    let shared = odb::open(&options.repo)?;
+    let plan = ScanPlan {
+        commits: &commits,
+        admission: Admission {
+            max_file_size: options.max_file_size,
+            default_excludes: options.default_excludes,
+        },
+        filters,
+        all_objects: options.all_objects,
+    };
+    odb::scan_introduced(&shared, introduced, &plan, sink, stats)?;
     Ok(commits.len())
 }
 
-/// Every blob in the object database that the walk did not introduce, as a
-/// pseudo-path `unreachable/<blob id>` with no commit.
-fn unreachable_blobs(git: &Git, seen: &HashSet<String>) -> Result<Vec<Introduced>, GitError> {
-    let listing = git.output(&[
-        "cat-file",
-        "--batch-all-objects",
-        "--unordered",
-        "--batch-check=%(objecttype) %(objectname)",
-    ])?;
-    Ok(String::from_utf8_lossy(&listing)
-        .lines()
-        .filter_map(|line| line.strip_prefix("blob "))
-        .filter(|id| !seen.contains(*id))
-        .map(|id| Introduced {
-            commit: None,
-            path: format!("unreachable/{id}"),
-            old_blob: None,
-            new_blob: id.to_string(),
-        })
-        .collect())
+#[derive(Debug, thiserror::Error)]
+pub enum RangeError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Odb(#[from] OdbError),
 }
 
 fn parse_log(log: &[u8], stats: &StatsCollector) -> (Vec<CommitInfo>, Vec<Introduced>) {
@@ -155,78 +116,22 @@ fn parse_log(log: &[u8], stats: &StatsCollector) -> (Vec<CommitInfo>, Vec<Introd
                 );
                 continue;
             }
+            let Ok(new_blob) = ObjectId::from_hex(new_blob.as_bytes()) else {
+                stats.error(
+                    &path,
+                    format!("git log printed a bad object id: {new_blob}"),
+                );
+                continue;
+            };
             introduced.push(Introduced {
                 commit: Some(commit),
                 path,
-                old_blob: (old_blob != NULL_OID).then(|| old_blob.to_string()),
-                new_blob: new_blob.to_string(),
+                old_blob: ObjectId::from_hex(old_blob.as_bytes())
+                    .ok()
+                    .filter(|id| !id.is_null()),
+                new_blob,
             });
         }
     }
     (commits, introduced)
-}
-
-/// Reads each introduced blob and its previous version through one
-/// `git cat-file --batch`, and feeds them to the sink.
-fn read_and_scan(
-    git: &Git,
-    options: &RangeOptions,
-    commits: &[CommitInfo],
-    todo: &[Introduced],
-    places: &HashMap<String, usize>,
-    sink: &dyn BlobSink,
-    stats: &StatsCollector,
-) -> Result<(), GitError> {
-    if todo.is_empty() {
-        return Ok(());
-    }
-    let requests = todo.iter().map(|item| item.new_blob.clone()).collect();
-    let mut cat = CatFile::start(git, requests)?;
-    // Previous versions are only needed for blobs with findings: looked up
-    // on demand through a second cat-file.
-    let lookup: RefCell<Option<CatFile>> = RefCell::new(None);
-    let admission = Admission {
-        max_file_size: options.max_file_size,
-        default_excludes: options.default_excludes,
-    };
-    let mut new = Vec::new();
-    for item in todo {
-        if !present(cat.next_blob(&mut new)?, &item.new_blob, &item.path, stats) {
-            continue;
-        }
-        let Some(kind) = admission.admit(&new, &item.path, stats) else {
-            continue;
-        };
-        let read_previous = || -> Option<Vec<u8>> {
-            let id = item.old_blob.as_deref()?;
-            let mut slot = lookup.borrow_mut();
-            if slot.is_none() {
-                *slot = CatFile::on_demand(git).ok();
-            }
-            let found = slot.as_mut()?.get(id).ok().flatten();
-            present(found.as_ref().map(|_| ()), id, &item.path, stats);
-            found
-        };
-        sink.blob(&Blob {
-            data: &new,
-            path: &item.path,
-            kind,
-            lines: None,
-            commit: item.commit.map(|index| &commits[index]),
-            previous: Some(&read_previous),
-            also_in: places
-                .get(&item.new_blob)
-                .map_or(0, |n| n.saturating_sub(1)),
-        });
-    }
-    Ok(())
-}
-
-/// A missing object is an input the scan should have covered: recorded as an
-/// error (the scan becomes incomplete) and skipped.
-fn present(read: Option<()>, id: &str, path: &str, stats: &StatsCollector) -> bool {
-    if read.is_none() {
-        stats.error(path, format!("object {id} is missing from the repository"));
-    }
-    read.is_some()
 }

@@ -1,0 +1,513 @@
+//! The full-history source (`scan --git`): every blob reachable from any ref
+//! (branches, tags, remote-tracking refs, the stash, a detached HEAD), read
+//! in-process with gix. Commits are ordered parents first; each commit's tree
+//! is compared with its first parent's in parallel, and each distinct blob is
+//! attributed to the first commit and path that introduced it.
+
+use super::odb::{self, Introduced, OdbError, ScanPlan, SharedRepository};
+use super::{Admission, BlobSink};
+use crate::filter::Filters;
+use crate::finding::CommitInfo;
+use crate::stats::StatsCollector;
+use gix::object::tree::EntryKind;
+use gix::ObjectId;
+use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    pub repo: PathBuf,
+    pub max_file_size: u64,
+    pub default_excludes: bool,
+    /// Also scan blobs no ref reaches (dangling objects, dropped stashes).
+    pub all_objects: bool,
+}
+
+/// Scans the history of every ref. Returns the number of commits walked.
+pub fn scan(
+    options: &HistoryOptions,
+    filters: &Filters,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) -> Result<usize, OdbError> {
+    let shared = odb::open(&options.repo)?;
+    let repo = odb::local(&shared);
+    if repo.is_shallow() {
+        stats.warning(
+            options.repo.display().to_string(),
+            "shallow clone: commits before the shallow boundary are not in this repository and were not scanned",
+        );
+    }
+    let tips = ref_tips(&repo, stats)?;
+    let walked = walk(&repo, &tips.commits, stats);
+    let commits = read_commits(&shared, &walked, stats);
+    let mut introduced = diff_commits(&shared, &walked, &commits, stats);
+    for (name, tree) in &tips.trees {
+        let mut changes = Changes::default();
+        diff_tree(&repo, None, *tree, &format!("{name}:"), &mut changes, stats);
+        introduced.extend(changes.into_introduced(None, stats));
+    }
+    for (name, blob) in &tips.blobs {
+        introduced.push(Introduced {
+            commit: None,
+            path: name.clone(),
+            old_blob: None,
+            new_blob: *blob,
+        });
+    }
+    let infos: Vec<CommitInfo> = commits.into_iter().map(|c| c.info).collect();
+    let plan = ScanPlan {
+        commits: &infos,
+        admission: Admission {
+            max_file_size: options.max_file_size,
+            default_excludes: options.default_excludes,
+        },
+        filters,
+        all_objects: options.all_objects,
+    };
+    odb::scan_introduced(&shared, introduced, &plan, sink, stats)?;
+    Ok(infos.len())
+}
+
+/// What the refs point at, peeled through annotated tags.
+#[derive(Default)]
+struct Tips {
+    commits: Vec<ObjectId>,
+    /// Refs (usually tags) that point straight at a tree or a blob.
+    trees: Vec<(String, ObjectId)>,
+    blobs: Vec<(String, ObjectId)>,
+}
+
+fn ref_tips(repo: &gix::Repository, stats: &StatsCollector) -> Result<Tips, OdbError> {
+    let platform = repo
+        .references()
+        .map_err(|e| OdbError::git("reading the repository's refs", e))?;
+    let all = platform
+        .all()
+        .map_err(|e| OdbError::git("reading the repository's refs", e))?;
+    let mut tips = Tips::default();
+    let mut add = |name: String, id: ObjectId| match repo.find_header(id) {
+        Ok(header) => match header.kind() {
+            gix::object::Kind::Commit => tips.commits.push(id),
+            gix::object::Kind::Tree => tips.trees.push((name, id)),
+            gix::object::Kind::Blob => tips.blobs.push((name, id)),
+            gix::object::Kind::Tag => {}
+        },
+        Err(error) => stats.error(name, odb::describe_read_error(id, &error)),
+    };
+    for reference in all {
+        let mut reference = match reference {
+            Ok(reference) => reference,
+            Err(error) => {
+                stats.error("refs", format!("a ref could not be read: {error}"));
+                continue;
+            }
+        };
+        let name = reference.name().as_bstr().to_string();
+        match reference.peel_to_id_in_place() {
+            Ok(id) => add(name, id.detach()),
+            Err(error) => stats.error(name, format!("the ref could not be resolved: {error}")),
+        }
+    }
+    if let Ok(head) = repo.head_id() {
+        add("HEAD".to_string(), head.detach());
+    }
+    tips.commits.sort();
+    tips.commits.dedup();
+    Ok(tips)
+}
+
+/// A walked commit: its id and the parents that are in the repository.
+struct Walked {
+    id: ObjectId,
+    parents: Vec<ObjectId>,
+}
+
+/// Every commit reachable from `tips`, parents before children and otherwise
+/// oldest first, so "first introduced" means what a reader of the history
+/// would call first. A commit that cannot be read ends that line of the walk
+/// with an error; the rest goes on.
+fn walk(repo: &gix::Repository, tips: &[ObjectId], stats: &StatsCollector) -> Vec<Walked> {
+    let mut found: Vec<(Walked, i64)> = Vec::new();
+    let walk = match repo.rev_walk(tips.iter().copied()).all() {
+        Ok(walk) => walk,
+        Err(error) => {
+            stats.error(
+                repo.path().display().to_string(),
+                format!("the history could not be walked: {error}"),
+            );
+            return Vec::new();
+        }
+    };
+    for info in walk {
+        match info {
+            Ok(info) => found.push((
+                Walked {
+                    id: info.id,
+                    parents: info.parent_ids.iter().copied().collect(),
+                },
+                info.commit_time.unwrap_or_default(),
+            )),
+            Err(error) => stats.error(
+                repo.path().display().to_string(),
+                format!("the history walk stopped early: {error}"),
+            ),
+        }
+    }
+    parents_first(found)
+}
+
+/// Kahn's algorithm with the oldest ready commit first.
+fn parents_first(commits: Vec<(Walked, i64)>) -> Vec<Walked> {
+    let index: HashMap<ObjectId, usize> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| (c.id, i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); commits.len()];
+    let mut waiting_on: Vec<usize> = vec![0; commits.len()];
+    for (child, (commit, _)) in commits.iter().enumerate() {
+        let mut parents: Vec<usize> = commit
+            .parents
+            .iter()
+            .filter_map(|p| index.get(p).copied())
+            .collect();
+        parents.sort_unstable();
+        parents.dedup();
+        waiting_on[child] = parents.len();
+        for parent in parents {
+            children[parent].push(child);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(i64, usize)>> = waiting_on
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n == 0)
+        .map(|(i, _)| Reverse((commits[i].1, i)))
+        .collect();
+    let mut order = Vec::with_capacity(commits.len());
+    while let Some(Reverse((_, next))) = ready.pop() {
+        order.push(next);
+        for &child in &children[next] {
+            waiting_on[child] -= 1;
+            if waiting_on[child] == 0 {
+                ready.push(Reverse((commits[child].1, child)));
+            }
+        }
+    }
+    let mut slots: Vec<Option<Walked>> = commits.into_iter().map(|(c, _)| Some(c)).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+struct ReadCommit {
+    info: CommitInfo,
+    tree: Option<ObjectId>,
+}
+
+fn read_commits(
+    shared: &SharedRepository,
+    walked: &[Walked],
+    stats: &StatsCollector,
+) -> Vec<ReadCommit> {
+    walked
+        .par_iter()
+        .map_init(
+            || odb::local(shared),
+            |repo, commit| read_commit(repo, commit.id, stats),
+        )
+        .collect()
+}
+
+fn read_commit(repo: &gix::Repository, id: ObjectId, stats: &StatsCollector) -> ReadCommit {
+    let mut read = ReadCommit {
+        info: CommitInfo {
+            id: id.to_string(),
+            author: String::new(),
+            date: String::new(),
+        },
+        tree: None,
+    };
+    let commit = match repo.find_commit(id) {
+        Ok(commit) => commit,
+        Err(error) => {
+            stats.error(id.to_string(), odb::describe_read_error(id, &error));
+            return read;
+        }
+    };
+    match commit.decode() {
+        Ok(decoded) => {
+            read.tree = Some(decoded.tree());
+            let author = decoded.author();
+            read.info.author = format!("{} <{}>", author.name, author.email);
+            if let Ok(time) = author.time() {
+                read.info.date = iso8601(time.seconds, time.offset);
+            }
+        }
+        Err(error) => stats.error(id.to_string(), odb::describe_read_error(id, &error)),
+    }
+    read
+}
+
+/// Compares each commit's tree with its first parent's (merges count what
+/// they bring into the first-parent line), in parallel, and lists the blobs
+/// introduced in commit order.
+fn diff_commits(
+    shared: &SharedRepository,
+    walked: &[Walked],
+    commits: &[ReadCommit],
+    stats: &StatsCollector,
+) -> Vec<Introduced> {
+    let position: HashMap<ObjectId, usize> =
+        walked.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let per_commit: Vec<Vec<Introduced>> = walked
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || odb::local(shared),
+            |repo, (index, commit)| {
+                let Some(tree) = commits[index].tree else {
+                    return Vec::new();
+                };
+                let parent_tree = commit
+                    .parents
+                    .first()
+                    .and_then(|p| position.get(p))
+                    .and_then(|&p| commits[p].tree);
+                let mut changes = Changes::default();
+                diff_tree(repo, parent_tree, tree, "", &mut changes, stats);
+                changes.into_introduced(Some(index), stats)
+            },
+        )
+        .collect();
+    per_commit.into_iter().flatten().collect()
+}
+
+/// What one tree comparison found.
+#[derive(Default)]
+struct Changes {
+    /// (path, blob before, blob after) for added and modified files.
+    changed: Vec<(String, Option<ObjectId>, ObjectId)>,
+    /// (path, blob) for deleted files: candidates for renames.
+    deleted: Vec<(String, ObjectId)>,
+    gitlinks: Vec<String>,
+}
+
+impl Changes {
+    /// Pairs added files with deleted ones to follow renames: the same file
+    /// name, or the only addition with the only deletion. The previous version
+    /// is what keeps a rename from re-reporting old secrets as new.
+    fn into_introduced(self, commit: Option<usize>, stats: &StatsCollector) -> Vec<Introduced> {
+        for path in &self.gitlinks {
+            stats.warning(
+                path,
+                "submodule (gitlink); its own repository is not scanned",
+            );
+        }
+        let additions = self.changed.iter().filter(|c| c.1.is_none()).count();
+        let only_pair = additions == 1 && self.deleted.len() == 1;
+        self.changed
+            .into_iter()
+            .map(|(path, old, new)| {
+                let old = old.or_else(|| {
+                    let name = file_name(&path);
+                    self.deleted
+                        .iter()
+                        .find(|(gone, _)| file_name(gone) == name)
+                        .or(if only_pair {
+                            self.deleted.first()
+                        } else {
+                            None
+                        })
+                        .map(|(_, id)| *id)
+                });
+                Introduced {
+                    commit,
+                    path,
+                    old_blob: old,
+                    new_blob: new,
+                }
+            })
+            .collect()
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', ':']).next().unwrap_or(path)
+}
+
+struct Entry {
+    name: String,
+    kind: EntryKind,
+    id: ObjectId,
+}
+
+fn tree_entries(
+    repo: &gix::Repository,
+    id: ObjectId,
+    stats: &StatsCollector,
+    path: &str,
+) -> Option<Vec<Entry>> {
+    let read = repo
+        .find_tree(id)
+        .map_err(|e| odb::describe_read_error(id, &e));
+    let entries = read.and_then(|tree| {
+        tree.decode()
+            .map(|decoded| {
+                decoded
+                    .entries
+                    .iter()
+                    .map(|e| Entry {
+                        name: String::from_utf8_lossy(e.filename).into_owned(),
+                        kind: e.mode.kind(),
+                        id: e.oid.to_owned(),
+                    })
+                    .collect()
+            })
+            .map_err(|e| odb::describe_read_error(id, &e))
+    });
+    match entries {
+        Ok(entries) => Some(entries),
+        Err(message) => {
+            let place = if path.is_empty() { "/" } else { path };
+            stats.error(place, message);
+            None
+        }
+    }
+}
+
+/// Recursively compares tree `new` with tree `old`, skipping identical
+/// subtrees by id, so a commit costs what it changed, not the size of the tree.
+fn diff_tree(
+    repo: &gix::Repository,
+    old: Option<ObjectId>,
+    new: ObjectId,
+    prefix: &str,
+    changes: &mut Changes,
+    stats: &StatsCollector,
+) {
+    let Some(new_entries) = tree_entries(repo, new, stats, prefix) else {
+        return;
+    };
+    let mut before: HashMap<String, Entry> = match old {
+        Some(old) => tree_entries(repo, old, stats, prefix)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.name.clone(), e))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let join = |name: &str| {
+        if prefix.is_empty() || prefix.ends_with(':') {
+            format!("{prefix}{name}")
+        } else {
+            format!("{prefix}/{name}")
+        }
+    };
+    for entry in new_entries {
+        let previous = before.remove(&entry.name);
+        let path = join(&entry.name);
+        let same_kind = |p: &Entry| is_tree(p.kind) == is_tree(entry.kind);
+        let previous = previous.filter(same_kind);
+        if previous.as_ref().is_some_and(|p| p.id == entry.id) {
+            continue;
+        }
+        match entry.kind {
+            EntryKind::Tree => diff_tree(
+                repo,
+                previous.map(|p| p.id),
+                entry.id,
+                &path,
+                changes,
+                stats,
+            ),
+            EntryKind::Commit => changes.gitlinks.push(path),
+            EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
+                let old = previous.filter(|p| p.kind != EntryKind::Commit);
+                changes.changed.push((path, old.map(|p| p.id), entry.id));
+            }
+        }
+    }
+    for (name, gone) in before {
+        match gone.kind {
+            EntryKind::Tree => {
+                let mut removed = Changes::default();
+                diff_tree(repo, None, gone.id, &join(&name), &mut removed, stats);
+                changes
+                    .deleted
+                    .extend(removed.changed.into_iter().map(|(p, _, id)| (p, id)));
+            }
+            EntryKind::Commit => {}
+            _ => changes.deleted.push((join(&name), gone.id)),
+        }
+    }
+}
+
+fn is_tree(kind: EntryKind) -> bool {
+    kind == EntryKind::Tree
+}
+
+/// `2024-05-01T12:30:00+02:00`, as `git log --format=%aI` prints it.
+fn iso8601(seconds: i64, offset: i32) -> String {
+    let local = seconds + offset as i64;
+    let days = local.div_euclid(86_400);
+    let second_of_day = local.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let offset_minutes = offset.unsigned_abs() / 60;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        offset_minutes / 60,
+        offset_minutes % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_print_like_git_iso_strict() {
+        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso8601(1_714_559_400, 7200), "2024-05-01T12:30:00+02:00");
+        assert_eq!(iso8601(951_782_400, -19_800), "2000-02-28T18:30:00-05:30");
+        assert_eq!(iso8601(951_782_400, 0), "2000-02-29T00:00:00+00:00");
+        assert_eq!(iso8601(-86_400, 0), "1969-12-31T00:00:00+00:00");
+    }
+
+    #[test]
+    fn commits_come_parents_first_even_with_skewed_clocks() {
+        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
+        let commit = |n: u8, parents: &[u8]| Walked {
+            id: id(n),
+            parents: parents.iter().map(|&p| id(p)).collect(),
+        };
+        // 3 is a child of 2 but claims to be older than everything.
+        let order = parents_first(vec![
+            (commit(3, &[2]), 1),
+            (commit(2, &[1]), 20),
+            (commit(1, &[]), 10),
+            (commit(4, &[1]), 15),
+        ]);
+        let ids: Vec<ObjectId> = order.iter().map(|c| c.id).collect();
+        assert_eq!(ids, vec![id(1), id(4), id(2), id(3)]);
+    }
+}

@@ -1,0 +1,231 @@
+//! Reading blobs straight from git's object database (packs and loose
+//! objects) with gix. Each distinct blob is read once, then decompressed and
+//! scanned in parallel; every worker thread has its own repository handle,
+//! so pack caches are never shared or locked.
+
+use super::{Admission, Blob, BlobSink};
+use crate::filter::defaults::is_vendored_dir;
+use crate::filter::Filters;
+use crate::finding::CommitInfo;
+use crate::stats::{SkipReason, StatsCollector};
+use gix::ObjectId;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+pub use gix::ThreadSafeRepository as SharedRepository;
+
+/// Bytes of decoded trees and commits each thread keeps: tree diffs of
+/// neighbouring commits read the same trees again and again.
+const OBJECT_CACHE_BYTES: usize = 32 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OdbError {
+    #[error("opening the git repository at {path}: {source}")]
+    Open {
+        path: String,
+        source: Box<gix::discover::Error>,
+    },
+    #[error("{context}: {source}")]
+    Git {
+        context: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl OdbError {
+    pub fn git(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> OdbError {
+        OdbError::Git {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Opens the repository at or above `path` (work tree, linked worktree or bare).
+pub fn open(path: &Path) -> Result<SharedRepository, OdbError> {
+    let repo = gix::discover(path).map_err(|source| OdbError::Open {
+        path: path.display().to_string(),
+        source: Box::new(source),
+    })?;
+    Ok(repo.into_sync())
+}
+
+/// A repository handle for the current thread, with an object cache.
+pub fn local(shared: &SharedRepository) -> gix::Repository {
+    let mut repo = shared.to_thread_local();
+    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+    repo
+}
+
+/// One blob a commit introduced at a path.
+#[derive(Debug, Clone)]
+pub struct Introduced {
+    /// Index into the scanned commits; `None` for a blob no commit
+    /// introduced (unreachable, or only reachable from a tag on a tree).
+    pub commit: Option<usize>,
+    pub path: String,
+    /// The file's blob before that commit, if it had one.
+    pub old_blob: Option<ObjectId>,
+    pub new_blob: ObjectId,
+}
+
+/// What the scan of introduced blobs needs besides the blobs.
+pub struct ScanPlan<'a> {
+    pub commits: &'a [CommitInfo],
+    pub admission: Admission,
+    pub filters: &'a Filters,
+    /// Also scan blobs no walked commit introduced.
+    pub all_objects: bool,
+}
+
+/// Scans each distinct introduced blob once, at its first introduction (the
+/// list is in commit order), in parallel.
+pub fn scan_introduced(
+    shared: &SharedRepository,
+    introduced: Vec<Introduced>,
+    plan: &ScanPlan<'_>,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) -> Result<(), OdbError> {
+    let mut places: HashMap<ObjectId, usize> = HashMap::new();
+    for item in &introduced {
+        *places.entry(item.new_blob).or_default() += 1;
+    }
+    let mut seen = HashSet::with_capacity(places.len());
+    let mut todo = Vec::with_capacity(places.len());
+    for item in introduced {
+        if !seen.insert(item.new_blob) {
+            continue;
+        }
+        if plan.filters.path_excluded(&item.path) {
+            stats.skipped(SkipReason::AllowlistedPath);
+        } else if plan.admission.default_excludes
+            && item.path.split('/').rev().skip(1).any(is_vendored_dir)
+        {
+            stats.skipped(SkipReason::VendoredDirectory);
+        } else {
+            todo.push(item);
+        }
+    }
+    if plan.all_objects {
+        todo.extend(unreachable_blobs(&local(shared), &seen, stats)?);
+    }
+    todo.par_iter().for_each_init(
+        || local(shared),
+        |repo, item| {
+            let also_in = places
+                .get(&item.new_blob)
+                .map_or(0, |n| n.saturating_sub(1));
+            scan_one(repo, item, also_in, plan, sink, stats);
+        },
+    );
+    Ok(())
+}
+
+fn scan_one(
+    repo: &gix::Repository,
+    item: &Introduced,
+    also_in: usize,
+    plan: &ScanPlan<'_>,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) {
+    let Some(blob) = read_blob(repo, item.new_blob, &item.path, stats) else {
+        return;
+    };
+    let Some(kind) = plan.admission.admit(&blob, &item.path, stats) else {
+        return;
+    };
+    let read_previous = || -> Option<Vec<u8>> {
+        let id = item.old_blob?;
+        read_blob(repo, id, &item.path, stats)
+    };
+    sink.blob(&Blob {
+        data: &blob,
+        path: &item.path,
+        kind,
+        lines: None,
+        commit: item.commit.map(|index| &plan.commits[index]),
+        previous: Some(&read_previous),
+        also_in,
+    });
+}
+
+/// A blob that cannot be read is an input the scan should have covered: an
+/// error naming the object (the scan becomes incomplete), and the rest goes on.
+fn read_blob(
+    repo: &gix::Repository,
+    id: ObjectId,
+    path: &str,
+    stats: &StatsCollector,
+) -> Option<Vec<u8>> {
+    match repo.find_object(id) {
+        Ok(object) if object.kind == gix::object::Kind::Blob => Some(object.detach().data),
+        Ok(object) => {
+            stats.error(
+                path,
+                format!("object {id} is a {}, not a blob", object.kind),
+            );
+            None
+        }
+        Err(error) => {
+            stats.error(path, describe_read_error(id, &error));
+            None
+        }
+    }
+}
+
+pub fn describe_read_error(id: ObjectId, error: &dyn std::error::Error) -> String {
+    let mut message = format!("object {id} could not be read: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
+/// Every blob in the object database that no walked commit introduced, as a
+/// pseudo-path `unreachable/<blob id>` with no commit.
+fn unreachable_blobs(
+    repo: &gix::Repository,
+    seen: &HashSet<ObjectId>,
+    stats: &StatsCollector,
+) -> Result<Vec<Introduced>, OdbError> {
+    let all = repo
+        .objects
+        .iter()
+        .map_err(|e| OdbError::git("listing the object database", e))?;
+    let mut listed = HashSet::new();
+    let mut found = Vec::new();
+    for id in all {
+        let id = match id {
+            Ok(id) => id,
+            Err(error) => {
+                stats.error(
+                    repo.path().display().to_string(),
+                    format!("listing objects failed part-way: {error}"),
+                );
+                continue;
+            }
+        };
+        if seen.contains(&id) || !listed.insert(id) {
+            continue;
+        }
+        match repo.find_header(id) {
+            Ok(header) if header.kind() == gix::object::Kind::Blob => found.push(Introduced {
+                commit: None,
+                path: format!("unreachable/{id}"),
+                old_blob: None,
+                new_blob: id,
+            }),
+            Ok(_) => {}
+            Err(error) => stats.error(format!("unreachable/{id}"), describe_read_error(id, &error)),
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,198 @@
+//! `scan --git` read in-process from the object database: renames, merges,
+//! tags on blobs, linked worktrees, submodules and corrupt objects.
+
+mod common;
+
+use common::*;
+
+fn commit_all(tree: &Tree, message: &str) -> String {
+    tree.git(&["add", "-A"]);
+    tree.git(&["commit", "-q", "-m", message]);
+    tree.git(&["rev-parse", "HEAD"])
+}
+
+#[test]
+fn a_renamed_and_edited_file_does_not_report_its_old_secret_again() {
+    let tree = Tree::repo();
+    tree.write("app.py", format!("A = '{GITHUB_PAT}'\n"));
+    let first = commit_all(&tree, "add");
+    tree.git(&["mv", "app.py", "main.py"]);
+    tree.write(
+        "main.py",
+        format!("A = '{GITHUB_PAT}'\nB = '{GITHUB_OAUTH}'\n"),
+    );
+    let renamed = commit_all(&tree, "rename and add a second secret");
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.pat-classic", "app.py", 1, 6),
+            loc("github.oauth", "main.py", 2, 6),
+        ]
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["commit"]["id"], first.as_str());
+    assert_eq!(findings[1]["commit"]["id"], renamed.as_str());
+}
+
+#[test]
+fn a_merge_does_not_claim_what_its_side_branch_introduced() {
+    let tree = Tree::repo();
+    tree.write("README", "hello\n");
+    commit_all(&tree, "init");
+    tree.git(&["checkout", "-q", "-b", "feature"]);
+    tree.write("feature.env", format!("T={GITHUB_PAT}\n"));
+    let side = commit_all(&tree, "feature");
+    tree.git(&["checkout", "-q", "main"]);
+    tree.write("other.txt", "unrelated\n");
+    commit_all(&tree, "main moves on");
+    tree.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    tree.git(&["branch", "-q", "-D", "feature"]);
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "feature.env", 1, 3)]
+    );
+    let finding = &report["findings"][0];
+    assert_eq!(finding["commit"]["id"], side.as_str());
+    assert_eq!(
+        finding["other_occurrences"], 1,
+        "the merge brought the same blob into main"
+    );
+    assert!(out.stderr.contains("walked 4 commits"), "{}", out.stderr);
+}
+
+#[test]
+fn a_tag_on_a_bare_blob_is_scanned() {
+    let tree = Tree::repo();
+    tree.write("README", "hello\n");
+    commit_all(&tree, "init");
+    std::fs::write(tree.join("loose.txt"), format!("{GITHUB_OAUTH}\n")).unwrap();
+    let blob = tree.git(&["hash-object", "-w", "loose.txt"]);
+    std::fs::remove_file(tree.join("loose.txt")).unwrap();
+    tree.git(&["tag", "blob-tag", &blob]);
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.oauth", "refs/tags/blob-tag", 1, 1)]
+    );
+    assert!(report["findings"][0].get("commit").is_none());
+}
+
+#[test]
+fn a_linked_worktree_scans_the_shared_history() {
+    let tree = Tree::repo();
+    tree.write("app.env", format!("T={GITHUB_PAT}\n"));
+    commit_all(&tree, "leak");
+    tree.write("app.env", "T=\n");
+    commit_all(&tree, "fix");
+    let linked = tree.join("linked");
+    tree.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "wt",
+        linked.to_str().unwrap(),
+    ]);
+
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
+        .args(["scan", "--git", "--format", "json", "--no-progress"])
+        .arg(&linked)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "app.env", 1, 3)]
+    );
+}
+
+#[test]
+fn submodule_gitlinks_are_skipped_with_a_warning() {
+    let tree = Tree::repo();
+    tree.write("README", "hello\n");
+    let first = commit_all(&tree, "init");
+    tree.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{first},vendor/lib"),
+    ]);
+    tree.git(&["commit", "-q", "-m", "add a submodule"]);
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(locations(&report), vec![]);
+    assert!(
+        out.stderr.contains("vendor/lib") && out.stderr.contains("submodule"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_object_is_named_and_the_rest_is_scanned() {
+    let tree = Tree::repo();
+    tree.write("broken.txt", "this blob will be damaged\n")
+        .write("leak.env", format!("T={GITHUB_PAT}\n"));
+    commit_all(&tree, "init");
+    let broken = tree.git(&["rev-parse", "HEAD:broken.txt"]);
+    let file = tree.join(&format!(".git/objects/{}/{}", &broken[..2], &broken[2..]));
+    let mut permissions = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&file, permissions).unwrap();
+    std::fs::write(&file, b"not zlib at all").unwrap();
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "leak.env", 1, 3)]
+    );
+    assert!(
+        out.stderr.contains("INCOMPLETE") && out.stderr.contains(&broken),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn history_reads_packed_objects() {
+    let tree = Tree::repo();
+    tree.write("a.env", format!("T={GITHUB_PAT}\n"));
+    commit_all(&tree, "one");
+    for n in 0..5 {
+        tree.write("a.env", format!("T={GITHUB_PAT}\nN={n}\n"));
+        commit_all(&tree, "edit");
+    }
+    tree.write("b.env", format!("T={GITHUB_OAUTH}\n"));
+    commit_all(&tree, "two");
+    tree.git(&["gc", "-q", "--aggressive", "--prune=now"]);
+    let loose = std::fs::read_dir(tree.join(".git/objects"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().len() == 2)
+        .count();
+    assert_eq!(loose, 0, "everything is packed, with deltas");
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.pat-classic", "a.env", 1, 3),
+            loc("github.oauth", "b.env", 1, 3),
+        ]
+    );
+    assert_eq!(report["stats"]["files_scanned"], 7);
+}
