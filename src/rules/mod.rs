@@ -164,8 +164,12 @@ fn compile(
     secret_group: Option<usize>,
     declared_max_len: Option<usize>,
 ) -> Result<CompiledRegex, String> {
+    // Credentials are ASCII: ASCII classes and word boundaries keep every
+    // search in the lazy DFA (a Unicode `\b` sends non-ASCII input to the
+    // much slower PikeVM).
     let hir = regex_syntax::ParserBuilder::new()
         .utf8(false)
+        .unicode(false)
         .build()
         .parse(pattern)
         .map_err(|e| format!("invalid regex: {e}"))?;
@@ -180,6 +184,7 @@ fn compile(
         ));
     }
     let regex = regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
         .size_limit(50 * (1 << 20))
         .build()
         .map_err(|e| format!("invalid regex: {e}"))?;

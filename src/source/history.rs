@@ -306,22 +306,17 @@ impl Changes {
             );
         }
         let additions = self.changed.iter().filter(|c| c.1.is_none()).count();
-        let only_pair = additions == 1 && self.deleted.len() == 1;
+        let only_pair = (additions == 1 && self.deleted.len() == 1).then(|| self.deleted[0].1);
+        let mut deleted_by_name: HashMap<&str, ObjectId> = HashMap::new();
+        for (path, id) in &self.deleted {
+            deleted_by_name.entry(file_name(path)).or_insert(*id);
+        }
         self.changed
             .into_iter()
             .map(|(path, old, new)| {
-                let old = old.or_else(|| {
-                    let name = file_name(&path);
-                    self.deleted
-                        .iter()
-                        .find(|(gone, _)| file_name(gone) == name)
-                        .or(if only_pair {
-                            self.deleted.first()
-                        } else {
-                            None
-                        })
-                        .map(|(_, id)| *id)
-                });
+                let old = old
+                    .or_else(|| deleted_by_name.get(file_name(&path)).copied())
+                    .or(only_pair);
                 Introduced {
                     commit,
                     path,

@@ -19,6 +19,9 @@ pub use gix::ThreadSafeRepository as SharedRepository;
 /// neighbouring commits read the same trees again and again.
 const OBJECT_CACHE_BYTES: usize = 32 << 20;
 
+/// Bytes of delta bases each blob-reading thread keeps.
+const DELTA_BASE_CACHE_BYTES: usize = 64 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum OdbError {
     #[error("opening the git repository at {path}: {source}")]
@@ -58,6 +61,20 @@ pub fn open(path: &Path) -> Result<SharedRepository, OdbError> {
 pub fn local(shared: &SharedRepository) -> gix::Repository {
     let mut repo = shared.to_thread_local();
     repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+    repo
+}
+
+/// A repository handle for reading blobs: no object cache (each blob is
+/// read once, caching it would only copy it), and a delta-base cache sized
+/// for long delta chains.
+fn blob_reader(shared: &SharedRepository) -> gix::Repository {
+    let mut repo = shared.to_thread_local();
+    repo.object_cache_size(0);
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            DELTA_BASE_CACHE_BYTES,
+        ))
+    });
     repo
 }
 
@@ -115,7 +132,7 @@ pub fn scan_introduced(
         todo.extend(unreachable_blobs(&local(shared), &seen, stats)?);
     }
     todo.par_iter().for_each_init(
-        || local(shared),
+        || blob_reader(shared),
         |repo, item| {
             let also_in = places
                 .get(&item.new_blob)
