@@ -10,6 +10,7 @@ use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::stats::StatsCollector;
 use gix::object::tree::EntryKind;
+use gix::objs::tree::EntryRef;
 use gix::ObjectId;
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -332,48 +333,33 @@ fn file_name(path: &str) -> &str {
     path.rsplit(['/', ':']).next().unwrap_or(path)
 }
 
-struct Entry {
-    name: String,
-    kind: EntryKind,
+/// Reads and decodes a tree; an unreadable tree is an error naming it (the
+/// scan becomes incomplete) and its part of the comparison is skipped.
+fn read_tree<'repo>(
+    repo: &'repo gix::Repository,
     id: ObjectId,
-}
-
-fn tree_entries(
-    repo: &gix::Repository,
-    id: ObjectId,
-    stats: &StatsCollector,
     path: &str,
-) -> Option<Vec<Entry>> {
-    let read = repo
+    stats: &StatsCollector,
+) -> Option<gix::Tree<'repo>> {
+    let tree = repo
         .find_tree(id)
-        .map_err(|e| odb::describe_read_error(id, &e));
-    let entries = read.and_then(|tree| {
-        tree.decode()
-            .map(|decoded| {
-                decoded
-                    .entries
-                    .iter()
-                    .map(|e| Entry {
-                        name: String::from_utf8_lossy(e.filename).into_owned(),
-                        kind: e.mode.kind(),
-                        id: e.oid.to_owned(),
-                    })
-                    .collect()
-            })
-            .map_err(|e| odb::describe_read_error(id, &e))
-    });
-    match entries {
-        Ok(entries) => Some(entries),
+        .map_err(|e| odb::describe_read_error(id, &e))
+        .and_then(|tree| match tree.decode() {
+            Ok(_) => Ok(tree),
+            Err(e) => Err(odb::describe_read_error(id, &e)),
+        });
+    match tree {
+        Ok(tree) => Some(tree),
         Err(message) => {
-            let place = if path.is_empty() { "/" } else { path };
-            stats.error(place, message);
+            stats.error(if path.is_empty() { "/" } else { path }, message);
             None
         }
     }
 }
 
-/// Recursively compares tree `new` with tree `old`, skipping identical
-/// subtrees by id, so a commit costs what it changed, not the size of the tree.
+/// Recursively compares tree `new` with tree `old` in one merge pass over
+/// their sorted entries, skipping identical subtrees by id, so a commit costs
+/// what it changed, not the size of its tree.
 fn diff_tree(
     repo: &gix::Repository,
     old: Option<ObjectId>,
@@ -382,65 +368,91 @@ fn diff_tree(
     changes: &mut Changes,
     stats: &StatsCollector,
 ) {
-    let Some(new_entries) = tree_entries(repo, new, stats, prefix) else {
+    let Some(new_tree) = read_tree(repo, new, prefix, stats) else {
         return;
     };
-    let mut before: HashMap<String, Entry> = match old {
-        Some(old) => tree_entries(repo, old, stats, prefix)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| (e.name.clone(), e))
-            .collect(),
-        None => HashMap::new(),
+    let old_tree = old.and_then(|old| read_tree(repo, old, prefix, stats));
+    let (Ok(new_entries), old_entries) = (
+        new_tree.decode(),
+        old_tree.as_ref().and_then(|t| t.decode().ok()),
+    ) else {
+        return;
     };
-    let join = |name: &str| {
+    let old_entries = old_entries.map(|t| t.entries).unwrap_or_default();
+    let join = |name: &[u8]| {
+        let name = String::from_utf8_lossy(name);
         if prefix.is_empty() || prefix.ends_with(':') {
             format!("{prefix}{name}")
         } else {
             format!("{prefix}/{name}")
         }
     };
-    for entry in new_entries {
-        let previous = before.remove(&entry.name);
-        let path = join(&entry.name);
-        let same_kind = |p: &Entry| is_tree(p.kind) == is_tree(entry.kind);
-        let previous = previous.filter(same_kind);
-        if previous.as_ref().is_some_and(|p| p.id == entry.id) {
-            continue;
-        }
-        match entry.kind {
-            EntryKind::Tree => diff_tree(
-                repo,
-                previous.map(|p| p.id),
-                entry.id,
-                &path,
-                changes,
-                stats,
-            ),
-            EntryKind::Commit => changes.gitlinks.push(path),
-            EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
-                let old = previous.filter(|p| p.kind != EntryKind::Commit);
-                changes.changed.push((path, old.map(|p| p.id), entry.id));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (added, removed) = match (new_entries.entries.get(i), old_entries.get(j)) {
+            (None, None) => break,
+            (Some(n), None) => (Some(n), None),
+            (None, Some(o)) => (None, Some(o)),
+            (Some(n), Some(o)) => match git_tree_order(n, o) {
+                std::cmp::Ordering::Less => (Some(n), None),
+                std::cmp::Ordering::Greater => (None, Some(o)),
+                std::cmp::Ordering::Equal => (Some(n), Some(o)),
+            },
+        };
+        i += usize::from(added.is_some());
+        j += usize::from(removed.is_some());
+        match (added, removed) {
+            (Some(n), Some(o)) if n.oid == o.oid => {}
+            (Some(n), previous) => {
+                let path = join(n.filename);
+                // A gitlink's id names a commit in another repository.
+                let previous = previous
+                    .filter(|o| !o.mode.is_commit())
+                    .map(|o| o.oid.to_owned());
+                match n.mode.kind() {
+                    EntryKind::Tree => {
+                        diff_tree(repo, previous, n.oid.to_owned(), &path, changes, stats)
+                    }
+                    EntryKind::Commit => changes.gitlinks.push(path),
+                    EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
+                        changes.changed.push((path, previous, n.oid.to_owned()))
+                    }
+                }
             }
-        }
-    }
-    for (name, gone) in before {
-        match gone.kind {
-            EntryKind::Tree => {
-                let mut removed = Changes::default();
-                diff_tree(repo, None, gone.id, &join(&name), &mut removed, stats);
-                changes
+            (None, Some(gone)) => match gone.mode.kind() {
+                EntryKind::Tree => {
+                    let mut removed = Changes::default();
+                    diff_tree(
+                        repo,
+                        None,
+                        gone.oid.to_owned(),
+                        &join(gone.filename),
+                        &mut removed,
+                        stats,
+                    );
+                    changes
+                        .deleted
+                        .extend(removed.changed.into_iter().map(|(p, _, id)| (p, id)));
+                }
+                EntryKind::Commit => {}
+                _ => changes
                     .deleted
-                    .extend(removed.changed.into_iter().map(|(p, _, id)| (p, id)));
-            }
-            EntryKind::Commit => {}
-            _ => changes.deleted.push((join(&name), gone.id)),
+                    .push((join(gone.filename), gone.oid.to_owned())),
+            },
+            (None, None) => break,
         }
     }
 }
 
-fn is_tree(kind: EntryKind) -> bool {
-    kind == EntryKind::Tree
+/// Git's tree order: by name, as if a tree's name ended in `/`. Entries
+/// compare equal only if both are trees or both are not, so a file replaced
+/// by a directory is a deletion and an addition.
+fn git_tree_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> std::cmp::Ordering {
+    fn key<'e>(entry: &'e EntryRef<'_>) -> impl Iterator<Item = u8> + 'e {
+        let slash = entry.mode.is_tree().then_some(b'/');
+        entry.filename.iter().copied().chain(slash)
+    }
+    key(a).cmp(key(b))
 }
 
 /// `2024-05-01T12:30:00+02:00`, as `git log --format=%aI` prints it.
