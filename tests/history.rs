@@ -196,3 +196,40 @@ fn history_reads_packed_objects() {
     );
     assert_eq!(report["stats"]["files_scanned"], 7);
 }
+
+#[test]
+fn the_oldest_of_several_introductions_is_the_one_reported() {
+    let tree = Tree::repo();
+    tree.write("README", "hello\n");
+    commit_all(&tree, "init");
+    // Six branches add the same file; the last one created is the oldest.
+    let mut oldest = String::new();
+    for n in 0..6 {
+        tree.git(&["checkout", "-q", "-b", &format!("b{n}"), "main"]);
+        tree.write(&format!("b{n}.env"), format!("T={GITHUB_PAT}\n"));
+        tree.git(&["add", "-A"]);
+        let date = format!("2020-01-{:02}T12:00:00+00:00", 20 - n);
+        let status = std::process::Command::new("git")
+            .current_dir(tree.path())
+            .args(["commit", "-q", "-m", "add"])
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        oldest = tree.git(&["rev-parse", "HEAD"]);
+    }
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "b5.env", 1, 3)]
+    );
+    assert_eq!(report["findings"][0]["commit"]["id"], oldest.as_str());
+    assert_eq!(
+        report["findings"][0]["commit"]["date"],
+        "2020-01-15T12:00:00+00:00"
+    );
+    assert_eq!(report["findings"][0]["other_occurrences"], 5);
+}

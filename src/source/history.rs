@@ -132,7 +132,8 @@ struct Walked {
 /// with an error; the rest goes on.
 fn walk(repo: &gix::Repository, tips: &[ObjectId], stats: &StatsCollector) -> Vec<Walked> {
     let mut found: Vec<(Walked, i64)> = Vec::new();
-    let walk = match repo.rev_walk(tips.iter().copied()).all() {
+    let by_time = gix::revision::walk::Sorting::ByCommitTime(Default::default());
+    let walk = match repo.rev_walk(tips.iter().copied()).sorting(by_time).all() {
         Ok(walk) => walk,
         Err(error) => {
             stats.error(
