@@ -195,6 +195,10 @@ fn history_reads_packed_objects() {
         ]
     );
     assert_eq!(report["stats"]["files_scanned"], 7);
+
+    let (out, one_thread) = tree.scan_json(&["--git", "--threads", "1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(one_thread["findings"], report["findings"]);
 }
 
 #[test]

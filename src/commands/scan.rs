@@ -209,7 +209,9 @@ fn run_range(
         default_excludes: default_excludes(input, config),
     };
     let (commits, findings, stats) = collect(engine, started, |sink, stats| {
-        Ok(range::scan(&options, engine.filters(), sink, stats)?)
+        in_thread_pool(input.threads, || {
+            Ok(range::scan(&options, engine.filters(), sink, stats)?)
+        })
     })?;
     report_walked(commits);
     Ok((findings, stats))
@@ -230,10 +232,28 @@ fn run_history(
         default_excludes: default_excludes(input, config),
     };
     let (commits, findings, stats) = collect(engine, started, |sink, stats| {
-        Ok(history::scan(&options, engine.filters(), sink, stats)?)
+        in_thread_pool(input.threads, || {
+            Ok(history::scan(&options, engine.filters(), sink, stats)?)
+        })
     })?;
     report_walked(commits);
     Ok((findings, stats))
+}
+
+/// Runs `work` on `threads` worker threads (`--threads`), or on rayon's
+/// default of one per CPU.
+fn in_thread_pool<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    match threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("starting worker threads")?
+            .install(work),
+        None => work(),
+    }
 }
 
 fn report_walked(commits: usize) {
