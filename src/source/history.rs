@@ -13,7 +13,7 @@ use gix::object::tree::EntryKind;
 use gix::objs::tree::EntryRef;
 use gix::ObjectId;
 use rayon::prelude::*;
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
 
@@ -334,28 +334,48 @@ fn file_name(path: &str) -> &str {
     path.rsplit(['/', ':']).next().unwrap_or(path)
 }
 
-/// Reads and decodes a tree; an unreadable tree is an error naming it (the
-/// scan becomes incomplete) and its part of the comparison is skipped.
+/// Reads a tree; an unreadable tree is an error naming it (the scan becomes
+/// incomplete) and its part of the comparison is skipped.
 fn read_tree<'repo>(
     repo: &'repo gix::Repository,
     id: ObjectId,
     path: &str,
     stats: &StatsCollector,
 ) -> Option<gix::Tree<'repo>> {
-    let tree = repo
-        .find_tree(id)
-        .map_err(|e| odb::describe_read_error(id, &e))
-        .and_then(|tree| match tree.decode() {
-            Ok(_) => Ok(tree),
-            Err(e) => Err(odb::describe_read_error(id, &e)),
-        });
-    match tree {
+    match repo.find_tree(id) {
         Ok(tree) => Some(tree),
-        Err(message) => {
-            stats.error(if path.is_empty() { "/" } else { path }, message);
+        Err(error) => {
+            stats.error(place(path), odb::describe_read_error(id, &error));
             None
         }
     }
+}
+
+fn place(path: &str) -> &str {
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
+/// A tree's entries, decoded lazily (no per-tree allocation). A malformed
+/// entry ends the listing with an error naming the tree.
+fn entries<'a>(
+    data: &'a [u8],
+    id: ObjectId,
+    path: &'a str,
+    stats: &'a StatsCollector,
+) -> std::iter::Peekable<impl Iterator<Item = EntryRef<'a>> + 'a> {
+    gix::objs::TreeRefIter::from_bytes(data)
+        .map_while(move |entry| match entry {
+            Ok(entry) => Some(entry),
+            Err(error) => {
+                stats.error(place(path), odb::describe_read_error(id, &error));
+                None
+            }
+        })
+        .peekable()
 }
 
 /// Recursively compares tree `new` with tree `old` in one merge pass over
@@ -373,13 +393,11 @@ fn diff_tree(
         return;
     };
     let old_tree = old.and_then(|old| read_tree(repo, old, prefix, stats));
-    let (Ok(new_entries), old_entries) = (
-        new_tree.decode(),
-        old_tree.as_ref().and_then(|t| t.decode().ok()),
-    ) else {
-        return;
+    let mut new_entries = entries(&new_tree.data, new, prefix, stats);
+    let mut old_entries = match &old_tree {
+        Some(tree) => entries(&tree.data, tree.id, prefix, stats),
+        None => entries(&[], new, prefix, stats),
     };
-    let old_entries = old_entries.map(|t| t.entries).unwrap_or_default();
     let join = |name: &[u8]| {
         let name = String::from_utf8_lossy(name);
         if prefix.is_empty() || prefix.ends_with(':') {
@@ -388,20 +406,23 @@ fn diff_tree(
             format!("{prefix}/{name}")
         }
     };
-    let (mut i, mut j) = (0, 0);
     loop {
-        let (added, removed) = match (new_entries.entries.get(i), old_entries.get(j)) {
+        let order = match (new_entries.peek(), old_entries.peek()) {
             (None, None) => break,
-            (Some(n), None) => (Some(n), None),
-            (None, Some(o)) => (None, Some(o)),
-            (Some(n), Some(o)) => match git_tree_order(n, o) {
-                std::cmp::Ordering::Less => (Some(n), None),
-                std::cmp::Ordering::Greater => (None, Some(o)),
-                std::cmp::Ordering::Equal => (Some(n), Some(o)),
-            },
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(n), Some(o)) => git_tree_order(n, o),
         };
-        i += usize::from(added.is_some());
-        j += usize::from(removed.is_some());
+        let added = if order == Ordering::Greater {
+            None
+        } else {
+            new_entries.next()
+        };
+        let removed = if order == Ordering::Less {
+            None
+        } else {
+            old_entries.next()
+        };
         match (added, removed) {
             (Some(n), Some(o)) if n.oid == o.oid => {}
             (Some(n), previous) => {
@@ -448,7 +469,7 @@ fn diff_tree(
 /// Git's tree order: by name, as if a tree's name ended in `/`. Entries
 /// compare equal only if both are trees or both are not, so a file replaced
 /// by a directory is a deletion and an addition.
-fn git_tree_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> std::cmp::Ordering {
+fn git_tree_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> Ordering {
     fn key<'e>(entry: &'e EntryRef<'_>) -> impl Iterator<Item = u8> + 'e {
         let slash = entry.mode.is_tree().then_some(b'/');
         entry.filename.iter().copied().chain(slash)
