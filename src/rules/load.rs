@@ -2,6 +2,7 @@
 //! an error naming the file, the rule and the reason.
 
 use super::Rule;
+use crate::verify::spec::ProviderVerify;
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -22,6 +23,9 @@ struct RuleFile {
     provider: String,
     name: String,
     docs: String,
+    /// Provider-wide verification settings.
+    #[serde(default)]
+    verify: ProviderVerify,
     #[serde(default)]
     rule: Vec<Rule>,
 }
@@ -33,6 +37,7 @@ impl RuleFile {
             provider,
             name,
             docs,
+            verify,
             rule,
         } = self;
         rule.into_iter()
@@ -41,6 +46,7 @@ impl RuleFile {
                 rule.provider_name = name.clone();
                 rule.provider_docs = docs.clone();
                 rule.origin = origin.to_string();
+                rule.provider_verify = verify.clone();
                 rule
             })
             .collect()
@@ -132,6 +138,9 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
         if !docs.starts_with("https://") {
             return Err(format!("docs link `{docs}` must be an https:// URL"));
         }
+    }
+    if let Some(verify) = &rule.verify {
+        verify.validate()?;
     }
     rule.compiled().map(|_| ()).map_err(str::to_string)
 }
