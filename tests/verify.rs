@@ -743,3 +743,217 @@ fn credentials_without_a_check_say_why() {
     );
     assert_eq!(server.count(), 0);
 }
+
+/// A fake key pair (random, no one's); the key id decodes to an ordinary account.
+const AWS_KEY_ID: &str = "AKIA222UC9KG0RG13CKD";
+const AWS_SECRET: &str = "KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju";
+/// A fake key id whose account bits name 052310077262, a canary-token account.
+const CANARY_KEY_ID: &str = "AKIAAYLPMN5HGWOEDZZL";
+
+#[test]
+fn aws_key_pairs_are_checked_once_with_a_valid_sigv4_signature() {
+    let tree = Tree::new();
+    tree.write(
+        "credentials",
+        format!(
+            "[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"
+        ),
+    )
+    .write(
+        "canary",
+        format!(
+            "[canary]\naws_access_key_id = {CANARY_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"
+        ),
+    )
+    .write("lonely", "AWS_ACCESS_KEY_ID=AKIA0GMYLCPVS5J3Z5MJ\n");
+    let server = FakeServer::start(|request, _| {
+        // Recompute the signature from what arrived: the signed headers must
+        // be the ones sent, and the secret the one found.
+        let headers: Vec<(String, String)> = ["content-type", "host", "x-amz-date"]
+            .iter()
+            .map(|name| {
+                (
+                    name.to_string(),
+                    request.header(name).unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let expected = leakstop::verify::aws::authorization(
+            &leakstop::verify::aws::Signing {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: request.body.as_bytes(),
+                region: "us-east-1",
+                service: "sts",
+                amz_date: request.header("x-amz-date").unwrap_or_default(),
+            },
+            AWS_KEY_ID,
+            AWS_SECRET,
+        );
+        if request.header("authorization") == Some(expected.as_str()) {
+            Reply::json(
+                200,
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/deployer</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+            )
+        } else {
+            Reply::json(
+                403,
+                "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error></ErrorResponse>",
+            )
+        }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &server, cache.path()).json(&[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let by_path = |path: &str, rule: &str| -> Value {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path && f["rule_id"] == rule)
+            .unwrap_or_else(|| panic!("{path} {rule}"))["verification"]
+            .clone()
+    };
+    // Both halves of the pair carry the same answer, from one request.
+    for rule in ["aws.access-key-id", "aws.secret-access-key"] {
+        let v = by_path("credentials", rule);
+        assert_eq!(v["status"], "live", "{rule}: {v}");
+        assert_eq!(v["owner"]["arn"], "arn:aws:iam::123456789012:user/deployer");
+        assert_eq!(v["owner"]["account"], "123456789012");
+    }
+    let canary = by_path("canary", "aws.access-key-id");
+    assert_eq!(canary["status"], "skipped");
+    assert!(
+        canary["reason"].as_str().unwrap().contains("052310077262"),
+        "{canary}"
+    );
+    let lonely = by_path("lonely", "aws.access-key-id");
+    assert_eq!(lonely["status"], "skipped");
+    assert!(lonely["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no AWS secret access key"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "only the non-canary pair is sent");
+    let sts = &requests[0];
+    assert_eq!((sts.method.as_str(), sts.path()), ("POST", "/"));
+    assert_eq!(sts.body, "Action=GetCallerIdentity&Version=2011-06-15");
+    assert!(sts
+        .header("authorization")
+        .unwrap()
+        .starts_with(&format!("AWS4-HMAC-SHA256 Credential={AWS_KEY_ID}/")));
+    assert!(!sts.headers.iter().any(|(_, v)| v.contains(AWS_SECRET)));
+}
+
+#[test]
+fn canaries_are_verified_only_when_asked() {
+    let tree = Tree::new();
+    tree.write(
+        ".env",
+        format!("aws_access_key_id = {CANARY_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"),
+    )
+    .write("cfg.toml", "[verify]\ncanaries = true\n");
+    let server = FakeServer::start(|_, _| {
+        Reply::json(403, "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>")
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &server, cache.path()).json(&["--config", "cfg.toml"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v = verification(&report, "aws.access-key-id");
+    assert_eq!(v["status"], "invalid");
+    assert!(v["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("InvalidClientTokenId"));
+    assert_eq!(server.count(), 1);
+}
+
+#[test]
+fn gcp_service_account_keys_are_exchanged_at_the_configured_endpoint_only() {
+    use ring::signature::KeyPair as _;
+    let key_file = include_str!("fixtures/fake-gcp-service-account.json");
+    let decoy = FakeServer::start(|_, _| Reply::json(200, r#"{"access_token":"stolen"}"#));
+    let tree = Tree::new();
+    tree.write(
+        "deploy/key.json",
+        key_file.replace("TOKEN_URI_PLACEHOLDER", &format!("{}/token", decoy.url)),
+    );
+    let parsed: Value = serde_json::from_str(key_file).unwrap();
+    let der = leakstop::verify::gcp::pkcs8_der(parsed["private_key"].as_str().unwrap()).unwrap();
+    let public_key = ring::signature::RsaKeyPair::from_pkcs8(&der)
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .to_vec();
+    let server = FakeServer::start(move |request, _| {
+        let form: Vec<(&str, &str)> = request
+            .body
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .collect();
+        let grant = form
+            .iter()
+            .find(|(k, _)| *k == "grant_type")
+            .map(|(_, v)| *v);
+        let assertion = form
+            .iter()
+            .find(|(k, _)| *k == "assertion")
+            .map(|(_, v)| *v)
+            .unwrap_or_default();
+        let parts: Vec<&str> = assertion.split('.').collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let valid = grant == Some("urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer")
+            && parts.len() == 3
+            && ring::signature::UnparsedPublicKey::new(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                &public_key,
+            )
+            .verify(
+                format!("{}.{}", parts[0], parts[1]).as_bytes(),
+                &b64.decode(parts[2]).unwrap_or_default(),
+            )
+            .is_ok();
+        let claims: Value = b64
+            .decode(parts.get(1).copied().unwrap_or_default())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        if valid
+            && claims["iss"] == "deployer@acme-prod-381204.iam.gserviceaccount.com"
+            && claims["aud"] == "https://oauth2.googleapis.com/token"
+        {
+            Reply::json(
+                200,
+                r#"{"access_token":"fake-access-token","expires_in":3599,"token_type":"Bearer"}"#,
+            )
+        } else {
+            Reply::json(
+                400,
+                r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#,
+            )
+        }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &server, cache.path()).json(&[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let v = verification(&report, "google.service-account-key");
+    assert_eq!(v["status"], "live", "{v}");
+    assert_eq!(
+        v["owner"]["client_email"],
+        "deployer@acme-prod-381204.iam.gserviceaccount.com"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        (requests[0].method.as_str(), requests[0].path()),
+        ("POST", "/token")
+    );
+    assert_eq!(
+        decoy.count(),
+        0,
+        "the key file's token_uri must never be used"
+    );
+    assert!(!out.stdout.contains("fake-access-token"));
+}

@@ -215,5 +215,27 @@ pub fn validate_embedded() -> Vec<RuleError> {
             }
         }
     }
+    if let Ok(rules) = embedded_rules() {
+        errors.extend(unknown_companion_rules(&rules));
+    }
+    errors
+}
+
+/// Verification companions that name a rule no file defines.
+fn unknown_companion_rules(rules: &[Rule]) -> Vec<RuleError> {
+    let ids: HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    let mut errors = Vec::new();
+    for rule in rules {
+        let companions = rule.verify.iter().flat_map(|v| &v.companions);
+        for id in companions.flat_map(|c| &c.rules) {
+            if !ids.contains(id.as_str()) {
+                errors.push(RuleError {
+                    file: rule.origin.clone(),
+                    rule: Some(rule.id.clone()),
+                    reason: format!("verify companion names unknown rule `{id}`"),
+                });
+            }
+        }
+    }
     errors
 }
