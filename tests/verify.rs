@@ -189,7 +189,7 @@ fn only_verified_reports_live_findings_in_every_format() {
     let human = run.output(&["scan", "--only-verified", "."]);
     assert!(
         human.stdout.contains(
-            "verified: live (owner: id=583231, login=octocat, type=User; scopes: repo, read:org"
+            "verification: live (owner: id=583231, login=octocat, type=User; scopes: repo, read:org"
         ),
         "{}",
         human.stdout
@@ -956,4 +956,55 @@ fn gcp_service_account_keys_are_exchanged_at_the_configured_endpoint_only() {
         "the key file's token_uri must never be used"
     );
     assert!(!out.stdout.contains("fake-access-token"));
+}
+
+/// A fake GitHub that takes `delay` per request and records the most
+/// requests it ever had in flight at once.
+fn slow_github(delay: Duration) -> (FakeServer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&most);
+    let server = FakeServer::start(move |_, _| {
+        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        most.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(delay);
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        Reply::json(200, r#"{"login":"octocat","id":1,"type":"User"}"#)
+    });
+    (server, seen)
+}
+
+#[test]
+fn requests_in_flight_stay_within_the_per_provider_limit() {
+    use std::sync::atomic::Ordering;
+    let tree = Tree::new();
+    let text: String = (0..8)
+        .map(|n| format!("t{n} = {}\n", github_token(n)))
+        .collect();
+    tree.write(".env", text)
+        .write("wide.toml", "[verify]\nprovider_concurrency = 4\n");
+    let cache = tempfile::tempdir().unwrap();
+    let (server, most) = slow_github(Duration::from_millis(300));
+    let (out, _) = Run::new(&tree, &server, cache.path()).json(&["--no-verify-cache"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(server.count(), 8);
+    let default_most = most.load(Ordering::SeqCst);
+    assert!(
+        default_most <= 2,
+        "{default_most} requests in flight to one provider (limit 2)"
+    );
+    let (server, most) = slow_github(Duration::from_millis(300));
+    let (out, _) = Run::new(&tree, &server, cache.path()).json(&[
+        "--no-verify-cache",
+        "--config",
+        "wide.toml",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let configured_most = most.load(Ordering::SeqCst);
+    assert!(
+        (2..=4).contains(&configured_most),
+        "{configured_most} requests in flight (limit 4)"
+    );
 }

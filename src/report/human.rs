@@ -57,7 +57,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             };
             writeln!(
                 out,
-                "    verified: {}",
+                "    verification: {}",
                 style.paint(color, &verification.describe())
             )?;
         }

@@ -124,6 +124,10 @@ impl Client {
         let endpoint = format!("{} {}", request.method, request.display);
         let mut result = self.attempts(request, secrets, classify);
         result.endpoint = Some(endpoint);
+        // Reasons can echo provider error texts; none may carry the secret.
+        // (Owner values come from named identity fields, and may rightly be
+        // a companion such as a username.)
+        result.reason = result.reason.map(|reason| scrub(&reason, secrets));
         result
     }
 

@@ -99,6 +99,8 @@ pub fn verify_findings(
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut decided: Vec<(usize, Verification)> = Vec::new();
+    // Findings decided without a request, counted once per secret and rule.
+    let mut decided_distinct: HashMap<(String, String), Status> = HashMap::new();
     for (index, finding) in findings.iter().enumerate() {
         let Some(rule) = rules.get(finding.rule_id.as_str()) else {
             decided.push((index, not_supported("the rule is not loaded")));
@@ -164,7 +166,14 @@ pub fn verify_findings(
             summary.warnings.push(e.to_string());
         }
     }
-    summary.distinct = jobs.len() + decided.len();
+    for (index, result) in &decided {
+        let finding = &findings[*index];
+        decided_distinct.insert(
+            (finding.rule_id.clone(), finding.fingerprint.clone()),
+            result.status,
+        );
+    }
+    summary.distinct = jobs.len() + decided_distinct.len();
     for (job, result) in jobs.iter().zip(results) {
         let result = result.unwrap_or_else(|| Verification::error("not checked"));
         *summary.by_status.entry(result.status).or_default() += 1;
@@ -172,8 +181,10 @@ pub fn verify_findings(
             findings[index].verification = Some(result.clone());
         }
     }
+    for status in decided_distinct.into_values() {
+        *summary.by_status.entry(status).or_default() += 1;
+    }
     for (index, result) in decided {
-        *summary.by_status.entry(result.status).or_default() += 1;
         findings[index].verification = Some(result);
     }
     Ok(summary)
