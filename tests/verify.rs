@@ -1008,3 +1008,23 @@ fn requests_in_flight_stay_within_the_per_provider_limit() {
         "{configured_most} requests in flight (limit 4)"
     );
 }
+
+#[test]
+fn rules_list_says_how_each_rule_is_verified() {
+    let tree = Tree::new();
+    let out = tree.leakstop(&["rules", "list", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rules: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let mode = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))["verify"]
+            .clone()
+    };
+    assert_eq!(mode("github.pat-classic"), "request");
+    assert_eq!(mode("aws.access-key-id"), "aws-sts");
+    assert_eq!(mode("google.service-account-key"), "gcp-service-account");
+    assert_eq!(mode("pypi.api-token"), "not_supported");
+    assert_eq!(mode("generic.password-assignment"), Value::Null);
+}
