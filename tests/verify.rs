@@ -595,13 +595,13 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-#[test]
-fn every_covered_provider_gets_its_documented_request() {
+/// One file and the expected request for every covered rule family.
+fn shapes() -> Vec<Shape> {
     const GH: &[(&str, &str)] = &[
         ("accept", "application/vnd.github+json"),
         ("x-github-api-version", "2022-11-28"),
     ];
-    let shapes = [
+    vec![
         Shape { rule: "github.pat-classic", file: "GITHUB_TOKEN=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", method: "GET", path: "/user", headers: &[("authorization", "Bearer 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")], owner: Some(("login", "octocat")) },
         Shape { rule: "github.pat-fine-grained", file: "GH_TOKEN=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", method: "GET", path: "/user", headers: GH, owner: Some(("login", "octocat")) },
         Shape { rule: "github.oauth", file: "access_token=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", method: "GET", path: "/user", headers: &[("authorization", "Bearer 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")], owner: Some(("login", "octocat")) },
@@ -639,7 +639,15 @@ fn every_covered_provider_gets_its_documented_request() {
         Shape { rule: "terraform-cloud.api-token", file: "credentials \"app.terraform.io\" { token = \"qZ3zNn2KkDWh7L.atlasv1.DBF1Y7IT66mF5MOaUblvn3j7tF2wQdEPUPvrbCp1pH8cdJTKsWRKZ7sQDfhowRmF2J5\" }", method: "GET", path: "/api/v2/account/details", headers: &[("authorization", "Bearer qZ3zNn2KkDWh7L.atlasv1.")], owner: Some(("data.attributes.username", "alice")) },
         Shape { rule: "grafana.cloud-token", file: "GRAFANA_CLOUD_TOKEN=glc_eyJNyDLxwKNZROoG8yhyknsuejMlRZieGrvpqhtgHXFPxMZHQGhV0FdTPB8SDrI7icSL6DNvBLWZAR1WlmZ6IUrG5buBfNOjJnr3m3OIPVGp8ZY343pnOxGG7mK==", method: "GET", path: "/api/instances", headers: &[("authorization", "Bearer glc_")], owner: Some(("items.0.orgSlug", "acme")) },
         Shape { rule: "google.api-key", file: "GOOGLE_API_KEY=AIzazau95mFvyvG5nCLagcfS4uzhONvJ0DrCuOu", method: "GET", path: "/v1beta/models", headers: &[], owner: None },
-    ];
+    ]
+}
+
+/// Writes one file per shape, verifies the tree against a fake answering
+/// with `reply`; the server, the run, and each shape's verification object.
+fn verify_shapes(
+    shapes: &[Shape],
+    reply: fn(&Recorded) -> Reply,
+) -> (FakeServer, Output, Vec<Value>) {
     let tree = Tree::new();
     for (i, shape) in shapes.iter().enumerate() {
         tree.write(
@@ -647,20 +655,33 @@ fn every_covered_provider_gets_its_documented_request() {
             format!("{}\n", shape.file),
         );
     }
-    let server = FakeServer::start(|request, _| provider_reply(request));
+    let server = FakeServer::start(move |request, _| reply(request));
     let cache = tempfile::tempdir().unwrap();
     let (out, report) = Run::new(&tree, &server, cache.path()).json(&[]);
+    let verifications = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, shape)| {
+            let path = format!("p/{i:02}-{}.txt", shape.rule);
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["path"] == path.as_str() && f["rule_id"] == shape.rule)
+                .unwrap_or_else(|| panic!("{}: no finding", shape.rule))["verification"]
+                .clone()
+        })
+        .collect();
+    (server, out, verifications)
+}
+
+#[test]
+fn every_covered_provider_gets_its_documented_request() {
+    let shapes = shapes();
+    let (server, out, verifications) = verify_shapes(&shapes, provider_reply);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let requests = server.requests();
-    for (i, shape) in shapes.iter().enumerate() {
-        let path = format!("p/{i:02}-{}.txt", shape.rule);
-        let finding = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"] == path.as_str() && f["rule_id"] == shape.rule)
-            .unwrap_or_else(|| panic!("{}: no finding", shape.rule));
-        let v = &finding["verification"];
+    for (shape, v) in shapes.iter().zip(&verifications) {
         assert_eq!(v["status"], "live", "{}: {v}", shape.rule);
         if let Some((key, value)) = shape.owner {
             assert_eq!(v["owner"][key], value, "{}: {v}", shape.rule);
@@ -1027,4 +1048,74 @@ fn rules_list_says_how_each_rule_is_verified() {
     assert_eq!(mode("google.service-account-key"), "gcp-service-account");
     assert_eq!(mode("pypi.api-token"), "not_supported");
     assert_eq!(mode("generic.password-assignment"), Value::Null);
+}
+
+/// Answers like each provider does for an unknown or revoked credential.
+fn provider_rejection(request: &Recorded) -> Reply {
+    match request.path() {
+        "/api/auth.test" => Reply::json(200, r#"{"ok":false,"error":"invalid_auth"}"#),
+        "/api/v1/validate" | "/api/v1/org" => Reply::json(403, r#"{"errors":["Forbidden"]}"#),
+        "/v1/auth/token/lookup-self" => Reply::json(403, r#"{"errors":["permission denied"]}"#),
+        "/v1beta/models" => Reply::json(
+            400,
+            r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}"#,
+        ),
+        "/graphql" => Reply::json(
+            401,
+            r#"{"errors":[{"message":"Authentication required, not authenticated"}]}"#,
+        ),
+        _ => Reply::json(
+            401,
+            r#"{"message":"Bad credentials","error":{"type":"authentication_error","message":"invalid credentials"}}"#,
+        ),
+    }
+}
+
+#[test]
+fn every_covered_provider_reads_its_documented_rejection() {
+    let shapes = shapes();
+    let (server, out, verifications) = verify_shapes(&shapes, provider_rejection);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for (shape, v) in shapes.iter().zip(&verifications) {
+        assert_eq!(v["status"], "invalid", "{}: {v}", shape.rule);
+        assert!(v.get("owner").is_none(), "{}: {v}", shape.rule);
+    }
+    assert_eq!(server.count(), shapes.len());
+}
+
+#[test]
+fn enterprise_base_urls_keep_their_path_and_the_environment_wins() {
+    let tree = Tree::new();
+    tree.write(".env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    let server = FakeServer::start(|request, _| match request.path() {
+        "/api/v3/user" => Reply::json(200, r#"{"login":"ghe-user","id":7,"type":"User"}"#),
+        _ => Reply::json(404, r#"{"message":"Not Found"}"#),
+    });
+    let other = FakeServer::start(|_, _| Reply::json(500, "{}"));
+    tree.write(
+        "ghe.toml",
+        format!("[verify.base_urls]\ngithub = \"{}/api/v3\"\n", other.url),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    // Config alone: the request goes to the configured host and path prefix.
+    let config_only = Run::new(&tree, &other, cache.path())
+        .env("LEAKSTOP_VERIFY_URL_GITHUB", "")
+        .json(&["--config", "ghe.toml", "--no-verify-cache"]);
+    assert_eq!(
+        config_only.1["findings"][0]["verification"]["status"],
+        "error"
+    );
+    assert_eq!(other.requests()[0].path(), "/api/v3/user");
+    // The environment wins over the config.
+    let (out, report) = Run::new(&tree, &other, cache.path())
+        .env(
+            "LEAKSTOP_VERIFY_URL_GITHUB",
+            &format!("{}/api/v3/", server.url),
+        )
+        .json(&["--config", "ghe.toml", "--no-verify-cache"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let v = verification(&report, "github.pat-classic");
+    assert_eq!(v["owner"]["login"], "ghe-user");
+    assert_eq!(v["endpoint"], format!("GET {}/api/v3/user", server.url));
+    assert_eq!(server.count(), 1);
 }
