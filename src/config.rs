@@ -222,6 +222,30 @@ mod tests {
     }
 
     #[test]
+    fn verify_settings_are_checked() {
+        let err = |text: &str| {
+            Config::parse(Path::new("x.toml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("[verify]\ntimout = 3\n").contains("timout"));
+        assert!(err("[verify]\ntimeout = -1\n").contains("verify.timeout"));
+        assert!(
+            err("[verify.base_urls]\ngithub = \"http://ghe.example.com\"\n").contains("plain http")
+        );
+        let config = Config::parse(
+            Path::new("x.toml"),
+            "[verify]\ncanaries = true\n[verify.base_urls]\ngitlab = \"https://gitlab.example.com\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.verify.canaries, Some(true));
+        assert_eq!(
+            config.verify.base_urls["gitlab"],
+            "https://gitlab.example.com"
+        );
+    }
+
+    #[test]
     fn extra_rules_are_validated() {
         let text = r#"
 [[rule]]

@@ -81,6 +81,8 @@ impl Summary {
 
 /// A check to make: one per distinct credential.
 struct Job<'r> {
+    /// Dedupe and cache key (see [`cache_key`]).
+    key: String,
     rule: &'r Rule,
     provider: &'r str,
     credential: Credential,
@@ -113,8 +115,9 @@ pub fn verify_findings(
                 match by_key.get(&key) {
                     Some(&job) => jobs[job].findings.push(index),
                     None => {
-                        by_key.insert(key, jobs.len());
+                        by_key.insert(key.clone(), jobs.len());
                         jobs.push(Job {
+                            key,
                             rule,
                             provider: &rule.provider,
                             credential,
@@ -126,21 +129,14 @@ pub fn verify_findings(
             }
         }
     }
-    let keys: Vec<String> = {
-        let mut keys = vec![String::new(); jobs.len()];
-        for (key, &job) in &by_key {
-            keys[job] = key.clone();
-        }
-        keys
-    };
     let mut cache = options
         .cache_dir
         .as_deref()
         .map(|dir| Cache::open(dir, options.cache_ttl));
     let client = Client::new(options.policy.clone());
-    let mut results: Vec<Option<Verification>> = keys
+    let mut results: Vec<Option<Verification>> = jobs
         .iter()
-        .map(|key| cache.as_ref().and_then(|c| c.get(key)))
+        .map(|job| cache.as_ref().and_then(|c| c.get(&job.key)))
         .collect();
     for (job, result) in jobs.iter().zip(&results) {
         if result.is_some() {
@@ -157,7 +153,7 @@ pub fn verify_findings(
     let fresh = run_pool(&jobs, &pending, &client, options);
     for (job, result) in pending.into_iter().zip(fresh) {
         if let Some(cache) = cache.as_mut() {
-            cache.put(keys[job].clone(), &result);
+            cache.put(jobs[job].key.clone(), &result);
         }
         results[job] = Some(result);
     }
