@@ -1119,3 +1119,41 @@ fn enterprise_base_urls_keep_their_path_and_the_environment_wins() {
     assert_eq!(v["endpoint"], format!("GET {}/api/v3/user", server.url));
     assert_eq!(server.count(), 1);
 }
+
+#[test]
+fn github_secondary_limits_are_waited_out() {
+    // The secondary limit: 403 with Retry-After, then success.
+    let server = FakeServer::start(|_, index| {
+        if index == 0 {
+            Reply::json(
+                403,
+                r#"{"message":"You have exceeded a secondary rate limit."}"#,
+            )
+            .with_header("Retry-After", "1")
+        } else {
+            Reply::json(200, r#"{"login":"octocat","id":1,"type":"User"}"#)
+        }
+    });
+    let (out, report) = verify_pat(&server, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        verification(&report, "github.pat-classic")["status"],
+        "live"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].at - requests[0].at >= Duration::from_secs(1));
+}
+
+#[test]
+fn retries_on_429_are_bounded() {
+    let server = FakeServer::start(|_, _| {
+        Reply::json(429, r#"{"message":"slow down"}"#).with_header("Retry-After", "0")
+    });
+    let (out, report) = verify_pat(&server, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v = verification(&report, "github.pat-classic");
+    assert_eq!(v["status"], "rate_limited");
+    assert_eq!(v["reason"], "HTTP 429 after 3 attempts");
+    assert_eq!(server.count(), 3);
+}

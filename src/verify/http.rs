@@ -182,8 +182,12 @@ impl Client {
                 return result;
             }
             let status = response.status;
+            // 429, or GitHub's 403 for its primary (remaining 0) and
+            // secondary (Retry-After) rate limits.
             let limited = status == 429
-                || (status == 403 && response.header("x-ratelimit-remaining") == Some("0"));
+                || (status == 403
+                    && (response.header("x-ratelimit-remaining") == Some("0")
+                        || response.header("retry-after").is_some()));
             if limited {
                 let wait = rate_limit_wait(&response).unwrap_or(delay);
                 if last || wait > self.policy.max_wait {
