@@ -266,12 +266,12 @@ fn a_200_without_the_identity_field_is_not_live() {
     assert_eq!(v["reason"], "unexpected response: HTTP 200");
 }
 
-#[test]
-fn rate_limit_retry_honours_retry_after() {
-    let server = FakeServer::start(|_, index| {
+/// The first answer is `first` (asking to wait `wait`), then success: the
+/// retry must come no earlier than asked, measured by the server's clock.
+fn assert_retry_waits(first: Reply, wait: Duration) {
+    let server = FakeServer::start(move |_, index| {
         if index == 0 {
-            Reply::json(429, r#"{"message":"API rate limit exceeded"}"#)
-                .with_header("Retry-After", "2")
+            first.clone()
         } else {
             Reply::json(200, r#"{"login":"octocat","id":1,"type":"User"}"#)
         }
@@ -285,7 +285,29 @@ fn rate_limit_retry_honours_retry_after() {
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     let gap = requests[1].at - requests[0].at;
-    assert!(gap >= Duration::from_secs(2), "retried after {gap:?}");
+    assert!(gap >= wait, "retried after {gap:?}, asked {wait:?}");
+}
+
+#[test]
+fn rate_limit_retry_honours_retry_after() {
+    assert_retry_waits(
+        Reply::json(429, r#"{"message":"API rate limit exceeded"}"#)
+            .with_header("Retry-After", "2"),
+        Duration::from_secs(2),
+    );
+}
+
+#[test]
+fn github_secondary_limits_are_waited_out() {
+    // The secondary limit: 403 with Retry-After (no x-ratelimit-remaining: 0).
+    assert_retry_waits(
+        Reply::json(
+            403,
+            r#"{"message":"You have exceeded a secondary rate limit."}"#,
+        )
+        .with_header("Retry-After", "1"),
+        Duration::from_secs(1),
+    );
 }
 
 #[test]
@@ -1118,31 +1140,6 @@ fn enterprise_base_urls_keep_their_path_and_the_environment_wins() {
     assert_eq!(v["owner"]["login"], "ghe-user");
     assert_eq!(v["endpoint"], format!("GET {}/api/v3/user", server.url));
     assert_eq!(server.count(), 1);
-}
-
-#[test]
-fn github_secondary_limits_are_waited_out() {
-    // The secondary limit: 403 with Retry-After, then success.
-    let server = FakeServer::start(|_, index| {
-        if index == 0 {
-            Reply::json(
-                403,
-                r#"{"message":"You have exceeded a secondary rate limit."}"#,
-            )
-            .with_header("Retry-After", "1")
-        } else {
-            Reply::json(200, r#"{"login":"octocat","id":1,"type":"User"}"#)
-        }
-    });
-    let (out, report) = verify_pat(&server, &[]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert_eq!(
-        verification(&report, "github.pat-classic")["status"],
-        "live"
-    );
-    let requests = server.requests();
-    assert_eq!(requests.len(), 2);
-    assert!(requests[1].at - requests[0].at >= Duration::from_secs(1));
 }
 
 #[test]
