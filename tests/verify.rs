@@ -1154,3 +1154,20 @@ fn retries_on_429_are_bounded() {
     assert_eq!(v["reason"], "HTTP 429 after 3 attempts");
     assert_eq!(server.count(), 3);
 }
+
+#[test]
+fn docs_list_every_verified_rule() {
+    let tree = Tree::new();
+    let out = tree.leakstop(&["rules", "list", "--json"]);
+    let rules: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verification.md"))
+            .unwrap();
+    let missing: Vec<&str> = rules
+        .iter()
+        .filter(|r| !r["verify"].is_null())
+        .filter_map(|r| r["id"].as_str())
+        .filter(|id| !docs.contains(&format!("| `{id}` |")))
+        .collect();
+    assert!(missing.is_empty(), "docs/verification.md lacks {missing:?}");
+}
