@@ -552,6 +552,7 @@ fn provider_reply(request: &Recorded) -> Reply {
         "/api/v4/personal_access_tokens/self" => {
             r#"{"id":4,"name":"ci","revoked":false,"active":true,"scopes":["api"],"user_id":3,"expires_at":null}"#
         }
+        "/api/v4/job" => r#"{"id":8,"ref":"main","user":{"username":"ci-user"}}"#,
         "/api/auth.test" => {
             r#"{"ok":true,"team":"Acme","team_id":"T1","user":"grace","user_id":"U1"}"#
         }
@@ -631,6 +632,7 @@ fn shapes() -> Vec<Shape> {
         Shape { rule: "github.app-installation", file: "Authorization: token ghs_vYCygWr8fFGMTxfR7RuEFqzqmgDycA2diZTl", method: "GET", path: "/installation/repositories", headers: &[("authorization", "Bearer ghs_vYCygWr8fFGMTxfR7RuEFqzqmgDycA2diZTl")], owner: Some(("repositories.0.owner.login", "acme")) },
         Shape { rule: "gitlab.pat", file: "GITLAB_TOKEN=glpat-3GLziBYV9CCKn8Tk4JO2", method: "GET", path: "/api/v4/personal_access_tokens/self", headers: &[("private-token", "glpat-3GLziBYV9CCKn8Tk4JO2")], owner: Some(("user_id", "3")) },
         Shape { rule: "gitlab.pat-routable", file: "GITLAB_TOKEN=glpat-ksHcxOaerCf_vSgTiFL1tC9xUx5tsqd.01.0zj2gc1n4", method: "GET", path: "/api/v4/personal_access_tokens/self", headers: &[("private-token", "glpat-ksHcxOaerCf_vSgTiFL1tC9xUx5tsqd.01.0zj2gc1n4")], owner: Some(("name", "ci")) },
+        Shape { rule: "gitlab.ci-job-token", file: "CI_JOB_TOKEN=glcbt-64_V6zK3x06D3BErlllFvMH", method: "GET", path: "/api/v4/job", headers: &[("job-token", "glcbt-64_V6zK3x06D3BErlllFvMH")], owner: Some(("user.username", "ci-user")) },
         Shape { rule: "slack.user-token", file: "SLACK_USER_TOKEN=xoxp-8924695572253-2120273531343-8947866314442-1ad5c3a1d980352aed4ababa04f1761c", method: "POST", path: "/api/auth.test", headers: &[("authorization", "Bearer xoxp-")], owner: Some(("team_id", "T1")) },
         Shape { rule: "stripe.secret-key", file: "STRIPE_SECRET_KEY=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", method: "GET", path: "/v1/account", headers: &[("authorization", "Bearer sk_live_51TOxe")], owner: Some(("id", "acct_1Acme")) },
         Shape { rule: "openai.project-key", file: "OPENAI_API_KEY=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", method: "GET", path: "/v1/models", headers: &[("authorization", "Bearer sk-proj-")], owner: Some(("openai-organization", "org-acme")) },
