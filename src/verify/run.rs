@@ -97,38 +97,81 @@ pub fn verify_findings(
     rules: &HashMap<&str, &Rule>,
     options: &Options,
 ) -> Result<Summary, UnsafeUrl> {
+    let (jobs, decided) = plan_all(findings, rules, options)?;
     let mut summary = Summary::default();
-    let mut jobs: Vec<Job<'_>> = Vec::new();
+    let results = answer(&jobs, options, &mut summary);
+    // Results known without a request count once per (rule, secret), like jobs.
+    let decided_distinct: HashMap<(&str, &str), Status> = decided
+        .iter()
+        .map(|(index, result)| {
+            let finding = &findings[*index];
+            (
+                (finding.rule_id.as_str(), finding.fingerprint.as_str()),
+                result.status,
+            )
+        })
+        .collect();
+    summary.distinct = jobs.len() + decided_distinct.len();
+    for status in decided_distinct
+        .into_values()
+        .chain(results.iter().map(|r| r.status))
+    {
+        *summary.by_status.entry(status).or_default() += 1;
+    }
+    for (job, result) in jobs.iter().zip(results) {
+        for &index in &job.findings {
+            findings[index].verification = Some(result.clone());
+        }
+    }
+    for (index, result) in decided {
+        findings[index].verification = Some(result);
+    }
+    Ok(summary)
+}
+
+/// Groups the findings into one job per distinct credential; findings
+/// whose result is known without a request come back with it.
+fn plan_all<'r>(
+    findings: &[Finding],
+    rules: &HashMap<&str, &'r Rule>,
+    options: &Options,
+) -> Result<Planned<'r>, UnsafeUrl> {
+    let mut jobs: Vec<Job<'r>> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut decided: Vec<(usize, Verification)> = Vec::new();
-    // Findings decided without a request, counted once per secret and rule.
-    let mut decided_distinct: HashMap<(String, String), Status> = HashMap::new();
+    let mut decided = Vec::new();
     for (index, finding) in findings.iter().enumerate() {
-        let Some(rule) = rules.get(finding.rule_id.as_str()) else {
+        let Some(&rule) = rules.get(finding.rule_id.as_str()) else {
             decided.push((index, not_supported("the rule is not loaded")));
             continue;
         };
-        match plan(rule, finding, options)? {
-            Plan::Decided(result) => decided.push((index, result)),
-            Plan::Check(credential, base_url) => {
-                let key = cache_key(rule, &credential, &base_url);
-                match by_key.get(&key) {
-                    Some(&job) => jobs[job].findings.push(index),
-                    None => {
-                        by_key.insert(key.clone(), jobs.len());
-                        jobs.push(Job {
-                            key,
-                            rule,
-                            provider: &rule.provider,
-                            credential,
-                            base_url,
-                            findings: vec![index],
-                        });
-                    }
-                }
+        let (credential, base_url) = match plan(rule, finding, options)? {
+            Plan::Decided(result) => {
+                decided.push((index, result));
+                continue;
             }
+            Plan::Check(credential, base_url) => (credential, base_url),
+        };
+        let key = cache_key(rule, &credential, &base_url);
+        if let Some(&job) = by_key.get(&key) {
+            jobs[job].findings.push(index);
+            continue;
         }
+        by_key.insert(key.clone(), jobs.len());
+        jobs.push(Job {
+            key,
+            rule,
+            provider: &rule.provider,
+            credential,
+            base_url,
+            findings: vec![index],
+        });
     }
+    Ok((jobs, decided))
+}
+
+/// One result per job: from the cache where fresh, else from the provider
+/// (then cached). Counts go into `summary`.
+fn answer(jobs: &[Job<'_>], options: &Options, summary: &mut Summary) -> Vec<Verification> {
     let mut cache = options
         .cache_dir
         .as_deref()
@@ -147,10 +190,10 @@ pub fn verify_findings(
             ));
         }
     }
-    summary.cached = results.iter().filter(|r| r.is_some()).count();
     let pending: Vec<usize> = (0..jobs.len()).filter(|&i| results[i].is_none()).collect();
+    summary.cached = jobs.len() - pending.len();
     summary.checked = pending.len();
-    let fresh = run_pool(&jobs, &pending, &client, options);
+    let fresh = run_pool(jobs, &pending, &client, options);
     for (job, result) in pending.into_iter().zip(fresh) {
         if let Some(cache) = cache.as_mut() {
             cache.put(jobs[job].key.clone(), &result);
@@ -162,29 +205,14 @@ pub fn verify_findings(
             summary.warnings.push(e.to_string());
         }
     }
-    for (index, result) in &decided {
-        let finding = &findings[*index];
-        decided_distinct.insert(
-            (finding.rule_id.clone(), finding.fingerprint.clone()),
-            result.status,
-        );
-    }
-    summary.distinct = jobs.len() + decided_distinct.len();
-    for (job, result) in jobs.iter().zip(results) {
-        let result = result.unwrap_or_else(|| Verification::error("not checked"));
-        *summary.by_status.entry(result.status).or_default() += 1;
-        for &index in &job.findings {
-            findings[index].verification = Some(result.clone());
-        }
-    }
-    for status in decided_distinct.into_values() {
-        *summary.by_status.entry(status).or_default() += 1;
-    }
-    for (index, result) in decided {
-        findings[index].verification = Some(result);
-    }
-    Ok(summary)
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Verification::error("not checked")))
+        .collect()
 }
+
+/// The jobs to run, and (finding index, result) for findings needing none.
+type Planned<'r> = (Vec<Job<'r>>, Vec<(usize, Verification)>);
 
 enum Plan {
     Decided(Verification),
