@@ -139,87 +139,109 @@ impl Client {
     ) -> Verification {
         let mut attempt = 0;
         loop {
-            let delay = self.policy.backoff * 2u32.saturating_pow(attempt);
+            let backoff = self.policy.backoff * 2u32.saturating_pow(attempt);
             let last = attempt >= self.policy.retries;
             let started = Instant::now();
-            let response = match self.once(request) {
-                Ok(response) => response,
+            let next = match self.once(request) {
+                Ok(response) => {
+                    self.log_response(request, &response, started);
+                    self.after_response(&response, attempt, backoff, classify)
+                }
                 Err(Failure::Timeout) => {
                     self.log(&format!(
                         "{} {} -> timed out",
                         request.method, request.display
                     ));
-                    return Verification::error(format!(
+                    Next::Done(Verification::error(format!(
                         "no answer within {:.1}s (--verify-timeout)",
                         self.policy.timeout.as_secs_f64()
-                    ));
+                    )))
                 }
                 Err(Failure::Other(text)) => {
                     let text = scrub(&text, secrets);
                     self.log(&format!("{} {} -> {text}", request.method, request.display));
                     if last {
-                        return Verification::error(text);
+                        Next::Done(Verification::error(text))
+                    } else {
+                        Next::Retry(backoff)
                     }
-                    std::thread::sleep(delay);
-                    attempt += 1;
-                    continue;
                 }
             };
-            self.log(&format!(
-                "{} {} [{}] -> HTTP {} in {} ms",
-                request.method,
-                request.display,
-                request
-                    .headers
-                    .iter()
-                    .map(|(name, _)| name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                response.status,
-                started.elapsed().as_millis()
-            ));
-            if let Some(result) = classify(&response) {
-                return result;
-            }
-            let status = response.status;
-            // 429, or GitHub's 403 for its primary (remaining 0) and
-            // secondary (Retry-After) rate limits.
-            let limited = status == 429
-                || (status == 403
-                    && (response.header("x-ratelimit-remaining") == Some("0")
-                        || response.header("retry-after").is_some()));
-            if limited {
-                let wait = rate_limit_wait(&response).unwrap_or(delay);
-                if last || wait > self.policy.max_wait {
-                    return Verification::with_reason(
-                        Status::RateLimited,
-                        format!(
-                            "HTTP {status} after {} attempt{}{}",
-                            attempt + 1,
-                            if attempt == 0 { "" } else { "s" },
-                            if wait > self.policy.max_wait {
-                                format!("; the provider asked to wait {}s", wait.as_secs())
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    );
+            match next {
+                Next::Done(result) => return result,
+                Next::Retry(wait) => {
+                    self.log(&format!("retrying in {} ms", wait.as_millis()));
+                    std::thread::sleep(wait);
                 }
-                self.log(&format!("rate limited; waiting {} ms", wait.as_millis()));
-                std::thread::sleep(wait);
-            } else if status >= 500 {
-                if last {
-                    return Verification::error(format!(
-                        "HTTP {status} from the provider after {} attempts",
-                        attempt + 1
-                    ));
-                }
-                std::thread::sleep(delay);
-            } else {
-                return Verification::error(format!("unexpected response: HTTP {status}"));
             }
             attempt += 1;
         }
+    }
+
+    /// What a response means: a result, or a retry after a wait (429 and
+    /// 5xx, while attempts remain and the provider's wait is reasonable).
+    fn after_response(
+        &self,
+        response: &Response,
+        attempt: u32,
+        backoff: Duration,
+        classify: &dyn Fn(&Response) -> Option<Verification>,
+    ) -> Next {
+        if let Some(result) = classify(response) {
+            return Next::Done(result);
+        }
+        let status = response.status;
+        let last = attempt >= self.policy.retries;
+        let attempts = attempt + 1;
+        // 429, or GitHub's 403 for its primary (remaining 0) and secondary
+        // (Retry-After) rate limits.
+        let limited = status == 429
+            || (status == 403
+                && (response.header("x-ratelimit-remaining") == Some("0")
+                    || response.header("retry-after").is_some()));
+        if limited {
+            let wait = rate_limit_wait(response).unwrap_or(backoff);
+            if wait > self.policy.max_wait {
+                return Next::Done(Verification::with_reason(
+                    Status::RateLimited,
+                    format!(
+                        "HTTP {status}; the provider asked to wait {}s",
+                        wait.as_secs()
+                    ),
+                ));
+            }
+            if last {
+                return Next::Done(Verification::with_reason(
+                    Status::RateLimited,
+                    format!("HTTP {status} after {attempts} attempts"),
+                ));
+            }
+            return Next::Retry(wait);
+        }
+        if status >= 500 {
+            if last {
+                return Next::Done(Verification::error(format!(
+                    "HTTP {status} from the provider after {attempts} attempts"
+                )));
+            }
+            return Next::Retry(backoff);
+        }
+        Next::Done(Verification::error(format!(
+            "unexpected response: HTTP {status}"
+        )))
+    }
+
+    /// Logs a response: URL template and header names only, never values.
+    fn log_response(&self, request: &Request, response: &Response, started: Instant) {
+        let names: Vec<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
+        self.log(&format!(
+            "{} {} [{}] -> HTTP {} in {} ms",
+            request.method,
+            request.display,
+            names.join(", "),
+            response.status,
+            started.elapsed().as_millis()
+        ));
     }
 
     fn once(&self, request: &Request) -> Result<Response, Failure> {
@@ -277,6 +299,12 @@ impl Client {
 enum Failure {
     Timeout,
     Other(String),
+}
+
+/// After one attempt: the result, or wait this long and try again.
+enum Next {
+    Done(Verification),
+    Retry(Duration),
 }
 
 /// A short description of a transport error, without URLs (which could hold
