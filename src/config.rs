@@ -142,6 +142,15 @@ impl Config {
             rule.origin = path.display().to_string();
             validate_rule(rule, Strictness::UserConfig)
                 .map_err(|reason| invalid(format!("rule `{}`: {reason}", rule.id)))?;
+            if rule.verify.is_some() {
+                // A config travels with the repository it scans: it must not
+                // be able to send the secrets it finds to a URL of its choosing.
+                return Err(invalid(format!(
+                    "rule `{}`: `verify` is only allowed in leakstop's built-in rules; \
+                     use [verify.base_urls] to point a provider at another server",
+                    rule.id
+                )));
+            }
         }
         for pattern in &config.allowlist.regexes {
             regex::Regex::new(pattern)
@@ -239,15 +248,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.verify.canaries, Some(true));
+        let rule_with_verify = ACME_RULE.replace("acme_[a-z]+", "acme_[a-z]{8}")
+            + "[rule.verify]\nnot_supported = \"n/a\"\n";
+        assert!(err(&rule_with_verify).contains("only allowed in leakstop's built-in rules"));
         assert_eq!(
             config.verify.base_urls["gitlab"],
             "https://gitlab.example.com"
         );
     }
 
-    #[test]
-    fn extra_rules_are_validated() {
-        let text = r#"
+    /// A config rule; its regex is unbounded, which validation rejects.
+    const ACME_RULE: &str = r#"
 [[rule]]
 id = "acme.token"
 name = "ACME token"
@@ -258,7 +269,10 @@ severity = "high"
 description = "d"
 remediation = "r"
 "#;
-        let err = Config::parse(Path::new("x.toml"), text)
+
+    #[test]
+    fn extra_rules_are_validated() {
+        let err = Config::parse(Path::new("x.toml"), ACME_RULE)
             .unwrap_err()
             .to_string();
         assert!(

@@ -1129,6 +1129,14 @@ fn enterprise_base_urls_keep_their_path_and_the_environment_wins() {
         config_only.1["findings"][0]["verification"]["status"],
         "error"
     );
+    assert!(
+        config_only
+            .0
+            .stderr
+            .contains("leakstop: verify: base URL for `github` from the config"),
+        "{}",
+        config_only.0.stderr
+    );
     assert_eq!(other.requests()[0].path(), "/api/v3/user");
     // The environment wins over the config.
     let (out, report) = Run::new(&tree, &other, cache.path())

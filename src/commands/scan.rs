@@ -137,6 +137,11 @@ fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
             }
         }
     }
+    // A repository's own config can move where its secrets are verified:
+    // say so, so that it is never silent.
+    for (name, url) in &settings.base_urls {
+        eprintln!("leakstop: verify: base URL for `{name}` from the config: {url}");
+    }
     Ok(verify::Options {
         policy: verify::http::Policy {
             timeout,
