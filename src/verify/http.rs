@@ -324,21 +324,26 @@ fn describe(error: &ureq::Error) -> String {
     }
 }
 
-/// How long a rate-limited response asks us to wait: `Retry-After` in
-/// seconds, else a reset time (`x-ratelimit-reset`, `ratelimit-reset`) as
-/// Unix seconds.
+/// How long a rate-limited response asks us to wait: `Retry-After` (seconds
+/// or an HTTP date), else a reset time (`x-ratelimit-reset`,
+/// `ratelimit-reset`) as Unix seconds.
 pub fn rate_limit_wait(response: &Response) -> Option<Duration> {
-    if let Some(seconds) = response
-        .header("retry-after")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-    {
-        return Some(Duration::from_secs_f64(seconds));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    if let Some(value) = response.header("retry-after").map(str::trim) {
+        if let Some(seconds) = value
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+        {
+            return Some(Duration::from_secs_f64(seconds));
+        }
+        if let Some(at) = http_date(value) {
+            return Some(Duration::from_secs(at.saturating_sub(now)));
+        }
     }
     let reset = ["x-ratelimit-reset", "ratelimit-reset"]
         .iter()
         .find_map(|name| response.header(name)?.trim().parse::<u64>().ok())?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     // Small values are deltas (some providers send seconds-until-reset).
     let wait = if reset > 1_000_000_000 {
         reset.saturating_sub(now)
@@ -346,6 +351,38 @@ pub fn rate_limit_wait(response: &Response) -> Option<Duration> {
         reset
     };
     Some(Duration::from_secs(wait))
+}
+
+/// Unix seconds of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the
+/// form `Retry-After` dates take.
+fn http_date(text: &str) -> Option<u64> {
+    let mut parts = text.split_whitespace().skip(1);
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == month)? as u64
+        + 1;
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || year < 1970 {
+        return None;
+    }
+    // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Replaces every occurrence of a secret value in `text` by its redacted form.
@@ -390,6 +427,28 @@ mod tests {
         let wait =
             rate_limit_wait(&response(&[("x-ratelimit-reset", &(now + 10).to_string())])).unwrap();
         assert!((9..=10).contains(&wait.as_secs()), "{wait:?}");
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            http_date("Tue, 29 Feb 2000 12:00:00 GMT"),
+            Some(951_825_600)
+        );
+        assert_eq!(http_date("soon"), None);
+        // A date in the past means "now".
+        assert_eq!(
+            rate_limit_wait(&response(&[(
+                "retry-after",
+                "Sun, 06 Nov 1994 08:49:37 GMT"
+            )])),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
