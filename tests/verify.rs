@@ -553,6 +553,20 @@ fn provider_reply(request: &Recorded) -> Reply {
             r#"{"id":4,"name":"ci","revoked":false,"active":true,"scopes":["api"],"user_id":3,"expires_at":null}"#
         }
         "/api/v4/job" => r#"{"id":8,"ref":"main","user":{"username":"ci-user"}}"#,
+        "/account" => r#"{"id":"u1","email":"ada@acme.test"}"#,
+        "/client/v4/user/tokens/verify" => {
+            r#"{"result":{"id":"tok1","status":"active"},"success":true}"#
+        }
+        "/api/v1/user" => r#"{"id":"n1","email":"ada@acme.test","full_name":"Ada"}"#,
+        "/v2/user" => r#"{"user":{"id":"v1","username":"ada","email":"ada@acme.test"}}"#,
+        "/api/1.0/users/me" => r#"{"data":{"gid":"1","name":"Ada","email":"ada@acme.test"}}"#,
+        "/v0/meta/whoami" => {
+            r#"{"id":"usr1","email":"ada@acme.test","scopes":["data.records:read"]}"#
+        }
+        "/v1/me" => r#"{"id":"1","handle":"ada","email":"ada@acme.test"}"#,
+        "/v4/profile" => r#"{"username":"ada","email":"ada@acme.test"}"#,
+        "/openai/v1/models" | "/models" => r#"{"object":"list","data":[]}"#,
+        "/v1/api-key" => r#"{"api_key_id":"k1","team_id":"t1","name":"ci"}"#,
         "/api/auth.test" => {
             r#"{"ok":true,"team":"Acme","team_id":"T1","user":"grace","user_id":"U1"}"#
         }
@@ -633,6 +647,18 @@ fn shapes() -> Vec<Shape> {
         Shape { rule: "gitlab.pat", file: "GITLAB_TOKEN=glpat-3GLziBYV9CCKn8Tk4JO2", method: "GET", path: "/api/v4/personal_access_tokens/self", headers: &[("private-token", "glpat-3GLziBYV9CCKn8Tk4JO2")], owner: Some(("user_id", "3")) },
         Shape { rule: "gitlab.pat-routable", file: "GITLAB_TOKEN=glpat-ksHcxOaerCf_vSgTiFL1tC9xUx5tsqd.01.0zj2gc1n4", method: "GET", path: "/api/v4/personal_access_tokens/self", headers: &[("private-token", "glpat-ksHcxOaerCf_vSgTiFL1tC9xUx5tsqd.01.0zj2gc1n4")], owner: Some(("name", "ci")) },
         Shape { rule: "gitlab.ci-job-token", file: "CI_JOB_TOKEN=glcbt-64_V6zK3x06D3BErlllFvMH", method: "GET", path: "/api/v4/job", headers: &[("job-token", "glcbt-64_V6zK3x06D3BErlllFvMH")], owner: Some(("user.username", "ci-user")) },
+        Shape { rule: "heroku.api-token", file: "HEROKU_API_KEY=HRKU-AApkePp78UrH_t9M7VkjXhGzP6hkqkYvvJx3MUd69pt_hn0ZDrBd-njK_02U", method: "GET", path: "/account", headers: &[("accept", "version=3"), ("authorization", "Bearer HRKU-")], owner: Some(("email", "ada@acme.test")) },
+        Shape { rule: "cloudflare.user-api-token", file: "CLOUDFLARE_API_TOKEN=cfut_D3miSBMZI16uTadeDegWNXsbisNeYo7Zgp0eu8cVe64da012", method: "GET", path: "/client/v4/user/tokens/verify", headers: &[("authorization", "Bearer cfut_")], owner: Some(("result.id", "tok1")) },
+        Shape { rule: "netlify.personal-access-token", file: "NETLIFY_AUTH_TOKEN=nfp_6KQDELmDxA02mgR111uFH8Sqyuln7Hg7ef6e", method: "GET", path: "/api/v1/user", headers: &[("authorization", "Bearer nfp_")], owner: Some(("full_name", "Ada")) },
+        Shape { rule: "vercel.personal-access-token", file: "VERCEL_TOKEN=vcp_7CCvQNlpICib3CFS74qiAPgwapYkPzjWbx9yLh439fqq5TT0RcnH4Nda", method: "GET", path: "/v2/user", headers: &[("authorization", "Bearer vcp_")], owner: Some(("user.username", "ada")) },
+        Shape { rule: "asana.pat", file: "ASANA_ACCESS_TOKEN=1/4887979006906143:63596345eb929d0045ebb3b613ba980b", method: "GET", path: "/api/1.0/users/me", headers: &[("authorization", "Bearer 1/4887979006906143:")], owner: Some(("data.name", "Ada")) },
+        Shape { rule: "airtable.pat", file: "AIRTABLE_TOKEN=patPYXQAg0Zmylcpv.eeea153d83de151909b6957440eb0f5dec631582863dcfb734c47d0bcda1eb42", method: "GET", path: "/v0/meta/whoami", headers: &[("authorization", "Bearer patPYXQAg0Zmylcpv.")], owner: Some(("email", "ada@acme.test")) },
+        Shape { rule: "figma.pat", file: "FIGMA_TOKEN=figd_XZqeForVhy2lGuRTgX7iIm5liLPXe2iHMk1R1qvs", method: "GET", path: "/v1/me", headers: &[("x-figma-token", "figd_XZqeForVhy2lGuRTgX7iIm5liLPXe2iHMk1R1qvs")], owner: Some(("handle", "ada")) },
+        Shape { rule: "linode.personal-access-token", file: "LINODE_TOKEN=e04d3c3f6bb0cac7568f4e9da5d3a50505781fc1eb2feaad56b3e8960cef3380", method: "GET", path: "/v4/profile", headers: &[("authorization", "Bearer e04d3c3f")], owner: Some(("username", "ada")) },
+        Shape { rule: "groq.api-key", file: "GROQ_API_KEY=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", method: "GET", path: "/openai/v1/models", headers: &[("authorization", "Bearer gsk_")], owner: None },
+        Shape { rule: "mistral.api-key", file: "MISTRAL_API_KEY=59ZSyyNTZqqKZn7MI1HQIjOQbLqDVlIY", method: "GET", path: "/v1/models", headers: &[("authorization", "Bearer 59ZSyyNTZqqKZn7MI1HQIjOQbLqDVlIY")], owner: None },
+        Shape { rule: "deepseek.api-key", file: "DEEPSEEK_API_KEY=sk-1c0ee2dba4bac0e2642b56f3aa425808", method: "GET", path: "/models", headers: &[("authorization", "Bearer sk-1c0ee2dba4bac0e2642b56f3aa425808")], owner: None },
+        Shape { rule: "xai.api-key", file: "XAI_API_KEY=xai-ULS3rOJlIUn5WmnzmaKqEuLHxoneChRJDcRtNSARqOY2ICppJ4PbLPbUL1Hy3a08xPk8MyHppMIsGzUV", method: "GET", path: "/v1/api-key", headers: &[("authorization", "Bearer xai-")], owner: Some(("team_id", "t1")) },
         Shape { rule: "slack.user-token", file: "SLACK_USER_TOKEN=xoxp-8924695572253-2120273531343-8947866314442-1ad5c3a1d980352aed4ababa04f1761c", method: "POST", path: "/api/auth.test", headers: &[("authorization", "Bearer xoxp-")], owner: Some(("team_id", "T1")) },
         Shape { rule: "stripe.secret-key", file: "STRIPE_SECRET_KEY=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", method: "GET", path: "/v1/account", headers: &[("authorization", "Bearer sk_live_51TOxe")], owner: Some(("id", "acct_1Acme")) },
         Shape { rule: "openai.project-key", file: "OPENAI_API_KEY=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", method: "GET", path: "/v1/models", headers: &[("authorization", "Bearer sk-proj-")], owner: Some(("openai-organization", "org-acme")) },
@@ -1078,6 +1104,11 @@ fn rules_list_says_how_each_rule_is_verified() {
 fn provider_rejection(request: &Recorded) -> Reply {
     match request.path() {
         "/api/auth.test" => Reply::json(200, r#"{"ok":false,"error":"invalid_auth"}"#),
+        "/client/v4/user/tokens/verify" => Reply::json(
+            401,
+            r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}"#,
+        ),
+        "/v1/me" => Reply::json(403, r#"{"status":403,"err":"Invalid token"}"#),
         "/api/v1/validate" | "/api/v1/org" => Reply::json(403, r#"{"errors":["Forbidden"]}"#),
         "/v1/auth/token/lookup-self" => Reply::json(403, r#"{"errors":["permission denied"]}"#),
         "/v1beta/models" => Reply::json(
@@ -1179,5 +1210,8 @@ fn docs_list_every_verified_rule() {
         .filter_map(|r| r["id"].as_str())
         .filter(|id| !docs.contains(&format!("| `{id}` |")))
         .collect();
-    assert!(missing.is_empty(), "docs/verification.md lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/verification.md lacks {missing:?}: run scripts/verification_table.py"
+    );
 }
