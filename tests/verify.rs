@@ -447,26 +447,40 @@ fn verbose_logging_never_contains_a_secret() {
         }
     });
     let cache = tempfile::tempdir().unwrap();
-    let out = Run::new(&tree, &server, cache.path())
-        .env("LEAKSTOP_LOG", "debug")
-        .output(&["scan", "--verify", "-v", "--format", "json", "."]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("leakstop: verify: GET"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("/bot{secret}/getMe"), "{}", out.stderr);
-    // The token really went to the server (in the path), but not to the logs.
-    assert!(server.requests().iter().any(|r| r.url.contains(telegram)));
-    for secret in [GITHUB_PAT, telegram, &GITHUB_PAT[4..24], &telegram[11..30]] {
+    // Every output format, with the cache off so each run makes its requests.
+    for format in ["json", "jsonl", "human", "sarif", "csv"] {
+        let out = Run::new(&tree, &server, cache.path())
+            .env("LEAKSTOP_LOG", "debug")
+            .output(&[
+                "scan",
+                "--verify",
+                "-v",
+                "--no-verify-cache",
+                "--format",
+                format,
+                ".",
+            ]);
+        assert_eq!(out.code, 1, "{format}: {}", out.stderr);
         assert!(
-            !out.stderr.contains(secret),
-            "stderr leaks {secret}: {}",
+            out.stderr.contains("leakstop: verify: GET"),
+            "{}",
             out.stderr
         );
-        assert!(!out.stdout.contains(secret), "stdout leaks {secret}");
+        assert!(out.stderr.contains("/bot{secret}/getMe"), "{}", out.stderr);
+        for secret in [GITHUB_PAT, telegram, &GITHUB_PAT[4..24], &telegram[11..30]] {
+            assert!(
+                !out.stderr.contains(secret),
+                "{format}: stderr leaks {secret}: {}",
+                out.stderr
+            );
+            assert!(
+                !out.stdout.contains(secret),
+                "{format}: stdout leaks {secret}"
+            );
+        }
     }
+    // The token really went to the server (in the path), but not to the logs.
+    assert!(server.requests().iter().any(|r| r.url.contains(telegram)));
 }
 
 /// A GitHub token with a valid CRC32 checksum, distinct per `n`.
