@@ -1229,3 +1229,23 @@ fn docs_list_every_verified_rule() {
         "docs/verification.md lacks {missing:?}: run scripts/verification_table.py"
     );
 }
+
+#[test]
+fn a_failed_tls_handshake_is_an_error_not_a_crash() {
+    // The fake speaks plain HTTP; asking it for TLS exercises the rustls
+    // client set-up and its failure path.
+    let server = github_user_api();
+    let tls_url = server.url.replace("http://", "https://");
+    let tree = Tree::new();
+    tree.write(".env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &server, cache.path())
+        .env("LEAKSTOP_VERIFY_URL_GITHUB", &tls_url)
+        .json(&["--verify-timeout", "1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // tiny_http never answers a ClientHello: the handshake times out.
+    let v = verification(&report, "github.pat-classic");
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["reason"], "no answer within 1.0s (--verify-timeout)");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
