@@ -1249,3 +1249,61 @@ fn a_failed_tls_handshake_is_an_error_not_a_crash() {
     assert_eq!(v["reason"], "no answer within 1.0s (--verify-timeout)");
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }
+
+#[test]
+fn providers_that_tell_revoked_from_unknown_are_recorded_as_revoked() {
+    let tree = Tree::new();
+    tree.write("gitlab.env", "GITLAB_TOKEN=glpat-3GLziBYV9CCKn8Tk4JO2\n")
+        .write(
+            "stripe.env",
+            "STRIPE_SECRET_KEY=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\n",
+        )
+        .write(
+            "cloudflare.env",
+            "CLOUDFLARE_API_TOKEN=cfut_D3miSBMZI16uTadeDegWNXsbisNeYo7Zgp0eu8cVe64da012\n",
+        )
+        .write(
+            "credentials",
+            format!("aws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"),
+        );
+    let server = FakeServer::start(|request, _| {
+        match request.path() {
+        "/api/v4/personal_access_tokens/self" => Reply::json(
+            200,
+            r#"{"id":4,"name":"ci","revoked":true,"active":false,"scopes":["api"],"user_id":3}"#,
+        ),
+        "/v1/account" => Reply::json(
+            401,
+            r#"{"error":{"message":"Expired API Key provided: sk_live_****udm","type":"invalid_request_error"}}"#,
+        ),
+        "/client/v4/user/tokens/verify" => Reply::json(
+            200,
+            r#"{"result":{"id":"tok1","status":"disabled"},"success":true}"#,
+        ),
+        "/" => Reply::json(
+            403,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error></ErrorResponse>",
+        ),
+        _ => Reply::json(404, "{}"),
+    }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &server, cache.path()).json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for (rule, reason) in [
+        ("gitlab.pat", "GitLab lists the token as revoked"),
+        ("stripe.secret-key", "Stripe: expired API key"),
+        (
+            "cloudflare.user-api-token",
+            "Cloudflare: the token is disabled or expired",
+        ),
+        (
+            "aws.access-key-id",
+            "ExpiredToken: The security token included in the request is expired",
+        ),
+    ] {
+        let v = verification(&report, rule);
+        assert_eq!(v["status"], "revoked", "{rule}: {v}");
+        assert_eq!(v["reason"], reason, "{rule}");
+    }
+}
