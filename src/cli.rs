@@ -153,6 +153,34 @@ pub struct ScanArgs {
     /// Do not draw a progress indicator on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Check each distinct candidate secret with its own provider (one
+    /// harmless read-only request; see docs/verification.md). Off by default:
+    /// without it nothing leaves this machine.
+    #[arg(long)]
+    pub verify: bool,
+    /// Report only findings verified live (implies --verify).
+    #[arg(long)]
+    pub only_verified: bool,
+    /// Seconds to wait for each verification request [default: 10, or
+    /// `verify.timeout` in the config].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub verify_timeout: Option<f64>,
+    /// Neither read nor write the verification cache.
+    #[arg(long)]
+    pub no_verify_cache: bool,
+    /// Log verification requests to stderr (URL templates and header names,
+    /// never values). `LEAKSTOP_LOG=debug` does the same.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// A positive number of seconds.
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds between 0 and 3600"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 
 use crate::rules::{validate_rule, Confidence, Rule, Severity, Strictness};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The file name discovered at the scan root.
@@ -29,6 +30,8 @@ pub struct Config {
     pub rules: RuleSettings,
     #[serde(default)]
     pub allowlist: Allowlist,
+    #[serde(default)]
+    pub verify: VerifySettings,
     /// Extra rules, in the format of patterns/ (provider = the id's prefix).
     #[serde(default)]
     pub rule: Vec<Rule>,
@@ -44,6 +47,30 @@ pub struct ScanSettings {
     pub max_file_size: Option<SizeValue>,
     /// Keep lockfiles' hashes, vendored folders and generated files quiet (default true).
     pub default_excludes: Option<bool>,
+}
+
+/// `[verify]`: how `scan --verify` runs (docs/configuration.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySettings {
+    /// Base URL per endpoint name (GitHub Enterprise, self-managed GitLab,
+    /// Vault); `LEAKSTOP_VERIFY_URL_<NAME>` in the environment wins.
+    #[serde(default)]
+    pub base_urls: BTreeMap<String, String>,
+    /// Seconds per request (default 10).
+    pub timeout: Option<f64>,
+    /// Retries after a 429, 5xx or connection failure (default 2).
+    pub retries: Option<u32>,
+    /// Requests in flight at once (default 8).
+    pub concurrency: Option<usize>,
+    /// Requests in flight per provider (default 2).
+    pub provider_concurrency: Option<usize>,
+    /// Use the verification cache (default true).
+    pub cache: Option<bool>,
+    /// How long a cached answer stays fresh, in seconds (default 86400).
+    pub cache_ttl: Option<u64>,
+    /// Verify known canary tokens too (default false: it trips their alarm).
+    pub canaries: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,6 +142,15 @@ impl Config {
             rule.origin = path.display().to_string();
             validate_rule(rule, Strictness::UserConfig)
                 .map_err(|reason| invalid(format!("rule `{}`: {reason}", rule.id)))?;
+            if rule.verify.is_some() {
+                // A config travels with the repository it scans: it must not
+                // be able to send the secrets it finds to a URL of its choosing.
+                return Err(invalid(format!(
+                    "rule `{}`: `verify` is only allowed in leakstop's built-in rules; \
+                     use [verify.base_urls] to point a provider at another server",
+                    rule.id
+                )));
+            }
         }
         for pattern in &config.allowlist.regexes {
             regex::Regex::new(pattern)
@@ -127,6 +163,14 @@ impl Config {
             .chain(config.rules.overrides.iter().flat_map(|o| &o.allow_paths))
         {
             globset::Glob::new(glob).map_err(|e| invalid(format!("path glob `{glob}`: {e}")))?;
+        }
+        for (name, url) in &config.verify.base_urls {
+            crate::verify::endpoint::check(name, url)
+                .map_err(|e| invalid(format!("verify.base_urls: {e}")))?;
+        }
+        if let Some(timeout) = config.verify.timeout {
+            crate::cli::parse_seconds(&timeout.to_string())
+                .map_err(|e| invalid(format!("verify.timeout: {e}")))?;
         }
         if let Some(SizeValue::Text(text)) = &config.scan.max_file_size {
             crate::cli::parse_size(text)
@@ -187,8 +231,34 @@ mod tests {
     }
 
     #[test]
-    fn extra_rules_are_validated() {
-        let text = r#"
+    fn verify_settings_are_checked() {
+        let err = |text: &str| {
+            Config::parse(Path::new("x.toml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("[verify]\ntimout = 3\n").contains("timout"));
+        assert!(err("[verify]\ntimeout = -1\n").contains("verify.timeout"));
+        assert!(
+            err("[verify.base_urls]\ngithub = \"http://ghe.example.com\"\n").contains("plain http")
+        );
+        let config = Config::parse(
+            Path::new("x.toml"),
+            "[verify]\ncanaries = true\n[verify.base_urls]\ngitlab = \"https://gitlab.example.com\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.verify.canaries, Some(true));
+        let rule_with_verify = ACME_RULE.replace("acme_[a-z]+", "acme_[a-z]{8}")
+            + "[rule.verify]\nnot_supported = \"n/a\"\n";
+        assert!(err(&rule_with_verify).contains("only allowed in leakstop's built-in rules"));
+        assert_eq!(
+            config.verify.base_urls["gitlab"],
+            "https://gitlab.example.com"
+        );
+    }
+
+    /// A config rule; its regex is unbounded, which validation rejects.
+    const ACME_RULE: &str = r#"
 [[rule]]
 id = "acme.token"
 name = "ACME token"
@@ -199,7 +269,10 @@ severity = "high"
 description = "d"
 remediation = "r"
 "#;
-        let err = Config::parse(Path::new("x.toml"), text)
+
+    #[test]
+    fn extra_rules_are_validated() {
+        let err = Config::parse(Path::new("x.toml"), ACME_RULE)
             .unwrap_err()
             .to_string();
         assert!(

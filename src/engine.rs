@@ -9,6 +9,7 @@ use crate::matcher::validate::shannon_entropy;
 use crate::matcher::{BlobKind, Matcher, RawMatch};
 use crate::stats::StatsCollector;
 use crate::text::{context_snippet, has_allow_marker, is_allow_comment_line, LineIndex};
+use crate::verify::companion;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -91,7 +92,9 @@ impl Engine {
                 stats.suppressed(why);
                 continue;
             }
-            findings.push(self.build(blob, &lines, m, path, secret_text, fp, &redactions));
+            let mut finding = self.build(blob, &lines, m, path, secret_text, fp, &redactions);
+            finding.companions = companion::find(blob, &lines, m, &matches, self.matcher.rules());
+            findings.push(finding);
         }
         findings
     }
@@ -132,7 +135,9 @@ impl Engine {
             commit: None,
             other_occurrences: None,
             original: None,
+            verification: None,
             raw_secret: secret,
+            companions: Default::default(),
         }
     }
 

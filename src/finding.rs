@@ -3,8 +3,10 @@
 //! baselines and allowlists survive line moves, rebases and squashes.
 
 use crate::rules::{Confidence, Severity};
+use crate::verify::Verification;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Version tag of the fingerprint algorithm, recorded in baselines.
@@ -115,8 +117,14 @@ pub struct Finding {
     pub other_occurrences: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original: Option<OriginalLocation>,
+    /// `scan --verify`: what the provider said (docs/output.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
     #[serde(skip)]
     pub raw_secret: Secret,
+    /// Values found near the secret that its verification needs, by name.
+    #[serde(skip)]
+    pub companions: BTreeMap<String, Secret>,
 }
 
 #[cfg(test)]

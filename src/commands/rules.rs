@@ -18,6 +18,7 @@ pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
                     "id": r.id, "name": r.name, "provider": r.provider,
                     "confidence": r.confidence, "severity": r.severity,
                     "client_safe": r.client_safe, "generic": r.generic,
+                    "verify": verify_mode(r),
                 })
             })
             .collect();
@@ -52,6 +53,19 @@ pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
             .len()
     )?;
     Ok(())
+}
+
+/// How `scan --verify` treats a rule: `request` (one templated HTTP
+/// request), a built-in verifier's name, `not_supported`, or null (no check).
+fn verify_mode(rule: &rules::Rule) -> Option<&str> {
+    let spec = rule.verify.as_ref()?;
+    Some(if spec.not_supported.is_some() {
+        "not_supported"
+    } else if let Some(kind) = &spec.kind {
+        kind
+    } else {
+        "request"
+    })
 }
 
 /// Validates rule files and runs their examples against the full rule set

@@ -17,6 +17,7 @@ use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
 use crate::source::{Blob, BlobSink};
 use crate::stats::{ScanStats, StatsCollector};
+use crate::verify;
 use anyhow::{bail, Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
@@ -38,7 +39,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         None => Baseline::default(),
     };
     let engine = build_engine(&config, baseline, args.show_secrets)?;
-    let (findings, stats) = if args.staged {
+    let (mut findings, mut stats) = if args.staged {
         run_staged(&input, &config, &engine)?
     } else if args.git {
         run_history(&input, &config, &engine, args.all_objects)?
@@ -59,6 +60,25 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         .iter()
         .map(|r| (r.id.as_str(), r))
         .collect();
+    let mut live_findings = 0;
+    if args.verify || args.only_verified {
+        let options = verify_options(args, &config)?;
+        let summary = verify::verify_findings(&mut findings, &rules_by_id, &options)?;
+        eprintln!("{}", summary.describe(findings.len()));
+        for warning in &summary.warnings {
+            eprintln!("leakstop: warning: {warning}");
+        }
+        let is_live = |f: &Finding| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        };
+        if args.only_verified {
+            findings.retain(is_live);
+            stats.findings = findings.len() as u64;
+        }
+        live_findings = findings.iter().filter(|f| is_live(f)).count();
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
         Color::Always => true,
@@ -90,8 +110,58 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     }
     Ok(Outcome {
         findings: findings.len(),
-        live_findings: 0,
+        live_findings,
         incomplete: stats.incomplete(),
+    })
+}
+
+/// Verification settings: flags win over `[verify]` in the config.
+fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
+    let settings = &config.verify;
+    let defaults = verify::Options::default();
+    let log = args.verbose
+        || std::env::var("LEAKSTOP_LOG")
+            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "debug" | "trace"));
+    let timeout = args
+        .verify_timeout
+        .or(settings.timeout)
+        .map_or(defaults.policy.timeout, Duration::from_secs_f64);
+    let cache_dir = if args.no_verify_cache || settings.cache == Some(false) {
+        None
+    } else {
+        verify::cache::default_dir()
+    };
+    // Overrides from the environment must be as safe as the config's.
+    for (name, value) in std::env::vars() {
+        if let Some(endpoint) = name.strip_prefix(verify::endpoint::ENV_PREFIX) {
+            if !value.is_empty() {
+                verify::endpoint::check(&endpoint.to_ascii_lowercase(), &value)
+                    .with_context(|| format!("environment variable {name}"))?;
+            }
+        }
+    }
+    // A repository's own config can move where its secrets are verified:
+    // say so, so that it is never silent.
+    for (name, url) in &settings.base_urls {
+        eprintln!("leakstop: verify: base URL for `{name}` from the config: {url}");
+    }
+    Ok(verify::Options {
+        policy: verify::http::Policy {
+            timeout,
+            retries: settings.retries.unwrap_or(defaults.policy.retries),
+            log,
+            ..defaults.policy
+        },
+        concurrency: settings.concurrency.unwrap_or(defaults.concurrency),
+        provider_concurrency: settings
+            .provider_concurrency
+            .unwrap_or(defaults.provider_concurrency),
+        cache_dir,
+        cache_ttl: settings
+            .cache_ttl
+            .map_or(defaults.cache_ttl, Duration::from_secs),
+        overrides: verify::endpoint::Overrides::new(settings.base_urls.clone()),
+        verify_canaries: settings.canaries.unwrap_or(false),
     })
 }
 

@@ -17,6 +17,8 @@ const HEADER: &[&str] = &[
     "severity",
     "client_safe",
     "commit",
+    "verification",
+    "verification_detail",
 ];
 
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -38,6 +40,14 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             f.severity.to_string(),
             f.client_safe.to_string(),
             f.commit.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+            f.verification
+                .as_ref()
+                .map(|v| v.status.to_string())
+                .unwrap_or_default(),
+            f.verification
+                .as_ref()
+                .map(|v| v.describe())
+                .unwrap_or_default(),
         ];
         let row: Vec<String> = fields.iter().map(|field| quote(field)).collect();
         writeln!(out, "{}", row.join(","))?;

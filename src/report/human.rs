@@ -3,6 +3,7 @@
 
 use super::Report;
 use crate::rules::Severity;
+use crate::verify::Status;
 use std::io::{self, Write};
 
 struct Style {
@@ -48,6 +49,18 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             finding.confidence,
             finding.fingerprint
         )?;
+        if let Some(verification) = &finding.verification {
+            let color = match verification.status {
+                Status::Live => "1;31",
+                Status::Invalid | Status::Revoked => "32",
+                _ => "33",
+            };
+            writeln!(
+                out,
+                "    verification: {}",
+                style.paint(color, &verification.describe())
+            )?;
+        }
         if let Some(commit) = &finding.commit {
             writeln!(
                 out,

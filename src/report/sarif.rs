@@ -97,11 +97,24 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
         .secret
         .as_deref()
         .unwrap_or(&finding.secret_redacted);
+    let mut message = format!("{} found: {}", finding.rule_name, shown);
+    if let Some(verification) = &finding.verification {
+        message.push_str(&format!(". Verification: {}", verification.describe()));
+    }
+    let mut properties = json!({
+        "fingerprint": finding.fingerprint,
+        "confidence": finding.confidence,
+        "severity": finding.severity,
+        "clientSafe": finding.client_safe,
+    });
+    if let Some(verification) = &finding.verification {
+        properties["verification"] = json!(verification);
+    }
     json!({
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": level(finding.severity),
-        "message": { "text": format!("{} found: {}", finding.rule_name, shown) },
+        "message": { "text": message },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": uri_path(&finding.path) },
@@ -117,12 +130,7 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
             "primaryLocationLineHash": location_hash(finding),
             "leakstopFingerprint/v1": finding.fingerprint,
         },
-        "properties": {
-            "fingerprint": finding.fingerprint,
-            "confidence": finding.confidence,
-            "severity": finding.severity,
-            "clientSafe": finding.client_safe,
-        },
+        "properties": properties,
     })
 }
 

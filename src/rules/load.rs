@@ -2,6 +2,7 @@
 //! an error naming the file, the rule and the reason.
 
 use super::Rule;
+use crate::verify::spec::ProviderVerify;
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -22,6 +23,9 @@ struct RuleFile {
     provider: String,
     name: String,
     docs: String,
+    /// Provider-wide verification settings.
+    #[serde(default)]
+    verify: ProviderVerify,
     #[serde(default)]
     rule: Vec<Rule>,
 }
@@ -33,6 +37,7 @@ impl RuleFile {
             provider,
             name,
             docs,
+            verify,
             rule,
         } = self;
         rule.into_iter()
@@ -41,6 +46,7 @@ impl RuleFile {
                 rule.provider_name = name.clone();
                 rule.provider_docs = docs.clone();
                 rule.origin = origin.to_string();
+                rule.provider_verify = verify.clone();
                 rule
             })
             .collect()
@@ -133,6 +139,9 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
             return Err(format!("docs link `{docs}` must be an https:// URL"));
         }
     }
+    if let Some(verify) = &rule.verify {
+        verify.validate()?;
+    }
     rule.compiled().map(|_| ()).map_err(str::to_string)
 }
 
@@ -203,6 +212,28 @@ pub fn validate_embedded() -> Vec<RuleError> {
                         ),
                     });
                 }
+            }
+        }
+    }
+    if let Ok(rules) = embedded_rules() {
+        errors.extend(unknown_companion_rules(&rules));
+    }
+    errors
+}
+
+/// Verification companions that name a rule no file defines.
+fn unknown_companion_rules(rules: &[Rule]) -> Vec<RuleError> {
+    let ids: HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    let mut errors = Vec::new();
+    for rule in rules {
+        let companions = rule.verify.iter().flat_map(|v| &v.companions);
+        for id in companions.flat_map(|c| &c.rules) {
+            if !ids.contains(id.as_str()) {
+                errors.push(RuleError {
+                    file: rule.origin.clone(),
+                    rule: Some(rule.id.clone()),
+                    reason: format!("verify companion names unknown rule `{id}`"),
+                });
             }
         }
     }

@@ -10,6 +10,7 @@ pub use load::{
     RuleError, Strictness,
 };
 
+use crate::verify::spec::{ProviderVerify, VerifySpec};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::OnceLock;
@@ -117,6 +118,12 @@ pub struct Rule {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// How `scan --verify` checks whether a match is live (docs/rules.md).
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
+    /// The provider file's `[verify]` table (base URL, concurrency).
+    #[serde(skip)]
+    pub provider_verify: ProviderVerify,
     /// Filled in by the loader from the file header.
     #[serde(skip)]
     pub provider: String,

@@ -1,6 +1,8 @@
 //! Shared helpers: temp trees and running the real binary.
 #![allow(dead_code)]
 
+pub mod fake;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -39,13 +41,20 @@ impl Tree {
 
     /// `leakstop <args>` run with the tree as working directory.
     pub fn leakstop(&self, args: &[&str]) -> Output {
-        let output = Command::cargo_bin("leakstop")
-            .expect("binary")
+        self.leakstop_env(args, &[])
+    }
+
+    /// The same with extra environment variables.
+    pub fn leakstop_env(&self, args: &[&str], env: &[(String, String)]) -> Output {
+        let mut command = Command::cargo_bin("leakstop").expect("binary");
+        command
             .current_dir(self.path())
             .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .expect("run leakstop");
+            .env_remove("LEAKSTOP_LOG");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.args(args).output().expect("run leakstop");
         Output {
             code: output.status.code().expect("exit code"),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

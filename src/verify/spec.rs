@@ -1,0 +1,576 @@
+//! Verification as data: the `[rule.verify]` table of a pattern file
+//! describes one harmless HTTP request and how to read its answer
+//! (docs/rules.md, "Verification"). A rule whose provider needs more than one
+//! templated request names a built-in verifier with `kind` instead.
+
+use super::companion::CompanionSpec;
+use super::endpoint::{encode_segment, placeholders, render};
+use super::http::{Request, Response};
+use super::{Context, Credential, Status, Verification, Verifier};
+use base64::Engine as _;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Provider-wide verification settings: the file-level `[verify]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderVerify {
+    /// Default base URL of the provider's API.
+    pub base_url: Option<String>,
+    /// Most requests in flight to this provider at once.
+    pub concurrency: Option<usize>,
+}
+
+/// A rule's `[rule.verify]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// A built-in verifier (`aws-sts`, `gcp-service-account`) instead of `request`.
+    pub kind: Option<String>,
+    /// There is no harmless check; the reason is recorded on the finding.
+    pub not_supported: Option<String>,
+    /// Name of the base URL (default: the provider id); the override key in
+    /// config `[verify.base_urls]` and `LEAKSTOP_VERIFY_URL_<NAME>`.
+    pub endpoint: Option<String>,
+    /// Base URL for this rule when it differs from the provider's.
+    pub base_url: Option<String>,
+    /// The template name of the secret itself (default `secret`); pair rules
+    /// name both halves so either half's finding makes the same check.
+    pub secret_as: Option<String>,
+    /// Values found near the secret that the check also needs.
+    #[serde(default)]
+    pub companions: Vec<CompanionSpec>,
+    pub request: Option<RequestSpec>,
+    /// How to read the answer: the first rule that matches decides.
+    #[serde(default)]
+    pub responses: Vec<ResponseRule>,
+    /// JSON paths (dotted, numeric parts index arrays) naming the owner.
+    #[serde(default)]
+    pub owner: Vec<String>,
+    /// Response header naming the owner (e.g. `openai-organization`).
+    pub owner_header: Option<String>,
+    /// Response header with comma-separated scopes.
+    pub scopes_header: Option<String>,
+    /// JSON path of a scopes array (or a single string).
+    pub scopes_json: Option<String>,
+    pub expiry_header: Option<String>,
+    pub expiry_json: Option<String>,
+    /// Companion values that name the owner (a username, a shop), copied
+    /// into a live result's owner. Never the secret.
+    #[serde(default)]
+    pub owner_companions: Vec<String>,
+}
+
+/// The request: `{secret}` and companion names are filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Appended to the base URL; values are percent-encoded into it.
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `[user, password]` templates for HTTP Basic authentication.
+    pub basic_auth: Option<[String; 2]>,
+    /// A JSON body; string values are templates.
+    pub json_body: Option<serde_json::Value>,
+    /// A form body (`application/x-www-form-urlencoded`).
+    pub form_body: Option<BTreeMap<String, String>>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+/// One way to read a response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseRule {
+    /// HTTP statuses this rule applies to.
+    pub status: Vec<u16>,
+    /// JSON path that must be present (not null, not empty).
+    pub json: Option<String>,
+    /// With `json`: the value it must equal.
+    pub equals: Option<serde_json::Value>,
+    /// Text the body (or the `json` field, if given) must contain.
+    pub contains: Option<String>,
+    /// A response header that must be present.
+    pub header: Option<String>,
+    pub result: Outcome,
+    /// Recorded with the result (e.g. "key lacks permission for this endpoint").
+    pub reason: Option<String>,
+}
+
+/// What a matching response means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Live,
+    Invalid,
+    Revoked,
+    RateLimited,
+}
+
+impl VerifySpec {
+    /// The template name of the secret.
+    pub fn secret_name(&self) -> &str {
+        self.secret_as.as_deref().unwrap_or("secret")
+    }
+
+    /// The base URL name this rule uses.
+    pub fn endpoint_name<'a>(&'a self, provider: &'a str) -> &'a str {
+        self.endpoint.as_deref().unwrap_or(provider)
+    }
+
+    /// Checks the table's shape; used for the embedded library and user rules.
+    pub fn validate(&self) -> Result<(), String> {
+        let modes = [
+            self.kind.is_some(),
+            self.not_supported.is_some(),
+            self.request.is_some(),
+        ];
+        if modes.iter().filter(|m| **m).count() != 1 {
+            return Err("verify needs exactly one of `kind`, `not_supported` or `request`".into());
+        }
+        if let Some(kind) = &self.kind {
+            if super::builtin(kind).is_none() {
+                return Err(format!(
+                    "verify.kind `{kind}` is unknown (known: {})",
+                    super::BUILTIN_KINDS.join(", ")
+                ));
+            }
+        }
+        let mut names = vec![self.secret_name()];
+        for companion in &self.companions {
+            companion.validate()?;
+            names.push(&companion.name);
+        }
+        let Some(request) = &self.request else {
+            return Ok(());
+        };
+        if !request.path.starts_with('/') {
+            return Err("verify.request.path must start with `/`".into());
+        }
+        let templates = request
+            .headers
+            .values()
+            .chain(request.basic_auth.iter().flatten())
+            .chain(request.form_body.iter().flat_map(|f| f.values()))
+            .chain(std::iter::once(&request.path))
+            .chain(self.base_url.iter());
+        for template in templates {
+            for name in placeholders(template) {
+                if !names.contains(&name) {
+                    return Err(format!("verify template uses unknown value `{{{name}}}`"));
+                }
+            }
+        }
+        if self.responses.is_empty() {
+            return Err("verify.responses must say which answers mean live and invalid".into());
+        }
+        for name in &self.owner_companions {
+            if !self.companions.iter().any(|c| c.name == *name) {
+                return Err(format!("owner_companions names unknown companion `{name}`"));
+            }
+        }
+        for rule in &self.responses {
+            if rule.result == Outcome::Live && rule.json.is_none() && rule.header.is_none() {
+                // "Any 2xx" is not proof: some endpoints answer 200 to anything.
+                return Err(
+                    "a `live` response rule needs `json` or `header`: a status alone proves nothing"
+                        .into(),
+                );
+            }
+            if rule.equals.is_some() && rule.json.is_none() {
+                return Err("`equals` needs `json`".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the request for `credential` against `base_url`.
+    pub fn build_request(
+        &self,
+        credential: &Credential,
+        base_url: &str,
+    ) -> Result<Request, String> {
+        let request = self
+            .request
+            .as_ref()
+            .ok_or("this rule's verify has no request")?;
+        let lookup = |name: &str| credential.get(name).map(str::to_string);
+        let url = render(
+            &format!("{base_url}{}", request.path),
+            lookup,
+            encode_segment,
+        )?;
+        let display = format!("{base_url}{}", request.path);
+        let mut headers = Vec::new();
+        for (name, template) in &request.headers {
+            headers.push((name.clone(), render(template, lookup, str::to_string)?));
+        }
+        if let Some([user, password]) = &request.basic_auth {
+            let pair = format!(
+                "{}:{}",
+                render(user, lookup, str::to_string)?,
+                render(password, lookup, str::to_string)?
+            );
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            headers.push(("Authorization".into(), format!("Basic {encoded}")));
+        }
+        let mut body = None;
+        if let Some(json) = &request.json_body {
+            let filled = fill_json(json, &lookup)?;
+            headers.push(("Content-Type".into(), "application/json".into()));
+            body = Some(serde_json::to_vec(&filled).map_err(|e| e.to_string())?);
+        } else if let Some(form) = &request.form_body {
+            let mut pairs = Vec::new();
+            for (key, template) in form {
+                let value = render(template, lookup, str::to_string)?;
+                pairs.push(format!("{}={}", form_encode(key), form_encode(&value)));
+            }
+            headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+            body = Some(pairs.join("&").into_bytes());
+        }
+        Ok(Request {
+            method: request.method.to_ascii_uppercase(),
+            url,
+            display,
+            headers,
+            body,
+        })
+    }
+
+    /// Reads a response by the first matching `responses` rule.
+    pub fn classify(&self, response: &Response) -> Option<Verification> {
+        let json = response.json();
+        let rule = self
+            .responses
+            .iter()
+            .find(|rule| rule_matches(rule, response, json.as_ref()))?;
+        let status = match rule.result {
+            Outcome::Live => Status::Live,
+            Outcome::Invalid => Status::Invalid,
+            Outcome::Revoked => Status::Revoked,
+            Outcome::RateLimited => Status::RateLimited,
+        };
+        let mut result = Verification::new(status, rule.reason.clone());
+        if status != Status::Live {
+            if result.reason.is_none() {
+                result.reason = Some(format!("HTTP {}", response.status));
+            }
+            return Some(result);
+        }
+        for path in &self.owner {
+            if let Some(value) = json.as_ref().and_then(|j| lookup(j, path)).and_then(scalar) {
+                result.owner.insert(path.clone(), value);
+            }
+        }
+        if let Some(value) = self
+            .owner_header
+            .as_deref()
+            .and_then(|h| response.header(h))
+        {
+            result.owner.insert(
+                self.owner_header.clone().unwrap_or_default(),
+                value.to_string(),
+            );
+        }
+        if let Some(value) = self
+            .scopes_header
+            .as_deref()
+            .and_then(|h| response.header(h))
+        {
+            result.scopes = value
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(value) = self
+            .scopes_json
+            .as_deref()
+            .and_then(|p| lookup(json.as_ref()?, p))
+        {
+            result.scopes = match value {
+                serde_json::Value::Array(items) => items.iter().filter_map(scalar).collect(),
+                other => scalar(other).into_iter().collect(),
+            };
+        }
+        result.expires_at = self
+            .expiry_header
+            .as_deref()
+            .and_then(|h| response.header(h))
+            .map(str::to_string)
+            .or_else(|| {
+                self.expiry_json
+                    .as_deref()
+                    .and_then(|p| lookup(json.as_ref()?, p))
+                    .and_then(scalar)
+            });
+        Some(result)
+    }
+}
+
+/// The data-driven verifier: one templated request.
+pub struct HttpVerifier<'a> {
+    pub spec: &'a VerifySpec,
+}
+
+impl Verifier for HttpVerifier<'_> {
+    fn verify(&self, credential: &Credential, context: &Context<'_>) -> Verification {
+        let request = match self.spec.build_request(credential, context.base_url) {
+            Ok(request) => request,
+            Err(e) => return Verification::error(format!("building the request: {e}")),
+        };
+        if let Err(e) = super::endpoint::check("request", &request.url) {
+            return Verification::error(e.reason);
+        }
+        let mut result = context
+            .client
+            .send(&request, &credential.values(), &|r| self.spec.classify(r));
+        if result.status == Status::Live {
+            for name in &self.spec.owner_companions {
+                if let Some(value) = credential.get(name) {
+                    result.owner.insert(name.clone(), value.to_string());
+                }
+            }
+        }
+        result
+    }
+}
+
+fn rule_matches(
+    rule: &ResponseRule,
+    response: &Response,
+    json: Option<&serde_json::Value>,
+) -> bool {
+    if !rule.status.contains(&response.status) {
+        return false;
+    }
+    if let Some(header) = &rule.header {
+        if response.header(header).map_or(true, str::is_empty) {
+            return false;
+        }
+    }
+    let field = match &rule.json {
+        Some(path) => match json.and_then(|j| lookup(j, path)) {
+            Some(value) if present(value) => Some(value),
+            _ => return false,
+        },
+        None => None,
+    };
+    if let (Some(expected), Some(value)) = (&rule.equals, field) {
+        if value != expected {
+            return false;
+        }
+    }
+    if let Some(needle) = &rule.contains {
+        let haystack = match field {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => response.body.clone(),
+        };
+        if !haystack.to_lowercase().contains(&needle.to_lowercase()) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Follows a dotted path; numeric parts index arrays (`orgs.0.name`).
+pub fn lookup<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.')
+        .try_fold(value, |current, part| match current {
+            serde_json::Value::Object(map) => map.get(part),
+            serde_json::Value::Array(items) => items.get(part.parse::<usize>().ok()?),
+            _ => None,
+        })
+}
+
+fn present(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Null => false,
+        serde_json::Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// A JSON scalar as text (objects and arrays are not owner names).
+pub fn scalar(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn fill_json(
+    value: &serde_json::Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<serde_json::Value, String> {
+    Ok(match value {
+        serde_json::Value::String(template) => {
+            serde_json::Value::String(render(template, lookup, str::to_string)?)
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|item| fill_json(item, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_json::Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, item) in map {
+                out.insert(key.clone(), fill_json(item, lookup)?);
+            }
+            serde_json::Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// `application/x-www-form-urlencoded` encoding of one key or value.
+pub fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> VerifySpec {
+        toml::from_str(text).expect("spec parses")
+    }
+
+    #[test]
+    fn live_needs_a_body_or_header_match() {
+        let s = spec(
+            r#"
+request = { path = "/user" }
+responses = [{ status = [200], result = "live" }]
+"#,
+        );
+        assert!(s.validate().unwrap_err().contains("status alone"));
+    }
+
+    #[test]
+    fn classify_reads_owner_scopes_and_expiry() {
+        let s = spec(
+            r#"
+request = { path = "/user", headers = { Authorization = "Bearer {secret}" } }
+owner = ["login", "orgs.0.name"]
+scopes_header = "x-oauth-scopes"
+expiry_json = "exp"
+responses = [
+  { status = [200], json = "login", result = "live" },
+  { status = [401], result = "invalid" },
+]
+"#,
+        );
+        s.validate().unwrap();
+        let response = Response {
+            status: 200,
+            headers: vec![("x-oauth-scopes".into(), "repo, gist".into())],
+            body: r#"{"login":"octocat","orgs":[{"name":"acme"}],"exp":"2030-01-01"}"#.into(),
+        };
+        let v = s.classify(&response).unwrap();
+        assert_eq!(v.status, Status::Live);
+        assert_eq!(v.owner["login"], "octocat");
+        assert_eq!(v.owner["orgs.0.name"], "acme");
+        assert_eq!(v.scopes, vec!["repo", "gist"]);
+        assert_eq!(v.expires_at.as_deref(), Some("2030-01-01"));
+        // 200 without the identity field is not live.
+        let empty = Response {
+            status: 200,
+            headers: vec![],
+            body: "{}".into(),
+        };
+        assert!(s.classify(&empty).is_none());
+        let denied = Response {
+            status: 401,
+            headers: vec![],
+            body: String::new(),
+        };
+        assert_eq!(s.classify(&denied).unwrap().status, Status::Invalid);
+    }
+
+    #[test]
+    fn equals_and_contains() {
+        let s = spec(
+            r#"
+request = { method = "POST", path = "/api/auth.test" }
+responses = [
+  { status = [200], json = "ok", equals = true, result = "live" },
+  { status = [200], json = "error", contains = "revoked", result = "revoked" },
+  { status = [200], json = "error", result = "invalid" },
+]
+"#,
+        );
+        let r = |body: &str| Response {
+            status: 200,
+            headers: vec![],
+            body: body.into(),
+        };
+        assert_eq!(
+            s.classify(&r(r#"{"ok":true}"#)).unwrap().status,
+            Status::Live
+        );
+        assert_eq!(
+            s.classify(&r(r#"{"ok":false,"error":"token_revoked"}"#))
+                .unwrap()
+                .status,
+            Status::Revoked
+        );
+        assert_eq!(
+            s.classify(&r(r#"{"ok":false,"error":"invalid_auth"}"#))
+                .unwrap()
+                .status,
+            Status::Invalid
+        );
+    }
+
+    #[test]
+    fn request_is_templated_and_encoded() {
+        let s = spec(
+            r#"
+request = { path = "/bot{secret}/getMe", basic_auth = ["{sid}", "{secret}"], form_body = { token = "{secret}" } }
+companions = [{ name = "sid", regex = '(AC[0-9a-f]{4})' }]
+responses = [{ status = [200], json = "ok", result = "live" }]
+"#,
+        );
+        s.validate().unwrap();
+        let mut credential = Credential {
+            parts: BTreeMap::new(),
+        };
+        for (name, value) in [("secret", "12:a/b"), ("sid", "AC12")] {
+            credential
+                .parts
+                .insert(name.into(), crate::finding::Secret::new(value.into()));
+        }
+        let request = s
+            .build_request(&credential, "https://api.example.com")
+            .unwrap();
+        assert_eq!(request.url, "https://api.example.com/bot12:a%2Fb/getMe");
+        assert_eq!(request.display, "https://api.example.com/bot{secret}/getMe");
+        assert_eq!(request.body.as_deref(), Some(&b"token=12%3Aa%2Fb"[..]));
+        assert!(request
+            .headers
+            .contains(&("Authorization".into(), "Basic QUMxMjoxMjphL2I=".into())));
+    }
+}
