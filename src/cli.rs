@@ -107,6 +107,20 @@ pub struct ScanInput {
     /// Worker threads (default: number of CPUs).
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
+    /// Do not decode JS escapes, percent-encoding and base64 before matching.
+    #[arg(long)]
+    pub no_decode: bool,
+    /// Treat source maps as plain text: no per-source scanning of
+    /// `sourcesContent`, no bundle → original positions.
+    #[arg(long)]
+    pub no_sourcemaps: bool,
+    /// Do not look inside zip/jar/apk/whl/tar/tgz/gz archives.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Report publishable (client-safe) keys found in client-side code, as
+    /// info, instead of suppressing them (docs/client-side.md).
+    #[arg(long)]
+    pub show_client_safe: bool,
 }
 
 #[derive(Debug, Args)]

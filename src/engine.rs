@@ -132,7 +132,10 @@ impl Engine {
             commit: None,
             other_occurrences: None,
             original: None,
+            encoding: None,
+            client_exposed: false,
             raw_secret: secret,
+            span: m.secret.clone(),
         }
     }
 

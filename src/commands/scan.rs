@@ -1,6 +1,7 @@
 //! `leakstop scan` and `leakstop baseline create`: assemble rules, filters and
 //! the source from the arguments and config, run the scan, write the report.
 
+use crate::bundle::{BundleOptions, BundleScanner, FsMaps, MapLookup};
 use crate::cli::{Color, ScanArgs, ScanInput};
 use crate::config::{self, Config};
 use crate::engine::Engine;
@@ -208,7 +209,7 @@ fn run_range(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let (commits, findings, stats) = collect(engine, started, |sink, stats| {
+    let (commits, findings, stats) = collect(engine, input, started, |sink, stats| {
         Ok(range::scan(&options, engine.filters(), sink, stats)?)
     })?;
     eprintln!(
@@ -230,7 +231,7 @@ fn run_staged(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let ((), findings, stats) = collect(engine, started, |sink, stats| {
+    let ((), findings, stats) = collect(engine, input, started, |sink, stats| {
         Ok(staged::scan(&options, engine.filters(), sink, stats)?)
     })?;
     Ok((findings, stats))
@@ -239,12 +240,13 @@ fn run_staged(
 /// Runs a source into a fresh collector; its result, the sorted findings and the stats.
 fn collect<T>(
     engine: &Engine,
+    input: &ScanInput,
     started: Instant,
     source: impl FnOnce(&dyn BlobSink, &StatsCollector) -> Result<T>,
 ) -> Result<(T, Vec<Finding>, ScanStats)> {
     let stats = StatsCollector::default();
     let collector = Collector {
-        engine,
+        scanner: bundle_scanner(engine, input, None),
         stats: &stats,
         findings: Mutex::default(),
     };
@@ -266,7 +268,7 @@ fn default_excludes(input: &ScanInput, config: &Config) -> bool {
 }
 
 /// Sorts the findings by location and closes the stats.
-fn finish(
+pub fn finish(
     findings: Mutex<Vec<Finding>>,
     stats: StatsCollector,
     started: Instant,
@@ -349,18 +351,40 @@ pub fn build_engine(config: &Config, baseline: Baseline, show_secrets: bool) -> 
     Ok(Engine::new(matcher, filters, show_secrets))
 }
 
-/// Feeds blobs to the engine and keeps the findings.
-struct Collector<'a> {
+/// The bundle features the arguments leave on.
+pub fn bundle_options(input: &ScanInput) -> BundleOptions {
+    BundleOptions {
+        decode: !input.no_decode,
+        sourcemaps: !input.no_sourcemaps,
+        show_client_safe: input.show_client_safe,
+        ..BundleOptions::default()
+    }
+}
+
+fn bundle_scanner<'a>(
     engine: &'a Engine,
-    stats: &'a StatsCollector,
-    findings: Mutex<Vec<Finding>>,
+    input: &ScanInput,
+    maps: Option<&'a dyn MapLookup>,
+) -> BundleScanner<'a> {
+    BundleScanner {
+        engine,
+        options: bundle_options(input),
+        maps,
+    }
+}
+
+/// Feeds blobs to the engine (through the bundle layers) and keeps the findings.
+pub struct Collector<'a> {
+    pub scanner: BundleScanner<'a>,
+    pub stats: &'a StatsCollector,
+    pub findings: Mutex<Vec<Finding>>,
 }
 
 impl BlobSink for Collector<'_> {
     fn blob(&self, blob: &Blob<'_>) {
         let mut found = self
-            .engine
-            .scan_blob(blob.data, blob.path, blob.kind, self.stats);
+            .scanner
+            .scan(blob.data, blob.path, blob.kind, self.stats);
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
         }
@@ -372,8 +396,8 @@ impl BlobSink for Collector<'_> {
         if let Some(previous) = previous {
             // Secrets the file already had before this commit are not new.
             let before: HashSet<String> = self
-                .engine
-                .scan_blob(&previous, blob.path, blob.kind, &StatsCollector::default())
+                .scanner
+                .scan(&previous, blob.path, blob.kind, &StatsCollector::default())
                 .into_iter()
                 .map(|f| f.fingerprint)
                 .collect();
@@ -411,8 +435,11 @@ pub fn run(
         threads: input.threads.unwrap_or(0),
     };
     let stats = StatsCollector::default();
+    let maps = FsMaps {
+        root: input.path.clone(),
+    };
     let collector = Collector {
-        engine,
+        scanner: bundle_scanner(engine, input, Some(&maps)),
         stats: &stats,
         findings: Mutex::default(),
     };

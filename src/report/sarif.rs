@@ -97,6 +97,19 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
         .secret
         .as_deref()
         .unwrap_or(&finding.secret_redacted);
+    let mut properties = json!({
+        "fingerprint": finding.fingerprint,
+        "confidence": finding.confidence,
+        "severity": finding.severity,
+        "clientSafe": finding.client_safe,
+        "clientExposed": finding.client_exposed,
+    });
+    if let Some(encoding) = &finding.encoding {
+        properties["encoding"] = json!(encoding);
+    }
+    if let Some(original) = &finding.original {
+        properties["original"] = json!(original);
+    }
     json!({
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -117,12 +130,7 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
             "primaryLocationLineHash": location_hash(finding),
             "leakstopFingerprint/v1": finding.fingerprint,
         },
-        "properties": {
-            "fingerprint": finding.fingerprint,
-            "confidence": finding.confidence,
-            "severity": finding.severity,
-            "clientSafe": finding.client_safe,
-        },
+        "properties": properties,
     })
 }
 

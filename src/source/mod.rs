@@ -1,9 +1,11 @@
 //! Sources yield blobs (bytes plus where they came from) to a sink. Sources
 //! never match anything themselves.
 
+pub mod decode;
 pub mod fs;
 pub mod git;
 pub mod range;
+pub mod sourcemap;
 pub mod staged;
 
 use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile};
