@@ -12,6 +12,7 @@ use crate::finding::Finding;
 use crate::matcher::Matcher;
 use crate::report::{self, Report};
 use crate::rules::{self, Rule};
+use crate::source::archive::ArchiveLimits;
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
 use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
@@ -433,6 +434,7 @@ pub fn run(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
         threads: input.threads.unwrap_or(0),
+        archives: (!input.no_archives).then(ArchiveLimits::default),
     };
     let stats = StatsCollector::default();
     let maps = FsMaps {

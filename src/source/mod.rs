@@ -1,6 +1,7 @@
 //! Sources yield blobs (bytes plus where they came from) to a sink. Sources
 //! never match anything themselves.
 
+pub mod archive;
 pub mod decode;
 pub mod fs;
 pub mod git;
