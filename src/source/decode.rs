@@ -38,9 +38,10 @@ impl Encoding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
     pub bytes: Vec<u8>,
-    /// `origin[i]` is the offset in the source of decoded byte `i`; one extra
-    /// entry at the end holds the source offset just past the last decoded span.
-    pub origin: Vec<usize>,
+    /// `(decoded offset, source offset)` pairs, sorted: between two anchors
+    /// decoded bytes map one to one onto source bytes, so verbatim runs cost
+    /// no bookkeeping. The last anchor marks the end.
+    anchors: Vec<(usize, usize)>,
     pub encoding: Encoding,
 }
 
@@ -48,26 +49,26 @@ impl Decoded {
     pub(crate) fn new(encoding: Encoding) -> Self {
         Decoded {
             bytes: Vec::new(),
-            origin: Vec::new(),
+            anchors: Vec::new(),
             encoding,
         }
     }
 
-    /// The source range a decoded range came from.
+    /// The source offset of decoded offset `at` (`bytes.len()` is the end).
+    pub fn origin(&self, at: usize) -> usize {
+        let index = self.anchors.partition_point(|&(d, _)| d <= at);
+        match index.checked_sub(1).and_then(|i| self.anchors.get(i)) {
+            Some(&(d, s)) => s + (at - d),
+            None => 0,
+        }
+    }
+
+    /// The source range a decoded range came from: from the origin of its
+    /// first byte to the origin of the byte after it (an escape like
+    /// `\u0041` is six source bytes for one decoded byte).
     pub fn source_range(&self, decoded: Range<usize>) -> Range<usize> {
-        let start = self.origin[decoded.start.min(self.origin.len() - 1)];
-        let last = decoded.end.saturating_sub(1).max(decoded.start);
-        let end = match self.origin.get(last) {
-            // The source bytes of the last decoded byte run up to the origin of
-            // the next one (an escape like `\u0041` is six bytes for one).
-            Some(_) => self
-                .origin
-                .get(last + 1)
-                .copied()
-                .unwrap_or(start)
-                .max(start + 1),
-            None => start,
-        };
+        let start = self.origin(decoded.start);
+        let end = self.origin(decoded.end).max(start + 1);
         start..end
     }
 
@@ -78,9 +79,27 @@ impl Decoded {
         source.get(range) == self.bytes.get(decoded)
     }
 
+    /// Adds an anchor unless the last one already predicts `from`.
+    fn anchor(&mut self, from: usize) {
+        let at = self.bytes.len();
+        let predicted = self.anchors.last().map(|&(d, s)| s + (at - d));
+        if predicted != Some(from) {
+            if self.anchors.last().is_some_and(|&(d, _)| d == at) {
+                self.anchors.pop();
+            }
+            self.anchors.push((at, from));
+        }
+    }
+
     fn push(&mut self, byte: u8, from: usize) {
+        self.anchor(from);
         self.bytes.push(byte);
-        self.origin.push(from);
+    }
+
+    /// Copies `data[range]` unchanged.
+    fn copy(&mut self, data: &[u8], range: Range<usize>) {
+        self.anchor(range.start);
+        self.bytes.extend_from_slice(&data[range]);
     }
 
     fn push_char(&mut self, ch: char, from: usize) {
@@ -95,11 +114,21 @@ impl Decoded {
         self.push(b'\n', source_end);
     }
 
+    /// Discards everything from decoded offset `mark` on.
+    fn truncate(&mut self, mark: usize) {
+        self.bytes.truncate(mark);
+        while self.anchors.last().is_some_and(|&(d, _)| d >= mark) {
+            self.anchors.pop();
+        }
+    }
+
+    /// Closes the view at `source_end`; `None` if nothing was decoded.
     pub(crate) fn finish(mut self, source_end: usize) -> Option<Self> {
         if self.bytes.is_empty() {
             return None;
         }
-        self.origin.push(source_end);
+        let at = self.bytes.len();
+        self.anchors.push((at, source_end));
         Some(self)
     }
 }
@@ -183,16 +212,24 @@ fn escapes(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
 pub(crate) fn decode_escapes_into(data: &[u8], range: Range<usize>, view: &mut Decoded) {
     let mut i = range.start;
     while i < range.end {
-        let b = data[i];
-        if b == b'\\' && i + 1 < range.end {
-            if let Some((ch, len)) = escape_at(data, i, range.end) {
-                view.push_char(ch, i);
-                i += len;
-                continue;
+        let Some(found) = memchr::memchr(b'\\', &data[i..range.end]) else {
+            view.copy(data, i..range.end);
+            return;
+        };
+        let at = i + found;
+        if at > i {
+            view.copy(data, i..at);
+        }
+        match escape_at(data, at, range.end) {
+            Some((ch, len)) => {
+                view.push_char(ch, at);
+                i = at + len;
+            }
+            None => {
+                view.push(b'\\', at);
+                i = at + 1;
             }
         }
-        view.push(b, i);
-        i += 1;
     }
 }
 
@@ -270,15 +307,28 @@ fn percent(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
 pub(crate) fn decode_percent_into(data: &[u8], range: Range<usize>, view: &mut Decoded) {
     let mut i = range.start;
     while i < range.end {
-        if data[i] == b'%' && i + 3 <= range.end {
-            if let Some(value) = hex_value(&data[i + 1..i + 3]) {
-                view.push(value as u8, i);
-                i += 3;
-                continue;
+        let Some(found) = memchr::memchr(b'%', &data[i..range.end]) else {
+            view.copy(data, i..range.end);
+            return;
+        };
+        let at = i + found;
+        if at > i {
+            view.copy(data, i..at);
+        }
+        match data
+            .get(at + 1..at + 3)
+            .filter(|_| at + 3 <= range.end)
+            .and_then(hex_value)
+        {
+            Some(value) => {
+                view.push(value as u8, at);
+                i = at + 3;
+            }
+            None => {
+                view.push(b'%', at);
+                i = at + 1;
             }
         }
-        view.push(data[i], i);
-        i += 1;
     }
 }
 
@@ -330,17 +380,27 @@ fn base64_digit(b: u8) -> Option<u32> {
 fn base64_runs(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
     let mut view = Decoded::new(Encoding::Base64);
     let mut data_uri = Decoded::new(Encoding::DataUri);
-    let mut i = 0;
-    while i < data.len() {
-        if BASE64_CHARS[data[i] as usize] == 0 {
-            i += 1;
+    // A run of at least MIN_BASE64_RUN characters contains one of the
+    // probes, which stand MIN_BASE64_RUN apart: most bytes are never looked at.
+    let is_b64 = |i: usize| BASE64_CHARS[data[i] as usize] == 1;
+    let mut done = 0;
+    let mut probe = MIN_BASE64_RUN - 1;
+    while probe < data.len() {
+        if !is_b64(probe) {
+            probe += MIN_BASE64_RUN;
             continue;
         }
-        let start = i;
-        while i < data.len() && BASE64_CHARS[data[i] as usize] == 1 {
-            i += 1;
+        let mut start = probe;
+        while start > done && is_b64(start - 1) {
+            start -= 1;
         }
-        let run = start..i;
+        let mut end = probe + 1;
+        while end < data.len() && is_b64(end) {
+            end += 1;
+        }
+        done = end;
+        probe = end + MIN_BASE64_RUN;
+        let run = start..end;
         if run.len() < MIN_BASE64_RUN || run.len() > MAX_BASE64_RUN || skipped(skip, start) {
             continue;
         }
@@ -353,8 +413,7 @@ fn base64_runs(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
         if decode_base64_into(data, run.clone(), target) {
             target.end_span(run.end);
         } else {
-            target.bytes.truncate(mark);
-            target.origin.truncate(mark);
+            target.truncate(mark);
         }
     }
     [view.finish(data.len()), data_uri.finish(data.len())]
@@ -367,6 +426,8 @@ fn base64_runs(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
 /// discards) if not. Each decoded byte maps to the character it starts in.
 pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Decoded) -> bool {
     let chars = &data[run.clone()];
+    // Bytes that are not text, allowed before the run is given up on.
+    let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
     let mut printable = 0usize;
     let mut total = 0usize;
     let mut acc = 0u32;
@@ -387,8 +448,8 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
             total += 1;
             if is_text(byte) {
                 printable += 1;
-            } else if total <= 3 || byte == 0 {
-                // Binary from the start (an image, a hash): not text.
+            } else if total <= 3 || byte == 0 || total - printable > tolerated {
+                // Binary (an image, a hash, an identifier that is not base64).
                 return false;
             }
             // Byte `n` starts in character `8n / 6`.
@@ -427,8 +488,8 @@ mod tests {
         assert_eq!(d.encoding, Encoding::JsEscape);
         assert_eq!(&d.bytes[..], b"k=\"ghp_a/b\"\n");
         // `g` comes from the `\u0067` at offset 3; `h` from offset 9.
-        assert_eq!(d.origin[3], 3);
-        assert_eq!(d.origin[4], 9);
+        assert_eq!(d.origin(3), 3);
+        assert_eq!(d.origin(4), 9);
         assert_eq!(d.source_range(3..5), 3..10);
         assert!(!d.is_verbatim(data, 3..5));
         assert!(d.is_verbatim(data, 0..2));

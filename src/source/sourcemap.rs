@@ -54,8 +54,10 @@ impl MapSources {
 pub fn source_content(map: &[u8], range: Range<usize>) -> Decoded {
     let mut content = Decoded::new(Encoding::JsEscape);
     decode_escapes_into(map, range.clone(), &mut content);
-    content.origin.push(range.end);
-    content
+    match content.finish(range.end) {
+        Some(content) => content,
+        None => Decoded::new(Encoding::JsEscape),
+    }
 }
 
 /// True for a file that is a source map by name and shape.
@@ -208,8 +210,13 @@ fn skip_value(data: &[u8], at: usize) -> Result<usize, MapError> {
 /// `/*# … */`, the last one wins as in browsers): the byte range of its value.
 pub fn source_mapping_url(js: &[u8]) -> Option<Range<usize>> {
     const KEY: &[u8] = b"sourceMappingURL=";
-    let mut search_end = js.len();
-    while let Some(found) = memchr::memmem::rfind(&js[..search_end], KEY) {
+    // The comment ends the file: look in its last two lines only (an inline
+    // map makes the last line long, but it starts with the comment).
+    let trimmed = js.trim_ascii_end().len();
+    let last_line = memchr::memrchr(b'\n', &js[..trimmed]).unwrap_or(0);
+    let tail = memchr::memrchr(b'\n', &js[..last_line]).unwrap_or(0);
+    let mut search_end = trimmed;
+    while let Some(found) = memchr::memmem::rfind(&js[tail..search_end], KEY).map(|i| i + tail) {
         let before = &js[..found];
         let marker = before.trim_ascii_end();
         let is_comment = (marker.ends_with(b"//#") || marker.ends_with(b"//@"))
@@ -306,7 +313,7 @@ mod tests {
         let range = parsed.contents[0].clone().unwrap();
         let content = source_content(map, range.clone());
         assert_eq!(&content.bytes[..], b"let k = \"x\";\n");
-        assert_eq!(content.origin[0], range.start);
+        assert_eq!(content.origin(0), range.start);
         assert_eq!(parsed.name(1), "<source 1>");
     }
 
@@ -335,6 +342,6 @@ mod tests {
         let url = source_mapping_url(js).unwrap();
         let map = inline_map(js, url.clone()).unwrap();
         assert_eq!(&map.bytes[..], b"{\"a\":1}");
-        assert!(map.origin[0] >= url.start);
+        assert!(map.origin(0) >= url.start);
     }
 }
