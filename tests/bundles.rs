@@ -46,43 +46,6 @@ fn secret_in_a_five_megabyte_line_has_an_exact_column_and_a_short_context() {
     assert!(!human.stdout.contains(GITHUB_PAT));
 }
 
-/// The base64 alphabet, also the source-map VLQ digits.
-const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Base64 (standard, padded).
-fn b64(data: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, &b| acc << 8 | b as u32) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-        out.extend(std::iter::repeat('=').take(3 - chunk.len()));
-    }
-    out
-}
-
-/// One source-map VLQ value.
-fn vlq(value: i64) -> String {
-    let mut v = if value < 0 {
-        (-value << 1) | 1
-    } else {
-        value << 1
-    } as u64;
-    let mut out = String::new();
-    loop {
-        let mut digit = v & 31;
-        v >>= 5;
-        if v > 0 {
-            digit |= 32;
-        }
-        out.push(A[digit as usize] as char);
-        if v == 0 {
-            return out;
-        }
-    }
-}
-
 /// A one-line bundle of `src/config.ts` and its map: the string literal at
 /// generated column 6 comes from original line 2, column 21 (0-based 1, 21).
 fn bundle_and_map(secret: &str) -> (String, String, String) {

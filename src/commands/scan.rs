@@ -2,7 +2,7 @@
 //! the source from the arguments and config, run the scan, write the report.
 
 use crate::bundle::{BundleOptions, BundleScanner, FsMaps, MapLookup};
-use crate::cli::{Color, ScanArgs, ScanInput};
+use crate::cli::{Color, ScanArgs, ScanInput, ScanTarget, UrlArgs};
 use crate::config::{self, Config};
 use crate::engine::Engine;
 use crate::exit::Outcome;
@@ -16,9 +16,10 @@ use crate::source::archive::ArchiveLimits;
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
 use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
-use crate::source::{Blob, BlobSink};
+use crate::source::url::{self, Crawl, UrlOptions, WebUrl};
+use crate::source::{Admission, Blob, BlobSink};
 use crate::stats::{ScanStats, StatsCollector};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -28,6 +29,9 @@ use std::time::{Duration, Instant};
 
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
+    if let Some(ScanTarget::Url(url)) = &args.target {
+        return scan_url(args, url);
+    }
     let mut input = args.input.clone();
     let revisions = revisions(args)?;
     if args.staged || revisions.is_some() {
@@ -47,6 +51,17 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         run(&input, &config, &engine, !args.no_progress)?
     };
 
+    report_outcome(args, &engine, findings, stats)
+}
+
+/// Writes the report in the requested format and the summary; the outcome
+/// that decides the exit code.
+fn report_outcome(
+    args: &ScanArgs,
+    engine: &Engine,
+    findings: Vec<Finding>,
+    stats: ScanStats,
+) -> Result<Outcome> {
     let unused_baseline = engine
         .filters()
         .baseline()
@@ -476,5 +491,109 @@ fn draw_progress(stats: &StatsCollector, done: &AtomicBool) {
     }
     if drawn {
         eprint!("\r\x1b[2K");
+    }
+}
+
+/// Runs `leakstop scan url`: fetch, then scan everything fetched as
+/// client-side code, with the fetched maps for bundle positions.
+fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<Outcome> {
+    let start = WebUrl::parse(&url_args.url)
+        .ok_or_else(|| anyhow!("`{}` is not an http:// or https:// URL", url_args.url))?;
+    let allowed_origins = url_args
+        .allow_origins
+        .iter()
+        .map(|o| {
+            WebUrl::parse(o)
+                .map(|u| u.origin())
+                .ok_or_else(|| anyhow!("--allow-origin `{o}` is not an http(s) origin"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // A URL scan has no scan root: only an explicit --config applies.
+    let config = config::discover(args.input.config.as_deref(), Path::new("."), true)?;
+    let baseline = match &args.baseline {
+        Some(path) => Baseline::load(path)?,
+        None => Baseline::default(),
+    };
+    let engine = build_engine(&config, baseline, args.show_secrets)?;
+    let started = Instant::now();
+    let stats = StatsCollector::default();
+    let options = UrlOptions {
+        start,
+        allowed_origins,
+        allow_private_addresses: url_args.allow_private_addresses,
+        max_requests: url_args.max_requests,
+        max_bytes: url_args.max_download,
+        max_response: max_file_size(&args.input, &config),
+        time_limit: Duration::from_secs(url_args.time_limit),
+        user_agent: url_args.user_agent.clone().unwrap_or_else(|| {
+            format!(
+                "leakstop/{} (secret scanner; client-bundle audit)",
+                env!("CARGO_PKG_VERSION")
+            )
+        }),
+    };
+    let crawl = url::crawl(&options, &stats);
+    eprintln!(
+        "leakstop: fetched {} resource{}{}",
+        crawl.resources.len(),
+        if crawl.resources.len() == 1 { "" } else { "s" },
+        if crawl.payloads.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; framework data in the page: {}",
+                crawl.payloads.join(", ")
+            )
+        }
+    );
+    let maps = UrlMaps { crawl: &crawl };
+    let collector = Collector {
+        scanner: BundleScanner {
+            engine: &engine,
+            options: BundleOptions {
+                all_client_side: true,
+                ..bundle_options(&args.input)
+            },
+            maps: Some(&maps),
+        },
+        stats: &stats,
+        findings: Mutex::default(),
+    };
+    let admission = Admission {
+        max_file_size: max_file_size(&args.input, &config),
+        default_excludes: default_excludes(&args.input, &config),
+    };
+    for resource in &crawl.resources {
+        let path = resource.url.to_string();
+        if let Some(kind) = admission.admit(&resource.body, &path, &stats) {
+            collector.blob(&Blob {
+                data: &resource.body,
+                path: &path,
+                kind,
+                lines: None,
+                commit: None,
+                previous: None,
+                also_in: 0,
+            });
+        }
+    }
+    let Collector { findings, .. } = collector;
+    let (findings, stats) = finish(findings, stats, started);
+    report_outcome(args, &engine, findings, stats)
+}
+
+/// The source maps a crawl fetched, by the script that names them.
+struct UrlMaps<'a> {
+    crawl: &'a Crawl,
+}
+
+impl MapLookup for UrlMaps<'_> {
+    fn map_for(&self, path: &str, _reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
+        let map_url = self.crawl.maps.get(path)?;
+        self.crawl
+            .resources
+            .iter()
+            .find(|r| &r.url.to_string() == map_url)
+            .map(|r| Ok(r.body.clone()))
     }
 }

@@ -5,9 +5,11 @@ pub mod archive;
 pub mod decode;
 pub mod fs;
 pub mod git;
+pub mod html;
 pub mod range;
 pub mod sourcemap;
 pub mod staged;
+pub mod url;
 
 use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile};
 use crate::finding::CommitInfo;
