@@ -271,7 +271,10 @@ impl BundleScanner<'_> {
         for view in views {
             let found = self.scan_text(&view.bytes, path, kind, &[], stats, budget, depth + 1);
             for mut finding in found {
-                if view.is_verbatim(data, finding.span.clone()) {
+                // A plain-text finding in a view that copies `data` there is
+                // the engine's own; one decoded in a deeper view is not
+                // (its span holds the encoded text, copied verbatim).
+                if finding.encoding.is_none() && view.is_verbatim(data, finding.span.clone()) {
                     continue;
                 }
                 let range = view.source_range(finding.span.clone());
@@ -388,7 +391,7 @@ fn push_encoding(finding: &mut Finding, outer: &str) {
 
 /// One finding per secret and place: the same secret seen through two
 /// views (escaped and percent-encoded windows overlap) is reported once,
-/// the plainest view first.
+/// with the shortest encoding chain.
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen: HashMap<(String, usize), usize> = HashMap::new();
     let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
@@ -396,8 +399,16 @@ fn dedupe(findings: &mut Vec<Finding>) {
         let key = (finding.fingerprint.clone(), finding.span.start);
         match seen.get(&key) {
             Some(&index) => {
-                if kept[index].original.is_none() && finding.original.is_some() {
-                    kept[index].original = finding.original;
+                let first = &mut kept[index];
+                if layers(&finding) < layers(first) {
+                    // A view nested in an unrelated decoding (a percent-encoded
+                    // URL inside an escape window) finds what the direct view
+                    // finds, with a longer encoding chain: the direct one wins.
+                    let original = first.original.take();
+                    *first = finding;
+                    first.original = first.original.take().or(original);
+                } else if first.original.is_none() {
+                    first.original = finding.original;
                 }
             }
             None => {
@@ -407,6 +418,14 @@ fn dedupe(findings: &mut Vec<Finding>) {
         }
     }
     *findings = kept;
+}
+
+/// How many encodings a finding was found through.
+fn layers(finding: &Finding) -> usize {
+    finding
+        .encoding
+        .as_deref()
+        .map_or(0, |e| e.split('+').count())
 }
 
 /// Scripts that can carry a `sourceMappingURL`.

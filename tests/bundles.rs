@@ -161,10 +161,17 @@ fn escaped_percent_encoded_and_base64_secrets_are_found_where_they_are() {
         format!("const d = 'data:text/plain;base64,{data_uri}';"),
     ];
     tree.write("src/enc.js", lines.join("\n") + "\n");
+    // Nested: base64 (whose `+` and `=` are) percent-encoded in a URL.
+    let nested = b64(format!("~~~ token={GITHUB_OAUTH}").as_bytes())
+        .replace('+', "%2B")
+        .replace('=', "%3D");
+    assert!(nested.starts_with("fn5%2B"));
+    let nested_line = format!("location.href = '/login?state={nested}';");
+    tree.write("src/nested.js", format!("{nested_line}\n"));
     let (out, report) = tree.scan_json(&[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let got: Vec<(String, u64, u64, String)> = findings(&report)
-        .iter()
+    let got: Vec<(String, u64, u64, String)> = only(&report, "src/enc.js")
+        .into_iter()
         .map(|f| {
             (
                 f["rule_id"].as_str().unwrap().to_string(),
@@ -199,6 +206,17 @@ fn escaped_percent_encoded_and_base64_secrets_are_found_where_they_are() {
                 "data-uri".into()
             ),
         ]
+    );
+    // "~~~ token=" is decoded bytes 0..10: byte 10 starts in base64
+    // character 13 of the decoded URL, which is 2 bytes further in the file
+    // (`%2B` is three bytes for one).
+    let nested_finding = only(&report, "src/nested.js");
+    assert_eq!(nested_finding.len(), 1, "{report:#}");
+    assert_eq!(nested_finding[0]["rule_id"], "github.oauth");
+    assert_eq!(nested_finding[0]["encoding"], "percent+base64");
+    assert_eq!(
+        nested_finding[0]["column"],
+        column_of(&nested_line, &nested) + 15
     );
     // Not client-side: severities stay the rules' own.
     assert!(findings(&report)

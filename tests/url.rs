@@ -30,6 +30,11 @@ impl FakeServer {
                 let path = request.url().to_string();
                 seen.lock().unwrap().push(path.clone());
                 let response = match routes.get(&path) {
+                    Some(("redirect", location)) => tiny_http::Response::from_string("moved")
+                        .with_status_code(302)
+                        .with_header(
+                            tiny_http::Header::from_bytes("Location", location.as_bytes()).unwrap(),
+                        ),
                     Some((content_type, body)) => tiny_http::Response::from_string(body.clone())
                         .with_header(
                             tiny_http::Header::from_bytes("Content-Type", *content_type).unwrap(),
@@ -85,6 +90,7 @@ fn fetches_the_page_its_bundles_and_map_on_the_same_origin_only() {
 <script type="module" src="/assets/app.js"></script>
 <script src="{}/tracker.js"></script>
 <script src="/private/debug.js"></script>
+<script src="/assets/moved.js"></script>
 </body></html>
 "#,
         &GITHUB_PAT[3..],
@@ -105,6 +111,12 @@ fn fetches_the_page_its_bundles_and_map_on_the_same_origin_only() {
             "application/javascript",
             format!("var x=\"{GITHUB_OAUTH}\";"),
         ),
+        // A same-origin script that redirects off the origin is not followed.
+        (
+            "/assets/moved.js",
+            "redirect",
+            format!("{}/tracker.js", other.base),
+        ),
     ]));
     let tree = Tree::new();
     let out = tree.leakstop(&[
@@ -124,6 +136,7 @@ fn fetches_the_page_its_bundles_and_map_on_the_same_origin_only() {
             "/",
             "/assets/vendor.js",
             "/assets/app.js",
+            "/assets/moved.js",
             "/assets/app.js.map"
         ]
     );
@@ -171,9 +184,13 @@ fn fetches_the_page_its_bundles_and_map_on_the_same_origin_only() {
     }
     // The publishable key in vendor.js is client-safe: suppressed, counted.
     assert_eq!(report["stats"]["suppressed"]["client_safe"], 1);
-    assert_eq!(report["stats"]["skipped"]["cross_origin"], 1);
+    assert_eq!(
+        report["stats"]["skipped"]["cross_origin"], 2,
+        "{:#}",
+        report["stats"]
+    );
     assert_eq!(report["stats"]["skipped"]["robots_txt"], 1);
-    assert_eq!(report["stats"]["files_scanned"], 4);
+    assert_eq!(report["stats"]["files_scanned"], 4, "{:#}", report["stats"]);
     assert!(
         out.stderr
             .contains("framework data in the page: __NEXT_DATA__"),
