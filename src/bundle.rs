@@ -438,8 +438,26 @@ fn is_script(path: &str) -> bool {
         || path.starts_with("https://")
 }
 
-/// Path segments of client-side build output.
-const CLIENT_DIRS: &[&str] = &["dist", "build", "public", "www", "static"];
+/// Directories a web server serves as they are: everything in them is public.
+const SERVED_DIRS: &[&str] = &["public", "www", "static"];
+
+/// Build output directories: their web assets ship to browsers (a Java or
+/// Python `build/` also holds server code, which does not).
+const BUILD_DIRS: &[&str] = &["dist", "build"];
+
+/// What a browser loads from a build directory.
+const WEB_ASSETS: &[&str] = &[
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".jsx",
+    ".css",
+    ".html",
+    ".htm",
+    ".map",
+    ".json",
+    ".webmanifest",
+];
 
 /// Archives whose content ships to devices.
 const CLIENT_ARCHIVES: &[&str] = &[".apk!", ".aar!", ".ipa!", ".xpi!", ".crx!"];
@@ -447,13 +465,19 @@ const CLIENT_ARCHIVES: &[&str] = &[".apk!", ".aar!", ".ipa!", ".xpi!", ".crx!"];
 /// A line this long in a script's head means minified bundle output.
 const MINIFIED_LINE: usize = 1000;
 
-/// True if `path` is client-side build output (docs/client-side.md): under
-/// `dist/`, `build/`, `public/`, `.next/static/`…, a source map, inside a
-/// mobile app or browser extension, or a minified script.
+/// True if `path` is client-side (docs/client-side.md): anything under
+/// `public/`, `www/`, `static/` or `.next/static/`, web assets under `dist/`
+/// or `build/`, a source map, an entry of a mobile app or browser extension,
+/// or a minified script.
 pub fn is_client_side(path: &str, data: &[u8]) -> bool {
     let segments: Vec<&str> = path.split(['/', '!']).collect();
     let dirs = &segments[..segments.len().saturating_sub(1)];
-    if dirs.iter().any(|d| CLIENT_DIRS.contains(d)) || path.contains(".next/static/") {
+    let name = segments.last().copied().unwrap_or(path);
+    let web_asset = WEB_ASSETS.iter().any(|ext| name.ends_with(ext));
+    if dirs.iter().any(|d| SERVED_DIRS.contains(d))
+        || (web_asset && dirs.iter().any(|d| BUILD_DIRS.contains(d)))
+        || path.contains(".next/static/")
+    {
         return true;
     }
     if CLIENT_ARCHIVES.iter().any(|a| path.contains(a)) || path.ends_with(".map") {
@@ -462,7 +486,6 @@ pub fn is_client_side(path: &str, data: &[u8]) -> bool {
     if !is_script(path) {
         return false;
     }
-    let name = segments.last().copied().unwrap_or(path);
     if [".min.", ".bundle.", ".chunk."]
         .iter()
         .any(|m| name.contains(m))
@@ -487,6 +510,11 @@ mod tests {
     #[test]
     fn client_side_paths() {
         assert!(is_client_side("dist/app.js", b"x"));
+        assert!(is_client_side("public/.env", b"x"));
+        assert!(!is_client_side(
+            "build/resources/main/application.properties",
+            b"x"
+        ));
         assert!(is_client_side("web/.next/static/chunks/a.js", b"x"));
         assert!(is_client_side("app.apk!assets/index.js", b"x"));
         assert!(is_client_side("src/vendor.min.js", b"x"));

@@ -184,6 +184,10 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// Relative paths as URI references: percent-encode what a URI cannot hold.
 fn uri_path(path: &str) -> String {
+    // `scan url` findings: the fetched URL is already an absolute URI.
+    if path.starts_with("https://") || path.starts_with("http://") {
+        return path.replace(' ', "%20");
+    }
     let mut out = String::with_capacity(path.len());
     for byte in path.bytes() {
         match byte {
