@@ -248,7 +248,7 @@ pub fn escape_at(data: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
             let value = hex_value(data.get(at + 2..(at + 4).min(end))?)?;
             Some((char::from_u32(value)?, 4))
         }
-        b'u' if data.get(at + 2) == Some(&b'{') => {
+        b'u' if at + 3 <= end && data.get(at + 2) == Some(&b'{') => {
             let close = data[at + 3..end.min(at + 12)]
                 .iter()
                 .position(|&b| b == b'}')?;
@@ -545,6 +545,20 @@ mod tests {
         let produced: usize = views.iter().map(|v| v.bytes.len()).sum();
         assert!(produced <= 1 << 20);
         assert!(exhausted || produced > 0);
+    }
+
+    #[test]
+    fn truncated_escapes_at_any_window_end_do_not_panic() {
+        let text = br#"\u{1F600}\ud83d\ude00\x41\u0041%4"%41 \u{"#;
+        for end in 0..=text.len() {
+            for start in 0..=end {
+                let mut out = Decoded::new(Encoding::JsEscape);
+                decode_escapes_into(text, start..end, &mut out);
+                decode_percent_into(text, start..end, &mut out);
+                let mut budget = usize::MAX;
+                let _ = decode(&text[start..end], &[], &mut budget);
+            }
+        }
     }
 
     #[test]

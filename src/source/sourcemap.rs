@@ -328,6 +328,21 @@ mod tests {
     }
 
     #[test]
+    fn truncated_maps_and_comments_are_errors_not_panics() {
+        let map = br#"{"version":3,"sourceRoot":"r","sources":["a\u0041.js",null],"x":{"y":[1,"]"]},"sourcesContent":["s\"\\n",null],"mappings":"AAAA"}"#;
+        for end in 0..map.len() {
+            let _ = parse_sources(&map[..end]);
+        }
+        assert!(parse_sources(map).is_ok());
+        let js = b"x;\n//# sourceMappingURL=data:application/json;base64,eyJhIjoxfQ==\n";
+        for end in 0..=js.len() {
+            if let Some(url) = source_mapping_url(&js[..end]) {
+                let _ = inline_map(&js[..end], url);
+            }
+        }
+    }
+
+    #[test]
     fn finds_the_last_mapping_url_comment() {
         let js = b"var a='sourceMappingURL=x';\n//# sourceMappingURL=app.js.map\n";
         let range = source_mapping_url(js).unwrap();

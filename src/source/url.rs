@@ -427,9 +427,10 @@ impl Crawler<'_> {
                     );
                     return None;
                 };
-                // The start page may move (http → https, apex → www): its new
-                // origin becomes the site's.
-                if kind == ResourceKind::Page && self.requests <= MAX_REDIRECTS + 2 {
+                // The start page (the only page fetched) may move (http →
+                // https, apex → www): its new origin becomes the site's.
+                // Addresses are still checked on the new hop's connection.
+                if kind == ResourceKind::Page {
                     self.origins.insert(next.origin());
                 } else if !self.origins.contains(&next.origin()) {
                     self.stats.skipped(SkipReason::CrossOrigin);
