@@ -104,6 +104,14 @@ fn source_map_sources_and_bundle_positions_resolve_to_the_original() {
         assert_eq!(f["severity"], "critical");
         assert!(f.get("encoding").is_none());
     }
+    let human = tree.leakstop(&["scan", "."]);
+    assert!(
+        human.stdout.contains(
+            "    original: src/config.ts:2:23\n    client-side: shipped to browsers/apps\n"
+        ),
+        "{}",
+        human.stdout
+    );
     // Without source maps: the map is text, the bundle has no original.
     let (_, plain) = tree.scan_json(&["--no-sourcemaps"]);
     assert!(findings(&plain).iter().all(|f| f.get("original").is_none()));

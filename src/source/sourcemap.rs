@@ -209,18 +209,47 @@ fn skip_value(data: &[u8], at: usize) -> Result<usize, MapError> {
 /// The `sourceMappingURL` a bundle declares (`//# sourceMappingURL=…` or
 /// `/*# … */`, the last one wins as in browsers): the byte range of its value.
 pub fn source_mapping_url(js: &[u8]) -> Option<Range<usize>> {
-    const KEY: &[u8] = b"sourceMappingURL=";
-    // The comment ends the file: look in its last two lines only (an inline
-    // map makes the last line long, but it starts with the comment).
+    // The comment ends the file: it is on one of the last two lines, either
+    // at the start of its own line (an inline map makes that line long) or
+    // at the end of a line of code. Only those places are searched, so a
+    // 50 MB one-line bundle costs nothing here.
     let trimmed = js.trim_ascii_end().len();
-    let last_line = memchr::memrchr(b'\n', &js[..trimmed]).unwrap_or(0);
-    let tail = memchr::memrchr(b'\n', &js[..last_line]).unwrap_or(0);
-    let mut search_end = trimmed;
-    while let Some(found) = memchr::memmem::rfind(&js[tail..search_end], KEY).map(|i| i + tail) {
-        let before = &js[..found];
-        let marker = before.trim_ascii_end();
-        let is_comment = (marker.ends_with(b"//#") || marker.ends_with(b"//@"))
-            || (marker.ends_with(b"/*#") || marker.ends_with(b"/*@"));
+    let last_start = memchr::memrchr(b'\n', &js[..trimmed]).map_or(0, |i| i + 1);
+    let previous_start =
+        memchr::memrchr(b'\n', &js[..last_start.saturating_sub(1)]).map_or(0, |i| i + 1);
+    let lines = [
+        last_start..trimmed,
+        previous_start..last_start.saturating_sub(1),
+    ];
+    for line in lines.into_iter().filter(|l| l.start < l.end) {
+        let head = line.start..(line.start + LINE_HEAD).min(line.end);
+        let tail = line.end.saturating_sub(LINE_TAIL).max(line.start)..line.end;
+        for window in [tail, head] {
+            if let Some(found) = mapping_comment_in(js, window) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// How far into a line a `//# sourceMappingURL=` comment may start.
+const LINE_HEAD: usize = 256;
+/// How far from a line's end a comment after code may start.
+const LINE_TAIL: usize = 4096;
+
+/// The value of the last mapping comment starting in `window`.
+fn mapping_comment_in(js: &[u8], window: Range<usize>) -> Option<Range<usize>> {
+    const KEY: &[u8] = b"sourceMappingURL=";
+    let mut search_end = window.end;
+    while let Some(found) =
+        memchr::memmem::rfind(&js[window.start..search_end], KEY).map(|i| i + window.start)
+    {
+        let marker = js[..found].trim_ascii_end();
+        let is_comment = marker.ends_with(b"//#")
+            || marker.ends_with(b"//@")
+            || marker.ends_with(b"/*#")
+            || marker.ends_with(b"/*@");
         if is_comment {
             let start = found + KEY.len();
             let len = js[start..]
@@ -348,6 +377,15 @@ mod tests {
         let range = source_mapping_url(js).unwrap();
         assert_eq!(&js[range], b"app.js.map");
         assert!(source_mapping_url(b"var a='sourceMappingURL=x';").is_none());
+        // Appended to a long line of code, or after a long line.
+        let mut long = vec![b'a'; 100_000];
+        long.extend_from_slice(b";//# sourceMappingURL=long.js.map");
+        let range = source_mapping_url(&long).unwrap();
+        assert_eq!(&long[range], b"long.js.map");
+        let mut after = vec![b'a'; 100_000];
+        after.extend_from_slice(b"\n/*# sourceMappingURL=style.css.map */\n\n");
+        let range = source_mapping_url(&after).unwrap();
+        assert_eq!(&after[range], b"style.css.map");
     }
 
     #[test]
