@@ -110,6 +110,11 @@ fn nested_archives_tarballs_and_gz_report_inner_paths() {
     let (out, plain) = tree.scan_json(&["--no-archives"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(plain["stats"]["skipped"]["binary"], 4);
+    // The same from the config.
+    tree.write(".leakstop.toml", "[scan]\narchives = false\n");
+    let (out, configured) = tree.scan_json(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(configured["stats"]["skipped"]["binary"], 4);
 }
 
 #[test]

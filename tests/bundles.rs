@@ -237,6 +237,10 @@ fn escaped_percent_encoded_and_base64_secrets_are_found_where_they_are() {
     let (out, plain) = tree.scan_json(&["--no-decode"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(findings(&plain).is_empty());
+    tree.write(".leakstop.toml", "[scan]\ndecode = false\n");
+    let (out, configured) = tree.scan_json(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(findings(&configured).is_empty());
 }
 
 #[test]

@@ -225,7 +225,7 @@ fn run_range(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let (commits, findings, stats) = collect(engine, input, started, |sink, stats| {
+    let (commits, findings, stats) = collect(engine, input, config, started, |sink, stats| {
         Ok(range::scan(&options, engine.filters(), sink, stats)?)
     })?;
     eprintln!(
@@ -247,7 +247,7 @@ fn run_staged(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let ((), findings, stats) = collect(engine, input, started, |sink, stats| {
+    let ((), findings, stats) = collect(engine, input, config, started, |sink, stats| {
         Ok(staged::scan(&options, engine.filters(), sink, stats)?)
     })?;
     Ok((findings, stats))
@@ -257,12 +257,13 @@ fn run_staged(
 fn collect<T>(
     engine: &Engine,
     input: &ScanInput,
+    config: &Config,
     started: Instant,
     source: impl FnOnce(&dyn BlobSink, &StatsCollector) -> Result<T>,
 ) -> Result<(T, Vec<Finding>, ScanStats)> {
     let stats = StatsCollector::default();
     let collector = Collector {
-        scanner: bundle_scanner(engine, input, None),
+        scanner: bundle_scanner(engine, input, config, None),
         stats: &stats,
         findings: Mutex::default(),
     };
@@ -367,12 +368,14 @@ pub fn build_engine(config: &Config, baseline: Baseline, show_secrets: bool) -> 
     Ok(Engine::new(matcher, filters, show_secrets))
 }
 
-/// The bundle features the arguments leave on.
-pub fn bundle_options(input: &ScanInput) -> BundleOptions {
+/// The bundle features the arguments and the config's `[scan]` leave on
+/// (a flag wins over the config).
+pub fn bundle_options(input: &ScanInput, config: &Config) -> BundleOptions {
+    let scan = &config.scan;
     BundleOptions {
-        decode: !input.no_decode,
-        sourcemaps: !input.no_sourcemaps,
-        show_client_safe: input.show_client_safe,
+        decode: !input.no_decode && scan.decode.unwrap_or(true),
+        sourcemaps: !input.no_sourcemaps && scan.sourcemaps.unwrap_or(true),
+        show_client_safe: input.show_client_safe || scan.show_client_safe.unwrap_or(false),
         ..BundleOptions::default()
     }
 }
@@ -380,11 +383,12 @@ pub fn bundle_options(input: &ScanInput) -> BundleOptions {
 fn bundle_scanner<'a>(
     engine: &'a Engine,
     input: &ScanInput,
+    config: &Config,
     maps: Option<&'a dyn MapLookup>,
 ) -> BundleScanner<'a> {
     BundleScanner {
         engine,
-        options: bundle_options(input),
+        options: bundle_options(input, config),
         maps,
     }
 }
@@ -449,14 +453,15 @@ pub fn run(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
         threads: input.threads.unwrap_or(0),
-        archives: (!input.no_archives).then(ArchiveLimits::default),
+        archives: (!input.no_archives && config.scan.archives.unwrap_or(true))
+            .then(ArchiveLimits::default),
     };
     let stats = StatsCollector::default();
     let maps = FsMaps {
         root: input.path.clone(),
     };
     let collector = Collector {
-        scanner: bundle_scanner(engine, input, Some(&maps)),
+        scanner: bundle_scanner(engine, input, config, Some(&maps)),
         stats: &stats,
         findings: Mutex::default(),
     };
@@ -552,7 +557,7 @@ fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<Outcome> {
             engine: &engine,
             options: BundleOptions {
                 all_client_side: true,
-                ..bundle_options(&args.input)
+                ..bundle_options(&args.input, &config)
             },
             maps: Some(&maps),
         },

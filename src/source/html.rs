@@ -40,6 +40,7 @@ pub const FRAMEWORK_PAYLOADS: &[&str] = &[
     "__NEXT_DATA__",
     "self.__next_f",
     "window.__NUXT__",
+    "__NUXT_DATA__",
     "__remixContext",
     "__sveltekit_",
     "window.__INITIAL_STATE__",
