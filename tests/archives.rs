@@ -178,3 +178,28 @@ fn nesting_past_the_limit_is_refused_and_corrupt_archives_make_the_scan_incomple
     assert_eq!(errors[0]["path"], "broken.jar");
     assert!(out.stderr.contains("INCOMPLETE"));
 }
+
+#[test]
+fn entries_over_the_size_limit_are_refused_and_counted() {
+    let tree = Tree::new();
+    let big = format!("{}\nt={GITHUB_PAT}\n", "# padding line\n".repeat(400));
+    let small = format!("t={GITHUB_PAT_2}\n");
+    tree.write(
+        "app.zip",
+        zip(&[("big.txt", big.as_bytes()), ("small.txt", small.as_bytes())]),
+    );
+    let (out, report) = tree.scan_json(&["--max-file-size", "4K"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "app.zip!small.txt", 1, 3)]
+    );
+    assert_eq!(
+        warnings(&report),
+        vec![(
+            "app.zip!big.txt".to_string(),
+            "refused: 5.9 KiB uncompressed, over the 4.0 KiB size limit".to_string()
+        )]
+    );
+    assert_eq!(report["stats"]["skipped"]["too_large"], 1);
+}

@@ -218,3 +218,23 @@ fn loopback_is_refused_without_the_flag() {
     );
     assert!(site.requests().is_empty(), "{:?}", site.requests());
 }
+
+#[test]
+fn proxies_from_the_environment_cannot_bypass_the_address_check() {
+    let site = FakeServer::start(routes(&[("/", "text/html", "<p>hi</p>".to_string())]));
+    let output = assert_cmd::Command::cargo_bin("leakstop")
+        .expect("binary")
+        .env("HTTP_PROXY", "http://203.0.113.7:3128")
+        .env("http_proxy", "http://203.0.113.7:3128")
+        .env("ALL_PROXY", "http://203.0.113.7:3128")
+        .args(["scan", "url", &format!("{}/", site.base)])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1 resolves to 127.0.0.1 (loopback address)"),
+        "{stderr}"
+    );
+    assert!(site.requests().is_empty());
+}

@@ -306,6 +306,9 @@ struct Crawler<'a> {
 /// Fetches the page and what it loads; problems are recorded in `stats`.
 pub fn crawl(options: &UrlOptions, stats: &StatsCollector) -> Crawl {
     let config = ureq::Agent::config_builder()
+        // No proxy from the environment: through a proxy, the address check
+        // would see the proxy's address, not the one it connects to.
+        .proxy(None)
         .max_redirects(0)
         .http_status_as_error(false)
         .user_agent(options.user_agent.as_str())
