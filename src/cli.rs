@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a directory for secrets.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Manage baseline files of accepted findings.
     #[command(subcommand)]
     Baseline(BaselineCommand),
@@ -86,7 +86,7 @@ pub struct ScanInput {
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Configuration file (default: .leakstop.toml at the scan root, if present).
-    #[arg(long, value_name = "FILE")]
+    #[arg(global = true, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Ignore any .leakstop.toml at the scan root.
     #[arg(long, conflicts_with = "config")]
@@ -107,20 +107,41 @@ pub struct ScanInput {
     /// Worker threads (default: number of CPUs).
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
+    /// Do not decode JS escapes, percent-encoding and base64 before matching.
+    #[arg(global = true, long)]
+    pub no_decode: bool,
+    /// Treat source maps as plain text: no per-source scanning of
+    /// `sourcesContent`, no bundle → original positions.
+    #[arg(global = true, long)]
+    pub no_sourcemaps: bool,
+    /// Do not look inside zip/jar/apk/whl/tar/tgz/gz archives.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Report publishable (client-safe) keys found in client-side code, as
+    /// info, instead of suppressing them (docs/client-side.md).
+    #[arg(global = true, long)]
+    pub show_client_safe: bool,
 }
 
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = false,
+    subcommand_negates_reqs = true
+)]
 pub struct ScanArgs {
+    /// Scan something other than a directory.
+    #[command(subcommand)]
+    pub target: Option<ScanTarget>,
     #[command(flatten)]
     pub input: ScanInput,
     /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Format::Human)]
+    #[arg(global = true, long, short, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Write the report to FILE instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(global = true, long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print secrets in full instead of redacted.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub show_secrets: bool,
     /// Scan what `git commit` would record: the index's blobs, lines added
     /// against HEAD (for pre-commit hooks). PATH is any directory in the repository.
@@ -148,7 +169,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// When to use colour in human output.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    #[arg(global = true, long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// Do not draw a progress indicator on a terminal.
     #[arg(long)]
@@ -181,6 +202,40 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
         .ok()
         .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
         .ok_or_else(|| format!("`{text}` is not a number of seconds between 0 and 3600"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanTarget {
+    /// Fetch a deployed web app and scan what a browser gets: the page, the
+    /// scripts it loads and imports, their source maps, inlined framework data
+    /// (docs/client-side.md). Refuses private and loopback addresses.
+    Url(UrlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UrlArgs {
+    /// The page to start from (http:// or https://).
+    pub url: String,
+    /// Also fetch scripts and maps from this origin (e.g. a CDN:
+    /// `https://cdn.example.com`); repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// Allow loopback, private and link-local addresses (scanning an
+    /// internal or local app on purpose).
+    #[arg(long)]
+    pub allow_private_addresses: bool,
+    /// Most HTTP requests (robots.txt included).
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_requests: usize,
+    /// Most bytes downloaded in total (K, M, G suffixes).
+    #[arg(long, default_value = "200M", value_parser = parse_size, value_name = "SIZE")]
+    pub max_download: u64,
+    /// Time limit for fetching, in seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub time_limit: u64,
+    /// User-Agent header (default: `leakstop/VERSION (secret scanner; client-bundle audit)`).
+    #[arg(long, value_name = "UA")]
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

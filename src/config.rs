@@ -47,6 +47,14 @@ pub struct ScanSettings {
     pub max_file_size: Option<SizeValue>,
     /// Keep lockfiles' hashes, vendored folders and generated files quiet (default true).
     pub default_excludes: Option<bool>,
+    /// Decode escapes, percent-encoding and base64 before matching (default true).
+    pub decode: Option<bool>,
+    /// Scan source maps per original source and resolve bundle positions (default true).
+    pub sourcemaps: Option<bool>,
+    /// Look inside archives (default true).
+    pub archives: Option<bool>,
+    /// Report publishable keys in client-side code as info (default false: suppressed).
+    pub show_client_safe: Option<bool>,
 }
 
 /// `[verify]`: how `scan --verify` runs (docs/configuration.md).

@@ -136,8 +136,11 @@ impl Engine {
             other_occurrences: None,
             original: None,
             verification: None,
-            raw_secret: secret,
             companions: Default::default(),
+            encoding: None,
+            client_exposed: false,
+            raw_secret: secret,
+            span: m.secret.clone(),
         }
     }
 

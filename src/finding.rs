@@ -115,16 +115,28 @@ pub struct Finding {
     /// same blob (it was scanned once, and is reported at its first introduction).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_occurrences: Option<usize>,
+    /// Where the secret is in the source behind a source map (a map's
+    /// `sourcesContent` entry, or a bundle position resolved through its map).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original: Option<OriginalLocation>,
     /// `scan --verify`: what the provider said (docs/output.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
-    #[serde(skip)]
-    pub raw_secret: Secret,
     /// Values found near the secret that its verification needs, by name.
     #[serde(skip)]
     pub companions: BTreeMap<String, Secret>,
+    /// How the secret was encoded where it was found (`js-escape`, `percent`,
+    /// `base64`, `data-uri`; nested encodings joined with `+`, outermost first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// The file is shipped to browsers or apps (docs/client-side.md).
+    pub client_exposed: bool,
+    #[serde(skip)]
+    pub raw_secret: Secret,
+    /// Byte range of the secret in the scanned bytes (for mapping derived
+    /// views back to their file).
+    #[serde(skip)]
+    pub span: std::ops::Range<usize>,
 }
 
 #[cfg(test)]

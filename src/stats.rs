@@ -16,6 +16,10 @@ pub enum SkipReason {
     Symlink,
     VendoredDirectory,
     AllowlistedPath,
+    /// URL scans: a script or map on an origin not allowed.
+    CrossOrigin,
+    /// URL scans: robots.txt disallows the path.
+    RobotsTxt,
 }
 
 impl SkipReason {
@@ -26,6 +30,8 @@ impl SkipReason {
             SkipReason::Symlink => "symlinks not followed",
             SkipReason::VendoredDirectory => "vendored dependency folders",
             SkipReason::AllowlistedPath => "allowlisted paths",
+            SkipReason::CrossOrigin => "cross-origin resources not fetched",
+            SkipReason::RobotsTxt => "disallowed by robots.txt",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `leakstop scan` and `leakstop baseline create`: assemble rules, filters and
 //! the source from the arguments and config, run the scan, write the report.
 
-use crate::cli::{Color, ScanArgs, ScanInput};
+use crate::bundle::{BundleOptions, BundleScanner, FsMaps, MapLookup};
+use crate::cli::{Color, ScanArgs, ScanInput, ScanTarget, UrlArgs};
 use crate::config::{self, Config};
 use crate::engine::Engine;
 use crate::exit::Outcome;
@@ -11,14 +12,16 @@ use crate::finding::Finding;
 use crate::matcher::Matcher;
 use crate::report::{self, Report};
 use crate::rules::{self, Rule};
+use crate::source::archive::ArchiveLimits;
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
 use crate::source::history::{self, HistoryOptions};
 use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
-use crate::source::{Blob, BlobSink};
+use crate::source::url::{self, Crawl, UrlOptions, WebUrl};
+use crate::source::{Admission, Blob, BlobSink};
 use crate::stats::{ScanStats, StatsCollector};
 use crate::verify;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -28,6 +31,9 @@ use std::time::{Duration, Instant};
 
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
+    if let Some(ScanTarget::Url(url)) = &args.target {
+        return scan_url(args, url);
+    }
     let mut input = args.input.clone();
     let revisions = revisions(args)?;
     if args.staged || args.git || revisions.is_some() {
@@ -39,7 +45,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         None => Baseline::default(),
     };
     let engine = build_engine(&config, baseline, args.show_secrets)?;
-    let (mut findings, mut stats) = if args.staged {
+    let (findings, stats) = if args.staged {
         run_staged(&input, &config, &engine)?
     } else if args.git {
         run_history(&input, &config, &engine, args.all_objects)?
@@ -49,6 +55,18 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         run(&input, &config, &engine, !args.no_progress)?
     };
 
+    report_outcome(args, &config, &engine, findings, stats)
+}
+
+/// Writes the report in the requested format and the summary; the outcome
+/// that decides the exit code.
+fn report_outcome(
+    args: &ScanArgs,
+    config: &Config,
+    engine: &Engine,
+    mut findings: Vec<Finding>,
+    mut stats: ScanStats,
+) -> Result<Outcome> {
     let unused_baseline = engine
         .filters()
         .baseline()
@@ -62,7 +80,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         .collect();
     let mut live_findings = 0;
     if args.verify || args.only_verified {
-        let options = verify_options(args, &config)?;
+        let options = verify_options(args, config)?;
         let summary = verify::verify_findings(&mut findings, &rules_by_id, &options)?;
         eprintln!("{}", summary.describe(findings.len()));
         for warning in &summary.warnings {
@@ -278,7 +296,7 @@ fn run_range(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let (commits, findings, stats) = collect(engine, started, |sink, stats| {
+    let (commits, findings, stats) = collect(engine, input, config, started, |sink, stats| {
         in_thread_pool(input.threads, || {
             Ok(range::scan(&options, engine.filters(), sink, stats)?)
         })
@@ -301,7 +319,7 @@ fn run_history(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let (commits, findings, stats) = collect(engine, started, |sink, stats| {
+    let (commits, findings, stats) = collect(engine, input, config, started, |sink, stats| {
         in_thread_pool(input.threads, || {
             Ok(history::scan(&options, engine.filters(), sink, stats)?)
         })
@@ -345,7 +363,7 @@ fn run_staged(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let ((), findings, stats) = collect(engine, started, |sink, stats| {
+    let ((), findings, stats) = collect(engine, input, config, started, |sink, stats| {
         Ok(staged::scan(&options, engine.filters(), sink, stats)?)
     })?;
     Ok((findings, stats))
@@ -354,12 +372,14 @@ fn run_staged(
 /// Runs a source into a fresh collector; its result, the sorted findings and the stats.
 fn collect<T>(
     engine: &Engine,
+    input: &ScanInput,
+    config: &Config,
     started: Instant,
     source: impl FnOnce(&dyn BlobSink, &StatsCollector) -> Result<T>,
 ) -> Result<(T, Vec<Finding>, ScanStats)> {
     let stats = StatsCollector::default();
     let collector = Collector {
-        engine,
+        scanner: bundle_scanner(engine, input, config, None),
         stats: &stats,
         findings: Mutex::default(),
     };
@@ -381,7 +401,7 @@ fn default_excludes(input: &ScanInput, config: &Config) -> bool {
 }
 
 /// Sorts the findings by location and closes the stats.
-fn finish(
+pub fn finish(
     findings: Mutex<Vec<Finding>>,
     stats: StatsCollector,
     started: Instant,
@@ -464,18 +484,43 @@ pub fn build_engine(config: &Config, baseline: Baseline, show_secrets: bool) -> 
     Ok(Engine::new(matcher, filters, show_secrets))
 }
 
-/// Feeds blobs to the engine and keeps the findings.
-struct Collector<'a> {
+/// The bundle features the arguments and the config's `[scan]` leave on
+/// (a flag wins over the config).
+pub fn bundle_options(input: &ScanInput, config: &Config) -> BundleOptions {
+    let scan = &config.scan;
+    BundleOptions {
+        decode: !input.no_decode && scan.decode.unwrap_or(true),
+        sourcemaps: !input.no_sourcemaps && scan.sourcemaps.unwrap_or(true),
+        show_client_safe: input.show_client_safe || scan.show_client_safe.unwrap_or(false),
+        ..BundleOptions::default()
+    }
+}
+
+fn bundle_scanner<'a>(
     engine: &'a Engine,
-    stats: &'a StatsCollector,
-    findings: Mutex<Vec<Finding>>,
+    input: &ScanInput,
+    config: &Config,
+    maps: Option<&'a dyn MapLookup>,
+) -> BundleScanner<'a> {
+    BundleScanner {
+        engine,
+        options: bundle_options(input, config),
+        maps,
+    }
+}
+
+/// Feeds blobs to the engine (through the bundle layers) and keeps the findings.
+pub struct Collector<'a> {
+    pub scanner: BundleScanner<'a>,
+    pub stats: &'a StatsCollector,
+    pub findings: Mutex<Vec<Finding>>,
 }
 
 impl BlobSink for Collector<'_> {
     fn blob(&self, blob: &Blob<'_>) {
         let mut found = self
-            .engine
-            .scan_blob(blob.data, blob.path, blob.kind, self.stats);
+            .scanner
+            .scan(blob.data, blob.path, blob.kind, self.stats);
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
         }
@@ -487,8 +532,8 @@ impl BlobSink for Collector<'_> {
         if let Some(previous) = previous {
             // Secrets the file already had before this commit are not new.
             let before: HashSet<String> = self
-                .engine
-                .scan_blob(&previous, blob.path, blob.kind, &StatsCollector::default())
+                .scanner
+                .scan(&previous, blob.path, blob.kind, &StatsCollector::default())
                 .into_iter()
                 .map(|f| f.fingerprint)
                 .collect();
@@ -524,10 +569,15 @@ pub fn run(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
         threads: input.threads.unwrap_or(0),
+        archives: (!input.no_archives && config.scan.archives.unwrap_or(true))
+            .then(ArchiveLimits::default),
     };
     let stats = StatsCollector::default();
+    let maps = FsMaps {
+        root: input.path.clone(),
+    };
     let collector = Collector {
-        engine,
+        scanner: bundle_scanner(engine, input, config, Some(&maps)),
         stats: &stats,
         findings: Mutex::default(),
     };
@@ -562,5 +612,109 @@ fn draw_progress(stats: &StatsCollector, done: &AtomicBool) {
     }
     if drawn {
         eprint!("\r\x1b[2K");
+    }
+}
+
+/// Runs `leakstop scan url`: fetch, then scan everything fetched as
+/// client-side code, with the fetched maps for bundle positions.
+fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<Outcome> {
+    let start = WebUrl::parse(&url_args.url)
+        .ok_or_else(|| anyhow!("`{}` is not an http:// or https:// URL", url_args.url))?;
+    let allowed_origins = url_args
+        .allow_origins
+        .iter()
+        .map(|o| {
+            WebUrl::parse(o)
+                .map(|u| u.origin())
+                .ok_or_else(|| anyhow!("--allow-origin `{o}` is not an http(s) origin"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // A URL scan has no scan root: only an explicit --config applies.
+    let config = config::discover(args.input.config.as_deref(), Path::new("."), true)?;
+    let baseline = match &args.baseline {
+        Some(path) => Baseline::load(path)?,
+        None => Baseline::default(),
+    };
+    let engine = build_engine(&config, baseline, args.show_secrets)?;
+    let started = Instant::now();
+    let stats = StatsCollector::default();
+    let options = UrlOptions {
+        start,
+        allowed_origins,
+        allow_private_addresses: url_args.allow_private_addresses,
+        max_requests: url_args.max_requests,
+        max_bytes: url_args.max_download,
+        max_response: max_file_size(&args.input, &config),
+        time_limit: Duration::from_secs(url_args.time_limit),
+        user_agent: url_args.user_agent.clone().unwrap_or_else(|| {
+            format!(
+                "leakstop/{} (secret scanner; client-bundle audit)",
+                env!("CARGO_PKG_VERSION")
+            )
+        }),
+    };
+    let crawl = url::crawl(&options, &stats);
+    eprintln!(
+        "leakstop: fetched {} resource{}{}",
+        crawl.resources.len(),
+        if crawl.resources.len() == 1 { "" } else { "s" },
+        if crawl.payloads.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; framework data in the page: {}",
+                crawl.payloads.join(", ")
+            )
+        }
+    );
+    let maps = UrlMaps { crawl: &crawl };
+    let collector = Collector {
+        scanner: BundleScanner {
+            engine: &engine,
+            options: BundleOptions {
+                all_client_side: true,
+                ..bundle_options(&args.input, &config)
+            },
+            maps: Some(&maps),
+        },
+        stats: &stats,
+        findings: Mutex::default(),
+    };
+    let admission = Admission {
+        max_file_size: max_file_size(&args.input, &config),
+        default_excludes: default_excludes(&args.input, &config),
+    };
+    for resource in &crawl.resources {
+        let path = resource.url.to_string();
+        if let Some(kind) = admission.admit(&resource.body, &path, &stats) {
+            collector.blob(&Blob {
+                data: &resource.body,
+                path: &path,
+                kind,
+                lines: None,
+                commit: None,
+                previous: None,
+                also_in: 0,
+            });
+        }
+    }
+    let Collector { findings, .. } = collector;
+    let (findings, stats) = finish(findings, stats, started);
+    report_outcome(args, &config, &engine, findings, stats)
+}
+
+/// The source maps a crawl fetched, by the script that names them.
+struct UrlMaps<'a> {
+    crawl: &'a Crawl,
+}
+
+impl MapLookup for UrlMaps<'_> {
+    fn map_for(&self, path: &str, _reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
+        let map_url = self.crawl.maps.get(path)?;
+        self.crawl
+            .resources
+            .iter()
+            .find(|r| &r.url.to_string() == map_url)
+            .map(|r| Ok(r.body.clone()))
     }
 }

@@ -18,6 +18,9 @@ pub enum Suppression {
     AllowlistedSecret,
     AllowlistedPath,
     Baseline,
+    /// A publishable (client-safe) credential in client-side code: it is
+    /// meant to be there (docs/client-side.md; `--show-client-safe`).
+    ClientSafe,
 }
 
 /// The compiled filters of one scan.

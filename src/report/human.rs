@@ -68,6 +68,23 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 commit.id, commit.author, commit.date
             )?;
         }
+        if let Some(original) = &finding.original {
+            writeln!(
+                out,
+                "    original: {}:{}:{}",
+                original.path, original.line, original.column
+            )?;
+        }
+        let mut notes = Vec::new();
+        if let Some(encoding) = &finding.encoding {
+            notes.push(format!("encoded as {encoding}"));
+        }
+        if finding.client_exposed {
+            notes.push("client-side: shipped to browsers/apps".to_string());
+        }
+        if !notes.is_empty() {
+            writeln!(out, "    {}", notes.join("; "))?;
+        }
         writeln!(
             out,
             "    {}",

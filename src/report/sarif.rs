@@ -106,9 +106,16 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
         "confidence": finding.confidence,
         "severity": finding.severity,
         "clientSafe": finding.client_safe,
+        "clientExposed": finding.client_exposed,
     });
     if let Some(verification) = &finding.verification {
         properties["verification"] = json!(verification);
+    }
+    if let Some(encoding) = &finding.encoding {
+        properties["encoding"] = json!(encoding);
+    }
+    if let Some(original) = &finding.original {
+        properties["original"] = json!(original);
     }
     json!({
         "ruleId": finding.rule_id,
@@ -184,6 +191,10 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// Relative paths as URI references: percent-encode what a URI cannot hold.
 fn uri_path(path: &str) -> String {
+    // `scan url` findings: the fetched URL is already an absolute URI.
+    if path.starts_with("https://") || path.starts_with("http://") {
+        return path.replace(' ', "%20");
+    }
     let mut out = String::with_capacity(path.len());
     for byte in path.bytes() {
         match byte {

@@ -3,6 +3,7 @@
 //! classic leak), skips binaries by content and files over the size limit,
 //! and records every unreadable path without stopping.
 
+use super::archive::{self, ArchiveLimits, ArchiveScan};
 use super::{looks_binary, Admission, Blob, BlobSink, SNIFF_LEN};
 use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
@@ -19,6 +20,8 @@ pub struct FsOptions {
     pub max_file_size: u64,
     pub default_excludes: bool,
     pub threads: usize,
+    /// Look inside archives (`None`: `--no-archives`, archives are binaries).
+    pub archives: Option<ArchiveLimits>,
 }
 
 /// Default `--max-file-size`: large enough for real bundles, small enough to
@@ -86,7 +89,15 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
                 stats.skipped(SkipReason::AllowlistedPath);
                 return WalkState::Continue;
             }
-            scan_file(entry.path(), &display, options, sink, stats, &mut buffer);
+            scan_file(
+                entry.path(),
+                &display,
+                options,
+                filters,
+                sink,
+                stats,
+                &mut buffer,
+            );
             WalkState::Continue
         })
     });
@@ -96,6 +107,7 @@ fn scan_file(
     path: &Path,
     display: &str,
     options: &FsOptions,
+    filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
     buffer: &mut Vec<u8>,
@@ -124,7 +136,15 @@ fn scan_file(
             return;
         }
     };
-    if looks_binary(&buffer[..head]) {
+    let admission = Admission {
+        max_file_size: options.max_file_size,
+        default_excludes: options.default_excludes,
+    };
+    let name = display.rsplit('/').next().unwrap_or(display);
+    let archive_kind = options
+        .archives
+        .and_then(|_| archive::kind_of(name, &buffer[..head]));
+    if archive_kind.is_none() && looks_binary(&buffer[..head]) {
         stats.skipped(SkipReason::Binary);
         return;
     }
@@ -132,10 +152,21 @@ fn scan_file(
         stats.error(display, format!("cannot read: {error}"));
         return;
     }
-    let admission = Admission {
-        max_file_size: options.max_file_size,
-        default_excludes: options.default_excludes,
-    };
+    if let (Some(kind), Some(limits)) = (archive_kind, options.archives) {
+        if buffer.len() as u64 > options.max_file_size {
+            stats.skipped(SkipReason::TooLarge);
+            return;
+        }
+        let scan = ArchiveScan {
+            admission,
+            limits,
+            filters,
+            sink,
+            stats,
+        };
+        scan.scan(buffer, display, kind);
+        return;
+    }
     let Some(kind) = admission.admit(buffer, display, stats) else {
         return;
     };

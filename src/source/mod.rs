@@ -1,12 +1,17 @@
 //! Sources yield blobs (bytes plus where they came from) to a sink. Sources
 //! never match anything themselves.
 
+pub mod archive;
+pub mod decode;
 pub mod fs;
 pub mod git;
 pub mod history;
+pub mod html;
 pub mod odb;
 pub mod range;
+pub mod sourcemap;
 pub mod staged;
+pub mod url;
 
 use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile};
 use crate::finding::CommitInfo;

@@ -140,3 +140,40 @@ pub fn locations(report: &serde_json::Value) -> Vec<(String, String, u64, u64)> 
 pub fn loc(rule: &str, path: &str, line: u64, column: u64) -> (String, String, u64, u64) {
     (rule.to_string(), path.to_string(), line, column)
 }
+
+/// The base64 alphabet, also the source-map VLQ digits.
+const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Base64 (standard, padded).
+pub fn b64(data: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk.iter().fold(0u32, |acc, &b| acc << 8 | b as u32) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        out.extend(std::iter::repeat('=').take(3 - chunk.len()));
+    }
+    out
+}
+
+/// One source-map VLQ value.
+pub fn vlq(value: i64) -> String {
+    let mut v = if value < 0 {
+        (-value << 1) | 1
+    } else {
+        value << 1
+    } as u64;
+    let mut out = String::new();
+    loop {
+        let mut digit = v & 31;
+        v >>= 5;
+        if v > 0 {
+            digit |= 32;
+        }
+        out.push(A[digit as usize] as char);
+        if v == 0 {
+            return out;
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! Client bundles: the engine runs over a blob and over its derived views
+//! (decoded strings, the original sources a source map embeds), findings in
+//! views are mapped back to where they are in the blob, bundle positions are
+//! resolved through source maps, and the client-exposure policy
+//! (docs/client-side.md) is applied. Sources stay unaware of all of this:
+//! they hand blobs to [`BundleScanner::scan`] like to the plain engine.
+
+use crate::engine::Engine;
+use crate::filter::Suppression;
+use crate::finding::{Finding, OriginalLocation};
+use crate::matcher::BlobKind;
+use crate::rules::Severity;
+use crate::source::decode::{self, Decoded, Limits};
+use crate::source::sourcemap::{
+    self, inline_map, is_source_map, parse_sources, source_content, source_mapping_url, BundleMap,
+};
+use crate::stats::StatsCollector;
+use crate::text::LineIndex;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+/// Which bundle features run (all on by default; `--no-decode`,
+/// `--no-sourcemaps`, `--show-client-safe`).
+#[derive(Debug, Clone, Copy)]
+pub struct BundleOptions {
+    pub decode: bool,
+    pub sourcemaps: bool,
+    pub show_client_safe: bool,
+    /// Every blob is client-side (URL scans).
+    pub all_client_side: bool,
+    pub limits: Limits,
+}
+
+impl Default for BundleOptions {
+    fn default() -> Self {
+        BundleOptions {
+            decode: true,
+            sourcemaps: true,
+            show_client_safe: false,
+            all_client_side: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Finds the source map a bundle refers to (a sibling file, a fetched URL).
+pub trait MapLookup: Sync {
+    /// The map of the bundle at `path`: from its `sourceMappingURL`
+    /// `reference` if it has one, else the conventional `<path>.map`. `None`
+    /// if there is none; an error message if one exists but cannot be read.
+    fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>>;
+}
+
+/// Maps next to bundles on disk, never outside the scan root.
+pub struct FsMaps {
+    pub root: PathBuf,
+}
+
+impl MapLookup for FsMaps {
+    fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
+        if path.contains('!') {
+            return None; // inside an archive: only inline maps
+        }
+        let bundle = if self.root.is_file() {
+            self.root.clone()
+        } else {
+            self.root.join(path)
+        };
+        let candidate = match reference {
+            Some(r) if r.contains("://") || r.starts_with('/') => return None,
+            Some(r) => bundle.parent()?.join(r.split(['?', '#']).next()?),
+            None => PathBuf::from(format!("{}.map", bundle.display())),
+        };
+        // A reference may not climb out of the scanned tree.
+        if !inside(&self.root, &candidate) {
+            return None;
+        }
+        match std::fs::read(&candidate) {
+            Ok(bytes) => Some(Ok(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && reference.is_none() => None,
+            Err(e) => Some(Err(format!("source map {}: {e}", candidate.display()))),
+        }
+    }
+}
+
+/// True if `path` (normalised lexically) stays under `root` (or its directory).
+fn inside(root: &Path, path: &Path) -> bool {
+    let base = if root.is_file() {
+        root.parent().unwrap_or(root)
+    } else {
+        root
+    };
+    let Ok(rest) = path.strip_prefix(base) else {
+        return false;
+    };
+    let mut depth = 0i32;
+    for component in rest.components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs the engine over blobs and their derived views.
+pub struct BundleScanner<'a> {
+    pub engine: &'a Engine,
+    pub options: BundleOptions,
+    pub maps: Option<&'a dyn MapLookup>,
+}
+
+impl BundleScanner<'_> {
+    /// The findings of one blob, in the blob's coordinates.
+    pub fn scan(
+        &self,
+        data: &[u8],
+        path: &str,
+        kind: BlobKind,
+        stats: &StatsCollector,
+    ) -> Vec<Finding> {
+        let mut budget = self
+            .options
+            .limits
+            .max_output
+            .min(data.len().saturating_mul(4).max(1 << 20));
+        let mut findings = if self.options.sourcemaps && is_source_map(path, data) {
+            self.scan_map_file(data, path, kind, stats, &mut budget)
+        } else {
+            self.scan_code(data, path, kind, stats, &mut budget)
+        };
+        dedupe(&mut findings);
+        self.apply_policy(data, path, findings, stats)
+    }
+
+    /// A bundle or any other file: the text, its decoded views, its inline
+    /// source map, and positions resolved through its map.
+    fn scan_code(
+        &self,
+        data: &[u8],
+        path: &str,
+        kind: BlobKind,
+        stats: &StatsCollector,
+        budget: &mut usize,
+    ) -> Vec<Finding> {
+        let mapping_url = if self.options.sourcemaps && is_script(path) {
+            source_mapping_url(data)
+        } else {
+            None
+        };
+        let inline = mapping_url.clone().and_then(|url| inline_map(data, url));
+        // The inline map is scanned as a map below, not as a base64 blob.
+        let skip: Vec<Range<usize>> = match (&inline, &mapping_url) {
+            (Some(_), Some(url)) => vec![url.clone()],
+            _ => Vec::new(),
+        };
+        let mut findings = self.scan_text(data, path, kind, &skip, stats, budget, 0);
+        if !findings.is_empty() && self.options.sourcemaps {
+            self.resolve_originals(
+                data,
+                path,
+                &mapping_url,
+                inline.as_ref(),
+                &mut findings,
+                stats,
+            );
+        }
+        if let Some(map) = &inline {
+            let mut from_map = self.scan_map_file(&map.bytes, path, kind, stats, budget);
+            let lines = LineIndex::new(data);
+            for finding in &mut from_map {
+                let range = map.source_range(finding.span.clone());
+                relocate(finding, data, &lines, range);
+                push_encoding(finding, map.encoding.name());
+            }
+            findings.extend(from_map);
+        }
+        findings
+    }
+
+    /// A source map: each `sourcesContent` entry is scanned as the file it
+    /// was, reported at its place in the map with `original` set; the rest
+    /// of the map (names, mappings) is scanned as text.
+    fn scan_map_file(
+        &self,
+        map: &[u8],
+        path: &str,
+        kind: BlobKind,
+        stats: &StatsCollector,
+        budget: &mut usize,
+    ) -> Vec<Finding> {
+        let sources = match parse_sources(map) {
+            Ok(sources) => sources,
+            Err(error) => {
+                stats.warning(path, format!("{error}; scanned as plain text"));
+                return self.scan_text(map, path, kind, &[], stats, budget, 0);
+            }
+        };
+        let contents: Vec<(usize, Range<usize>)> = sources
+            .contents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.clone().map(|r| (i, r)))
+            .collect();
+        let (Some(first), Some(last)) = (contents.first(), contents.last()) else {
+            return self.scan_text(map, path, kind, &[], stats, budget, 0);
+        };
+        // The map around the embedded sources: the part before the first
+        // and after the last (between them are only `",\n"` separators).
+        let head = first.1.start.saturating_sub(1);
+        let tail = (last.1.end + 1).min(map.len());
+        let mut findings = self.scan_text(&map[..head], path, kind, &[], stats, budget, 0);
+        let lines = LineIndex::new(map);
+        for mut finding in self.scan_text(&map[tail..], path, kind, &[], stats, budget, 0) {
+            let range = finding.span.start + tail..finding.span.end + tail;
+            relocate(&mut finding, map, &lines, range);
+            findings.push(finding);
+        }
+        for (index, range) in contents {
+            let content = source_content(map, range);
+            let name = sources.name(index);
+            let found = self.scan_text(&content.bytes, path, kind, &[], stats, budget, 0);
+            for mut finding in found {
+                finding.original = Some(OriginalLocation {
+                    path: name.clone(),
+                    line: finding.line,
+                    column: finding.column,
+                });
+                let range = content.source_range(finding.span.clone());
+                relocate(&mut finding, map, &lines, range);
+                findings.push(finding);
+            }
+        }
+        findings
+    }
+
+    /// The engine over `data`, then over its decoded views, recursively up
+    /// to the depth limit. Findings are in `data`'s coordinates; a finding
+    /// in a view that is a verbatim copy of `data` is the engine's already.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_text(
+        &self,
+        data: &[u8],
+        path: &str,
+        kind: BlobKind,
+        skip: &[Range<usize>],
+        stats: &StatsCollector,
+        budget: &mut usize,
+        depth: usize,
+    ) -> Vec<Finding> {
+        let mut findings = self.engine.scan_blob(data, path, kind, stats);
+        if !self.options.decode || depth >= self.options.limits.max_depth {
+            return findings;
+        }
+        let (views, exhausted) = decode::decode(data, skip, budget);
+        if exhausted {
+            stats.warning(
+                path,
+                format!(
+                    "decoding stopped at the {} limit; encoded strings beyond it were not decoded",
+                    crate::report::human_bytes(self.options.limits.max_output as u64)
+                ),
+            );
+        }
+        let mut lines: Option<LineIndex> = None;
+        for view in views {
+            let found = self.scan_text(&view.bytes, path, kind, &[], stats, budget, depth + 1);
+            for mut finding in found {
+                // A plain-text finding in a view that copies `data` there is
+                // the engine's own; one decoded in a deeper view is not
+                // (its span holds the encoded text, copied verbatim).
+                if finding.encoding.is_none() && view.is_verbatim(data, finding.span.clone()) {
+                    continue;
+                }
+                let range = view.source_range(finding.span.clone());
+                let lines = lines.get_or_insert_with(|| LineIndex::new(data));
+                relocate(&mut finding, data, lines, range);
+                push_encoding(&mut finding, view.encoding.name());
+                findings.push(finding);
+            }
+        }
+        findings
+    }
+
+    /// Sets `original` on bundle findings from the bundle's source map.
+    fn resolve_originals(
+        &self,
+        data: &[u8],
+        path: &str,
+        url: &Option<Range<usize>>,
+        inline: Option<&Decoded>,
+        findings: &mut [Finding],
+        stats: &StatsCollector,
+    ) {
+        let bytes = match (inline, url) {
+            (Some(map), _) => map.bytes.clone(),
+            (None, url) => {
+                let reference = url
+                    .as_ref()
+                    .map(|r| String::from_utf8_lossy(&data[r.clone()]).into_owned());
+                let Some(found) = self
+                    .maps
+                    .and_then(|maps| maps.map_for(path, reference.as_deref()))
+                else {
+                    return;
+                };
+                match found {
+                    Ok(bytes) => bytes,
+                    Err(message) => {
+                        stats.warning(path, message);
+                        return;
+                    }
+                }
+            }
+        };
+        let map = match BundleMap::parse(&bytes) {
+            Ok(map) => map,
+            Err(error) => {
+                stats.warning(path, format!("source map not used: {error}"));
+                return;
+            }
+        };
+        let lines = LineIndex::new(data);
+        for finding in findings.iter_mut().filter(|f| f.original.is_none()) {
+            let line = lines.line_of(finding.span.start);
+            let start = lines.line_range(data, line).start;
+            let column = sourcemap::utf16_column(data, start, finding.span.start);
+            finding.original = map.original(line as u32, column);
+        }
+    }
+
+    /// Client-exposure policy: in client-side context, server-only secrets
+    /// become critical and publishable ones informational (or suppressed).
+    fn apply_policy(
+        &self,
+        data: &[u8],
+        path: &str,
+        findings: Vec<Finding>,
+        stats: &StatsCollector,
+    ) -> Vec<Finding> {
+        if findings.is_empty() {
+            return findings;
+        }
+        let exposed = self.options.all_client_side || is_client_side(path, data);
+        let mut kept = Vec::with_capacity(findings.len());
+        for mut finding in findings {
+            let exposed = exposed || finding.original.is_some();
+            finding.client_exposed = exposed;
+            if exposed {
+                if finding.client_safe {
+                    if !self.options.show_client_safe {
+                        stats.suppressed(Suppression::ClientSafe);
+                        continue;
+                    }
+                    finding.severity = Severity::Info;
+                } else {
+                    finding.severity = Severity::Critical;
+                }
+            }
+            kept.push(finding);
+        }
+        kept
+    }
+}
+
+/// Moves a finding found in a view to `range` of `data` (its place in the
+/// file): span, line and columns. The context stays the view's (decoded
+/// text reads better than the encoding).
+fn relocate(finding: &mut Finding, data: &[u8], lines: &LineIndex, range: Range<usize>) {
+    let (line, column) = lines.position(data, range.start);
+    let (end_line, end_column) = lines.position(data, range.end);
+    finding.line = line;
+    finding.column = column;
+    finding.end_line = end_line;
+    finding.end_column = end_column;
+    finding.span = range;
+}
+
+/// Records an outer encoding: `outer+inner`.
+fn push_encoding(finding: &mut Finding, outer: &str) {
+    finding.encoding = Some(match finding.encoding.take() {
+        Some(inner) => format!("{outer}+{inner}"),
+        None => outer.to_string(),
+    });
+}
+
+/// One finding per secret and place: the same secret seen through two
+/// views (escaped and percent-encoded windows overlap) is reported once,
+/// with the shortest encoding chain.
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen: HashMap<(String, usize), usize> = HashMap::new();
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    for finding in findings.drain(..) {
+        let key = (finding.fingerprint.clone(), finding.span.start);
+        match seen.get(&key) {
+            Some(&index) => {
+                let first = &mut kept[index];
+                if layers(&finding) < layers(first) {
+                    // A view nested in an unrelated decoding (a percent-encoded
+                    // URL inside an escape window) finds what the direct view
+                    // finds, with a longer encoding chain: the direct one wins.
+                    let original = first.original.take();
+                    *first = finding;
+                    first.original = first.original.take().or(original);
+                } else if first.original.is_none() {
+                    first.original = finding.original;
+                }
+            }
+            None => {
+                seen.insert(key, kept.len());
+                kept.push(finding);
+            }
+        }
+    }
+    *findings = kept;
+}
+
+/// How many encodings a finding was found through.
+fn layers(finding: &Finding) -> usize {
+    finding
+        .encoding
+        .as_deref()
+        .map_or(0, |e| e.split('+').count())
+}
+
+/// Scripts that can carry a `sourceMappingURL`.
+fn is_script(path: &str) -> bool {
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+    [".js", ".mjs", ".cjs", ".jsx", ".css"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+        || path.starts_with("http://")
+        || path.starts_with("https://")
+}
+
+/// Directories a web server serves as they are: everything in them is public.
+const SERVED_DIRS: &[&str] = &["public", "www", "static"];
+
+/// Build output directories: their web assets ship to browsers (a Java or
+/// Python `build/` also holds server code, which does not).
+const BUILD_DIRS: &[&str] = &["dist", "build"];
+
+/// What a browser loads from a build directory.
+const WEB_ASSETS: &[&str] = &[
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".jsx",
+    ".css",
+    ".html",
+    ".htm",
+    ".map",
+    ".json",
+    ".webmanifest",
+];
+
+/// Archives whose content ships to devices.
+const CLIENT_ARCHIVES: &[&str] = &[".apk!", ".aar!", ".ipa!", ".xpi!", ".crx!"];
+
+/// A line this long in a script's head means minified bundle output.
+const MINIFIED_LINE: usize = 1000;
+
+/// True if `path` is client-side (docs/client-side.md): anything under
+/// `public/`, `www/`, `static/` or `.next/static/`, web assets under `dist/`
+/// or `build/`, a source map, an entry of a mobile app or browser extension,
+/// or a minified script.
+pub fn is_client_side(path: &str, data: &[u8]) -> bool {
+    let segments: Vec<&str> = path.split(['/', '!']).collect();
+    let dirs = &segments[..segments.len().saturating_sub(1)];
+    let name = segments.last().copied().unwrap_or(path);
+    let web_asset = WEB_ASSETS.iter().any(|ext| name.ends_with(ext));
+    if dirs.iter().any(|d| SERVED_DIRS.contains(d))
+        || (web_asset && dirs.iter().any(|d| BUILD_DIRS.contains(d)))
+        || path.contains(".next/static/")
+    {
+        return true;
+    }
+    if CLIENT_ARCHIVES.iter().any(|a| path.contains(a)) || path.ends_with(".map") {
+        return true;
+    }
+    if !is_script(path) {
+        return false;
+    }
+    if [".min.", ".bundle.", ".chunk."]
+        .iter()
+        .any(|m| name.contains(m))
+    {
+        return true;
+    }
+    let head = &data[..data.len().min(64 << 10)];
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', head).chain(std::iter::once(head.len())) {
+        if newline - start >= MINIFIED_LINE {
+            return true;
+        }
+        start = newline + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_side_paths() {
+        assert!(is_client_side("dist/app.js", b"x"));
+        assert!(is_client_side("public/.env", b"x"));
+        assert!(!is_client_side(
+            "build/resources/main/application.properties",
+            b"x"
+        ));
+        assert!(is_client_side("web/.next/static/chunks/a.js", b"x"));
+        assert!(is_client_side("app.apk!assets/index.js", b"x"));
+        assert!(is_client_side("src/vendor.min.js", b"x"));
+        assert!(is_client_side("src/a.js", &[b'a'; 2000]));
+        assert!(!is_client_side("src/a.js", b"const a = 1;\n"));
+        assert!(!is_client_side("server/config.py", &[b'a'; 2000]));
+        assert!(!is_client_side("dist", b"x"));
+    }
+
+    #[test]
+    fn map_references_stay_inside_the_root() {
+        let root = Path::new("/repo");
+        assert!(inside(root, Path::new("/repo/dist/a.js.map")));
+        assert!(inside(root, Path::new("/repo/dist/../maps/a.map")));
+        assert!(!inside(root, Path::new("/repo/dist/../../etc/passwd")));
+        assert!(!inside(root, Path::new("/elsewhere/a.map")));
+    }
+}

@@ -1,0 +1,577 @@
+//! Decoded views of a blob: secrets in bundles are often JS/JSON-escaped
+//! (`\u0067hp_…`, `https:\/\/…`), percent-encoded, or base64 (standalone,
+//! `data:` URIs, `atob("…")`). This module finds the spans where such an
+//! encoding can hide a secret, decodes them, and keeps for every decoded byte
+//! the offset it came from, so findings are reported where they are in the file.
+//!
+//! Cheap checks come first: a blob without `\u`, `\x`, `\/`, `%XX` or a long
+//! base64 run costs one pass over its bytes and nothing else. Every step is
+//! linear in its input, and the total decoded output per blob is capped.
+
+use std::ops::Range;
+
+/// How a span of a blob was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// JavaScript/JSON string escapes: `\uXXXX`, `\u{…}`, `\xXX`, `\/`.
+    JsEscape,
+    /// URL percent-encoding: `%XX`.
+    Percent,
+    /// A standalone base64 (or base64url) run, including `atob("…")`.
+    Base64,
+    /// The base64 payload of a `data:…;base64,` URI.
+    DataUri,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::JsEscape => "js-escape",
+            Encoding::Percent => "percent",
+            Encoding::Base64 => "base64",
+            Encoding::DataUri => "data-uri",
+        }
+    }
+}
+
+/// Bytes decoded from a blob, with provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub bytes: Vec<u8>,
+    /// `(decoded offset, source offset)` pairs, sorted: between two anchors
+    /// decoded bytes map one to one onto source bytes, so verbatim runs cost
+    /// no bookkeeping. The last anchor marks the end.
+    anchors: Vec<(usize, usize)>,
+    pub encoding: Encoding,
+}
+
+impl Decoded {
+    pub(crate) fn new(encoding: Encoding) -> Self {
+        Decoded {
+            bytes: Vec::new(),
+            anchors: Vec::new(),
+            encoding,
+        }
+    }
+
+    /// The source offset of decoded offset `at` (`bytes.len()` is the end).
+    pub fn origin(&self, at: usize) -> usize {
+        let index = self.anchors.partition_point(|&(d, _)| d <= at);
+        match index.checked_sub(1).and_then(|i| self.anchors.get(i)) {
+            Some(&(d, s)) => s + (at - d),
+            None => 0,
+        }
+    }
+
+    /// The source range a decoded range came from: from the origin of its
+    /// first byte to the origin of the byte after it (an escape like
+    /// `\u0041` is six source bytes for one decoded byte).
+    pub fn source_range(&self, decoded: Range<usize>) -> Range<usize> {
+        let start = self.origin(decoded.start);
+        let end = self.origin(decoded.end).max(start + 1);
+        start..end
+    }
+
+    /// True if `decoded` is a verbatim copy of the source bytes it came from:
+    /// then a scan of the source already saw it.
+    pub fn is_verbatim(&self, source: &[u8], decoded: Range<usize>) -> bool {
+        let range = self.source_range(decoded.clone());
+        source.get(range) == self.bytes.get(decoded)
+    }
+
+    /// Adds an anchor unless the last one already predicts `from`.
+    fn anchor(&mut self, from: usize) {
+        let at = self.bytes.len();
+        let predicted = self.anchors.last().map(|&(d, s)| s + (at - d));
+        if predicted != Some(from) {
+            if self.anchors.last().is_some_and(|&(d, _)| d == at) {
+                self.anchors.pop();
+            }
+            self.anchors.push((at, from));
+        }
+    }
+
+    fn push(&mut self, byte: u8, from: usize) {
+        self.anchor(from);
+        self.bytes.push(byte);
+    }
+
+    /// Copies `data[range]` unchanged.
+    fn copy(&mut self, data: &[u8], range: Range<usize>) {
+        self.anchor(range.start);
+        self.bytes.extend_from_slice(&data[range]);
+    }
+
+    fn push_char(&mut self, ch: char, from: usize) {
+        let mut buffer = [0u8; 4];
+        for &b in ch.encode_utf8(&mut buffer).as_bytes() {
+            self.push(b, from);
+        }
+    }
+
+    /// Ends a decoded span: a newline keeps spans apart for the matcher.
+    fn end_span(&mut self, source_end: usize) {
+        self.push(b'\n', source_end);
+    }
+
+    /// Discards everything from decoded offset `mark` on.
+    fn truncate(&mut self, mark: usize) {
+        self.bytes.truncate(mark);
+        while self.anchors.last().is_some_and(|&(d, _)| d >= mark) {
+            self.anchors.pop();
+        }
+    }
+
+    /// Closes the view at `source_end`; `None` if nothing was decoded.
+    pub(crate) fn finish(mut self, source_end: usize) -> Option<Self> {
+        if self.bytes.is_empty() {
+            return None;
+        }
+        let at = self.bytes.len();
+        self.anchors.push((at, source_end));
+        Some(self)
+    }
+}
+
+/// Limits on decoding one blob.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most decoded bytes per blob, over all encodings and depths.
+    pub max_output: usize,
+    /// How many encodings deep to look (base64 inside percent-encoding is 2).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_output: 64 << 20,
+            max_depth: 3,
+        }
+    }
+}
+
+/// Bytes of context decoded around an escape, so a keyword just outside an
+/// escaped string (`apiKey:"\u0061…"`) is seen by the generic rules.
+const ESCAPE_WINDOW: usize = 256;
+/// Shortest base64 run worth decoding: 20 characters hold 15 bytes.
+const MIN_BASE64_RUN: usize = 20;
+/// Longest base64 run decoded (a larger `data:` payload is an image or font).
+const MAX_BASE64_RUN: usize = 1 << 20;
+/// Share of printable bytes a decoded base64 run needs to count as text.
+const MIN_PRINTABLE_PER_MILLE: usize = 950;
+
+type Decoder = fn(&[u8], &[Range<usize>]) -> Vec<Decoded>;
+const DECODERS: [Decoder; 3] = [escapes, percent, base64_runs];
+
+/// Every decoded view of `data`, one per encoding found in it (not recursive;
+/// the caller decodes a view again for nested encodings). `skip` ranges (an
+/// inline source map handled elsewhere) are not decoded. `budget` is reduced
+/// by the bytes produced; when it runs out, decoding stops and `exhausted` is set.
+pub fn decode(data: &[u8], skip: &[Range<usize>], budget: &mut usize) -> (Vec<Decoded>, bool) {
+    let mut out = Vec::new();
+    let mut exhausted = false;
+    for decoder in DECODERS {
+        if *budget == 0 {
+            exhausted = true;
+            break;
+        }
+        for view in decoder(data, skip) {
+            if view.bytes.len() > *budget {
+                exhausted = true;
+                continue;
+            }
+            *budget -= view.bytes.len();
+            out.push(view);
+        }
+    }
+    (out, exhausted)
+}
+
+fn skipped(skip: &[Range<usize>], at: usize) -> bool {
+    skip.iter().any(|r| r.contains(&at))
+}
+
+/// Windows around JS escapes that can hide secret characters, decoded.
+fn escapes(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
+    let hits = memchr::memchr_iter(b'\\', data)
+        .filter(|&i| matches!(data.get(i + 1), Some(b'u' | b'x' | b'/')) && !skipped(skip, i));
+    let windows = merge_windows(hits, data.len(), ESCAPE_WINDOW);
+    if windows.is_empty() {
+        return Vec::new();
+    }
+    let mut view = Decoded::new(Encoding::JsEscape);
+    for window in windows {
+        decode_escapes_into(data, window.clone(), &mut view);
+        view.end_span(window.end);
+    }
+    view.finish(data.len()).into_iter().collect()
+}
+
+/// Decodes the escapes of `data[range]` (and copies everything else).
+pub(crate) fn decode_escapes_into(data: &[u8], range: Range<usize>, view: &mut Decoded) {
+    let mut i = range.start;
+    while i < range.end {
+        let Some(found) = memchr::memchr(b'\\', &data[i..range.end]) else {
+            view.copy(data, i..range.end);
+            return;
+        };
+        let at = i + found;
+        if at > i {
+            view.copy(data, i..at);
+        }
+        match escape_at(data, at, range.end) {
+            Some((ch, len)) => {
+                view.push_char(ch, at);
+                i = at + len;
+            }
+            None => {
+                view.push(b'\\', at);
+                i = at + 1;
+            }
+        }
+    }
+}
+
+/// The character an escape at `at` stands for and its length in bytes.
+pub fn escape_at(data: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
+    let next = *data.get(at + 1).filter(|_| at + 1 < end)?;
+    let simple = |ch: char| Some((ch, 2));
+    match next {
+        b'/' | b'\\' | b'"' | b'\'' | b'`' => simple(next as char),
+        b'n' => simple('\n'),
+        b't' => simple('\t'),
+        b'r' => simple('\r'),
+        b'b' => simple('\u{8}'),
+        b'f' => simple('\u{c}'),
+        b'x' => {
+            let value = hex_value(data.get(at + 2..(at + 4).min(end))?)?;
+            Some((char::from_u32(value)?, 4))
+        }
+        b'u' if at + 3 <= end && data.get(at + 2) == Some(&b'{') => {
+            let close = data[at + 3..end.min(at + 12)]
+                .iter()
+                .position(|&b| b == b'}')?;
+            let value = hex_value(&data[at + 3..at + 3 + close])?;
+            Some((char::from_u32(value)?, close + 4))
+        }
+        b'u' => {
+            let high = hex_value(data.get(at + 2..(at + 6).min(end))?)?;
+            if (0xD800..0xDC00).contains(&high)
+                && data.get(at + 6) == Some(&b'\\')
+                && data.get(at + 7) == Some(&b'u')
+                && at + 12 <= end
+            {
+                if let Some(low) = hex_value(&data[at + 8..at + 12]) {
+                    if (0xDC00..0xE000).contains(&low) {
+                        let value = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                        return Some((char::from_u32(value)?, 12));
+                    }
+                }
+            }
+            Some((char::from_u32(high).unwrap_or('\u{FFFD}'), 6))
+        }
+        _ => None,
+    }
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    digits
+        .iter()
+        .try_fold(0u32, |acc, &d| Some(acc * 16 + (d as char).to_digit(16)?))
+}
+
+/// Windows around `%XX` sequences, decoded.
+fn percent(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
+    let hits = memchr::memchr_iter(b'%', data).filter(|&i| {
+        data.get(i + 1..i + 3)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+            && !skipped(skip, i)
+    });
+    let windows = merge_windows(hits, data.len(), ESCAPE_WINDOW);
+    if windows.is_empty() {
+        return Vec::new();
+    }
+    let mut view = Decoded::new(Encoding::Percent);
+    for window in windows {
+        decode_percent_into(data, window.clone(), &mut view);
+        view.end_span(window.end);
+    }
+    view.finish(data.len()).into_iter().collect()
+}
+
+/// Decodes the `%XX` sequences of `data[range]` (and copies everything else).
+pub(crate) fn decode_percent_into(data: &[u8], range: Range<usize>, view: &mut Decoded) {
+    let mut i = range.start;
+    while i < range.end {
+        let Some(found) = memchr::memchr(b'%', &data[i..range.end]) else {
+            view.copy(data, i..range.end);
+            return;
+        };
+        let at = i + found;
+        if at > i {
+            view.copy(data, i..at);
+        }
+        match data
+            .get(at + 1..at + 3)
+            .filter(|_| at + 3 <= range.end)
+            .and_then(hex_value)
+        {
+            Some(value) => {
+                view.push(value as u8, at);
+                i = at + 3;
+            }
+            None => {
+                view.push(b'%', at);
+                i = at + 1;
+            }
+        }
+    }
+}
+
+/// Merges `radius`-byte windows around sorted hit positions.
+fn merge_windows(
+    hits: impl Iterator<Item = usize>,
+    len: usize,
+    radius: usize,
+) -> Vec<Range<usize>> {
+    let mut windows: Vec<Range<usize>> = Vec::new();
+    for hit in hits {
+        let start = hit.saturating_sub(radius);
+        let end = (hit + radius).min(len);
+        match windows.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => windows.push(start..end),
+        }
+    }
+    windows
+}
+
+/// 0 for bytes outside the base64 alphabets, 1 inside (both `+/` and `-_`).
+const fn base64_table() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_' {
+            table[i] = 1;
+        }
+        i += 1;
+    }
+    table
+}
+static BASE64_CHARS: [u8; 256] = base64_table();
+
+fn base64_digit(b: u8) -> Option<u32> {
+    Some(match b {
+        b'A'..=b'Z' => b - b'A',
+        b'a'..=b'z' => b - b'a' + 26,
+        b'0'..=b'9' => b - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    } as u32)
+}
+
+/// Base64 runs that decode to text, decoded.
+fn base64_runs(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
+    let mut view = Decoded::new(Encoding::Base64);
+    let mut data_uri = Decoded::new(Encoding::DataUri);
+    // A run of at least MIN_BASE64_RUN characters contains one of the
+    // probes, which stand MIN_BASE64_RUN apart: most bytes are never looked at.
+    let is_b64 = |i: usize| BASE64_CHARS[data[i] as usize] == 1;
+    let mut done = 0;
+    let mut probe = MIN_BASE64_RUN - 1;
+    while probe < data.len() {
+        if !is_b64(probe) {
+            probe += MIN_BASE64_RUN;
+            continue;
+        }
+        let mut start = probe;
+        while start > done && is_b64(start - 1) {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < data.len() && is_b64(end) {
+            end += 1;
+        }
+        done = end;
+        probe = end + MIN_BASE64_RUN;
+        let run = start..end;
+        if run.len() < MIN_BASE64_RUN || run.len() > MAX_BASE64_RUN || skipped(skip, start) {
+            continue;
+        }
+        let target = if data[..start].ends_with(b";base64,") {
+            &mut data_uri
+        } else {
+            &mut view
+        };
+        let mark = target.bytes.len();
+        if decode_base64_into(data, run.clone(), target) {
+            target.end_span(run.end);
+        } else {
+            target.truncate(mark);
+        }
+    }
+    [view.finish(data.len()), data_uri.finish(data.len())]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Decodes a base64 run if it is text; false (and a partial write the caller
+/// discards) if not. Each decoded byte maps to the character it starts in.
+pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Decoded) -> bool {
+    let chars = &data[run.clone()];
+    // Bytes that are not text, allowed before the run is given up on.
+    let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
+    let mut printable = 0usize;
+    let mut total = 0usize;
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in chars {
+        if c == b'=' {
+            break;
+        }
+        let Some(d) = base64_digit(c) else {
+            return false;
+        };
+        acc = (acc << 6) | d;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            let byte = (acc >> bits) as u8;
+            acc &= (1 << bits) - 1;
+            total += 1;
+            if is_text(byte) {
+                printable += 1;
+            } else if total <= 3 || byte == 0 || total - printable > tolerated {
+                // Binary (an image, a hash, an identifier that is not base64).
+                return false;
+            }
+            // Byte `n` starts in character `8n / 6`.
+            view.push(byte, run.start + (total - 1) * 8 / 6);
+        }
+    }
+    total > 0 && printable * 1000 >= total * MIN_PRINTABLE_PER_MILLE
+}
+
+/// Printable ASCII: credentials are ASCII, and random bytes (identifiers
+/// that happen to be base64) are mostly not.
+fn is_text(byte: u8) -> bool {
+    matches!(byte, 0x20..=0x7e | b'\n' | b'\r' | b'\t')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(data: &[u8]) -> Vec<(Encoding, String)> {
+        let mut budget = usize::MAX;
+        decode(data, &[], &mut budget)
+            .0
+            .into_iter()
+            .map(|d| (d.encoding, String::from_utf8_lossy(&d.bytes).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn js_escapes_decode_with_origins() {
+        let data = br#"k="\u0067h\x70_a\/b""#;
+        let mut budget = usize::MAX;
+        let (views, _) = decode(data, &[], &mut budget);
+        assert_eq!(views.len(), 1);
+        let d = &views[0];
+        assert_eq!(d.encoding, Encoding::JsEscape);
+        assert_eq!(&d.bytes[..], b"k=\"ghp_a/b\"\n");
+        // `g` comes from the `\u0067` at offset 3; `h` from offset 9.
+        assert_eq!(d.origin(3), 3);
+        assert_eq!(d.origin(4), 9);
+        assert_eq!(d.source_range(3..5), 3..10);
+        assert!(!d.is_verbatim(data, 3..5));
+        assert!(d.is_verbatim(data, 0..2));
+    }
+
+    #[test]
+    fn surrogate_pairs_and_braced_escapes() {
+        let mut out = Decoded::new(Encoding::JsEscape);
+        let data = br"\ud83d\ude00\u{1F600}";
+        decode_escapes_into(data, 0..data.len(), &mut out);
+        assert_eq!(String::from_utf8(out.bytes).unwrap(), "😀😀");
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(
+            view(b"u=https%3A%2F%2Fa%40b 100%"),
+            vec![(Encoding::Percent, "u=https://a@b 100%\n".to_string())]
+        );
+    }
+
+    #[test]
+    fn base64_text_is_decoded_and_binary_is_not() {
+        // "password=correcthorse" in base64.
+        let text = b"x = 'cGFzc3dvcmQ9Y29ycmVjdGhvcnNl';";
+        assert_eq!(
+            view(text),
+            vec![(Encoding::Base64, "password=correcthorse\n".into())]
+        );
+        // PNG header bytes: binary.
+        assert!(view(b"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB").is_empty());
+        // Identifiers are too short or not text.
+        assert!(view(b"function createElementNSWithOptions(a){}").is_empty());
+    }
+
+    #[test]
+    fn data_uris_are_labelled() {
+        let data = b"src='data:text/plain;base64,cGFzc3dvcmQ9Y29ycmVjdGhvcnNl'";
+        assert_eq!(
+            view(data),
+            vec![(Encoding::DataUri, "password=correcthorse\n".into())]
+        );
+    }
+
+    #[test]
+    fn adversarial_input_is_linear_and_bounded() {
+        // A megabyte of escapes and base64 decodes in one pass.
+        let data = "\\u0041".repeat(200_000) + &"QUFB".repeat(200_000);
+        let started = std::time::Instant::now();
+        let mut budget = 1 << 20;
+        let (views, exhausted) = decode(data.as_bytes(), &[], &mut budget);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let produced: usize = views.iter().map(|v| v.bytes.len()).sum();
+        assert!(produced <= 1 << 20);
+        assert!(exhausted || produced > 0);
+    }
+
+    #[test]
+    fn truncated_escapes_at_any_window_end_do_not_panic() {
+        let text = br#"\u{1F600}\ud83d\ude00\x41\u0041%4"%41 \u{"#;
+        for end in 0..=text.len() {
+            for start in 0..=end {
+                let mut out = Decoded::new(Encoding::JsEscape);
+                decode_escapes_into(text, start..end, &mut out);
+                decode_percent_into(text, start..end, &mut out);
+                let mut budget = usize::MAX;
+                let _ = decode(&text[start..end], &[], &mut budget);
+            }
+        }
+    }
+
+    #[test]
+    fn skipped_ranges_are_not_decoded() {
+        let data = format!(r#"a="\u0067";{}b="\u0068""#, " ".repeat(600));
+        let skip = [Range { start: 0, end: 12 }];
+        let mut budget = usize::MAX;
+        let (views, _) = decode(data.as_bytes(), &skip, &mut budget);
+        assert_eq!(views.len(), 1);
+        let text = String::from_utf8_lossy(&views[0].bytes);
+        assert!(
+            text.contains(r#"b="h""#) && !text.contains(r#"a="g""#),
+            "{text}"
+        );
+    }
+}
