@@ -10,31 +10,13 @@
 #
 # With no arguments it generates a deterministic 5,000-commit repository
 # (scripts/gen_history.py). Each command runs RUNS times (default 3).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
-BENCH_DIR=${BENCH_DIR:-/tmp/leakstop-bench}
-mkdir -p "$BENCH_DIR"
-
-cargo build --release --quiet
-LEAKSTOP=$PWD/target/release/leakstop
+source "$(dirname "$0")/bench-common.sh"
 
 repos=("$@")
 if [ ${#repos[@]} -eq 0 ]; then
   [ -d "$BENCH_DIR/hist5k" ] || python3 scripts/gen_history.py "$BENCH_DIR/hist5k" 5000
   repos=("$BENCH_DIR/hist5k")
 fi
-
-measure() { # median wall seconds and max RSS (KB) of RUNS runs of "$@"
-  local times=() rss=0 t r
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$BENCH_DIR/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r t r < <(tail -n 1 "$BENCH_DIR/time.txt")
-    times+=("$t")
-    [ "$r" -gt "$rss" ] && rss=$r
-  done
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss"
-}
 
 row() { # name seconds rss blobs bytes baseline_seconds
   awk -v n="$1" -v s="$2" -v r="$3" -v c="$4" -v b="$5" -v base="$6" 'BEGIN {

@@ -10,14 +10,7 @@
 # minified bundles) if present. Set NOSEYPARKER=/path/to/noseyparker to
 # include Nosey Parker; ripgrep is used if `rg` is on PATH.
 # Each command runs RUNS times (default 3); the median is reported.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
-BENCH_DIR=${BENCH_DIR:-/tmp/leakstop-bench}
-mkdir -p "$BENCH_DIR"
-
-cargo build --release --quiet
-LEAKSTOP=$PWD/target/release/leakstop
+source "$(dirname "$0")/bench-common.sh"
 
 corpora=("$@")
 if [ ${#corpora[@]} -eq 0 ]; then
@@ -29,16 +22,6 @@ if [ ${#corpora[@]} -eq 0 ]; then
 fi
 
 # median wall seconds and max RSS (KB) of RUNS runs of "$@"
-measure() {
-  local times=() rss=0 t r
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$BENCH_DIR/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r t r < <(tail -n 1 "$BENCH_DIR/time.txt")
-    times+=("$t")
-    [ "$r" -gt "$rss" ] && rss=$r
-  done
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss"
-}
 
 row() { # name seconds rss bytes baseline_seconds
   awk -v n="$1" -v s="$2" -v r="$3" -v b="$4" -v base="$5" 'BEGIN {
