@@ -111,6 +111,7 @@ impl StatsCollector {
             errors,
             findings: findings as u64,
             elapsed_ms: elapsed.as_millis() as u64,
+            verification: None,
         }
     }
 }
@@ -130,6 +131,20 @@ pub struct ScanStats {
     pub warnings: Vec<ScanError>,
     pub findings: u64,
     pub elapsed_ms: u64,
+    /// `scan --verify` only: what verification did (docs/output.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationStats>,
+}
+
+/// Verification counts: distinct credentials, how many checks went to a
+/// provider or came from the cache, and findings' statuses.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerificationStats {
+    pub distinct_credentials: usize,
+    pub checked: usize,
+    pub cached: usize,
+    /// Distinct credentials per status (`live`, `invalid`, ...).
+    pub by_status: BTreeMap<String, usize>,
 }
 
 impl ScanStats {

@@ -371,6 +371,11 @@ fn the_cache_prevents_a_second_call() {
     assert_eq!(v["status"], "live");
     assert_eq!(v["owner"]["login"], "octocat");
     assert_eq!(v["cached"], true);
+    assert_eq!(second["stats"]["verification"]["cached"], 1);
+    assert_eq!(second["stats"]["verification"]["checked"], 0);
+    assert!(first["stats"].get("verification").is_some());
+    let (_, unverified) = tree.scan_json(&[]);
+    assert!(unverified["stats"].get("verification").is_none());
     // The cache holds no secret.
     let stored = std::fs::read_to_string(cache.path().join("verify-v1.json")).unwrap();
     assert!(!stored.contains(GITHUB_PAT));
@@ -537,6 +542,14 @@ fn a_thousand_findings_of_fifty_secrets_make_fifty_requests() {
     assert!(findings
         .iter()
         .all(|f| f["verification"]["status"].is_string()));
+    let counts = &report["stats"]["verification"];
+    assert_eq!(counts["distinct_credentials"], 50);
+    assert_eq!(counts["checked"], 50);
+    assert_eq!(counts["cached"], 0);
+    let by_status = counts["by_status"].as_object().unwrap();
+    let total: u64 = by_status.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(total, 50, "{by_status:?}");
+    assert!(by_status.contains_key("invalid"), "{by_status:?}");
     assert!(
         out.stderr
             .contains("verified 50 distinct credentials in 1000 findings"),

@@ -19,7 +19,7 @@ use crate::source::range::{self, RangeOptions};
 use crate::source::staged::{self, StagedOptions};
 use crate::source::url::{self, Crawl, UrlOptions, WebUrl};
 use crate::source::{Admission, Blob, BlobSink};
-use crate::stats::{ScanStats, StatsCollector};
+use crate::stats::{ScanStats, StatsCollector, VerificationStats};
 use crate::verify;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{HashMap, HashSet};
@@ -83,6 +83,16 @@ fn report_outcome(
         let options = verify_options(args, config)?;
         let summary = verify::verify_findings(&mut findings, &rules_by_id, &options)?;
         eprintln!("{}", summary.describe(findings.len()));
+        stats.verification = Some(VerificationStats {
+            distinct_credentials: summary.distinct,
+            checked: summary.checked,
+            cached: summary.cached,
+            by_status: summary
+                .by_status
+                .iter()
+                .map(|(status, n)| (status.to_string(), *n))
+                .collect(),
+        });
         for warning in &summary.warnings {
             eprintln!("leakstop: warning: {warning}");
         }
