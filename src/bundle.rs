@@ -108,6 +108,14 @@ fn inside(root: &Path, path: &Path) -> bool {
     true
 }
 
+/// Decoded bytes one blob may still produce (4× its size, at least 1 MiB,
+/// at most [`Limits::max_output`]); warned about once when it runs out.
+struct Budget {
+    left: usize,
+    limit: usize,
+    warned: bool,
+}
+
 /// Runs the engine over blobs and their derived views.
 pub struct BundleScanner<'a> {
     pub engine: &'a Engine,
@@ -124,11 +132,16 @@ impl BundleScanner<'_> {
         kind: BlobKind,
         stats: &StatsCollector,
     ) -> Vec<Finding> {
-        let mut budget = self
+        let limit = self
             .options
             .limits
             .max_output
             .min(data.len().saturating_mul(4).max(1 << 20));
+        let mut budget = Budget {
+            left: limit,
+            limit,
+            warned: false,
+        };
         let mut findings = if self.options.sourcemaps && is_source_map(path, data) {
             self.scan_map_file(data, path, kind, stats, &mut budget)
         } else {
@@ -146,7 +159,7 @@ impl BundleScanner<'_> {
         path: &str,
         kind: BlobKind,
         stats: &StatsCollector,
-        budget: &mut usize,
+        budget: &mut Budget,
     ) -> Vec<Finding> {
         let mapping_url = if self.options.sourcemaps && is_script(path) {
             source_mapping_url(data)
@@ -192,7 +205,7 @@ impl BundleScanner<'_> {
         path: &str,
         kind: BlobKind,
         stats: &StatsCollector,
-        budget: &mut usize,
+        budget: &mut Budget,
     ) -> Vec<Finding> {
         let sources = match parse_sources(map) {
             Ok(sources) => sources,
@@ -250,20 +263,21 @@ impl BundleScanner<'_> {
         kind: BlobKind,
         skip: &[Range<usize>],
         stats: &StatsCollector,
-        budget: &mut usize,
+        budget: &mut Budget,
         depth: usize,
     ) -> Vec<Finding> {
         let mut findings = self.engine.scan_blob(data, path, kind, stats);
         if !self.options.decode || depth >= self.options.limits.max_depth {
             return findings;
         }
-        let (views, exhausted) = decode::decode(data, skip, budget);
-        if exhausted {
+        let (views, exhausted) = decode::decode(data, skip, &mut budget.left);
+        if exhausted && !budget.warned {
+            budget.warned = true;
             stats.warning(
                 path,
                 format!(
-                    "decoding stopped at the {} limit; encoded strings beyond it were not decoded",
-                    crate::report::human_bytes(self.options.limits.max_output as u64)
+                    "decoding stopped at this file's limit of {} decoded; encoded strings beyond it were not decoded",
+                    crate::report::human_bytes(budget.limit as u64)
                 ),
             );
         }

@@ -309,3 +309,30 @@ fn esbuild_bundle_resolves_through_its_real_source_map() {
         assert_eq!(f["client_exposed"], true);
     }
 }
+
+#[test]
+fn decoding_stops_at_the_per_file_limit_with_one_warning() {
+    let tree = Tree::new();
+    // Escapes that decode to percent-encoding and percent-encoding that
+    // decodes to escapes, everywhere: every view holds another encoding, so
+    // three levels of views add up past 4x the file.
+    let filler = "x".repeat(150);
+    let body = format!("\\u002541{filler}%5Cu0041{filler}").repeat(1_500);
+    tree.write(
+        "src/dense.js",
+        format!("{body}\nconst t = \"{GITHUB_PAT}\";\n"),
+    );
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "src/dense.js", 2, 12)]
+    );
+    let warnings = report["stats"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["path"], "src/dense.js");
+    assert!(warnings[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("decoding stopped at this file's limit of 1.8 MiB decoded"));
+}
