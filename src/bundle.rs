@@ -108,6 +108,11 @@ fn inside(root: &Path, path: &Path) -> bool {
     true
 }
 
+/// Bytes on each side of a secret that must be unchanged by a decoding for
+/// a finding in the decoded view to be the plain scan's own: rules look at
+/// the keyword and quotes around a secret, not only at the secret.
+const VERBATIM_CONTEXT: usize = 64;
+
 /// Decoded bytes one blob may still produce (4× its size, at least 1 MiB,
 /// at most [`Limits::max_output`]); warned about once when it runs out.
 struct Budget {
@@ -285,10 +290,14 @@ impl BundleScanner<'_> {
         for view in views {
             let found = self.scan_text(&view.bytes, path, kind, &[], stats, budget, depth + 1);
             for mut finding in found {
-                // A plain-text finding in a view that copies `data` there is
-                // the engine's own; one decoded in a deeper view is not
-                // (its span holds the encoded text, copied verbatim).
-                if finding.encoding.is_none() && view.is_verbatim(data, finding.span.clone()) {
+                // A plain-text finding in a view that copies `data` there,
+                // context included, is the engine's own (found, or suppressed
+                // by an allow comment, already). One whose context was
+                // decoded (`\"apiKey\":\"…\"`) is new, and so is one decoded
+                // in a deeper view (its span holds the encoded text).
+                let around = finding.span.start.saturating_sub(VERBATIM_CONTEXT)
+                    ..(finding.span.end + VERBATIM_CONTEXT).min(view.bytes.len());
+                if finding.encoding.is_none() && view.is_verbatim(data, around) {
                     continue;
                 }
                 let range = view.source_range(finding.span.clone());

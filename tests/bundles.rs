@@ -336,3 +336,32 @@ fn decoding_stops_at_the_per_file_limit_with_one_warning() {
         .unwrap()
         .starts_with("decoding stopped at this file's limit of 1.8 MiB decoded"));
 }
+
+#[test]
+fn escaped_json_in_framework_payloads_reaches_the_generic_rules() {
+    let tree = Tree::new();
+    let page = concat!(
+        "<script>self.__next_f.push([1,\"5:[\\\"$\\\",\\\"div\\\",null,",
+        "{\\\"config\\\":{\\\"apiKey\\\":\\\"Zq8vK3mP2xR7tY9wB4nC6dF1\\\"}}]\\n\"])</script>\n"
+    );
+    tree.write("dist/index.html", page);
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc(
+            "generic.api-key-assignment",
+            "dist/index.html",
+            1,
+            column_of(page, "Zq8vK3")
+        )]
+    );
+    let f = &findings(&report)[0];
+    assert_eq!(f["encoding"], "js-escape");
+    assert_eq!(f["client_exposed"], true);
+    assert_eq!(f["severity"], "critical");
+    // The plain scan cannot see it: `\"apiKey\":\"…\"` is not an assignment.
+    let (out, plain) = tree.scan_json(&["--no-decode"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(findings(&plain).is_empty());
+}
