@@ -108,6 +108,19 @@ fn inside(root: &Path, path: &Path) -> bool {
     true
 }
 
+/// Bytes on each side of a secret that must be unchanged by a decoding for
+/// a finding in the decoded view to be the plain scan's own: rules look at
+/// the keyword and quotes around a secret, not only at the secret.
+const VERBATIM_CONTEXT: usize = 64;
+
+/// Decoded bytes one blob may still produce (4× its size, at least 1 MiB,
+/// at most [`Limits::max_output`]); warned about once when it runs out.
+struct Budget {
+    left: usize,
+    limit: usize,
+    warned: bool,
+}
+
 /// Runs the engine over blobs and their derived views.
 pub struct BundleScanner<'a> {
     pub engine: &'a Engine,
@@ -124,11 +137,16 @@ impl BundleScanner<'_> {
         kind: BlobKind,
         stats: &StatsCollector,
     ) -> Vec<Finding> {
-        let mut budget = self
+        let limit = self
             .options
             .limits
             .max_output
             .min(data.len().saturating_mul(4).max(1 << 20));
+        let mut budget = Budget {
+            left: limit,
+            limit,
+            warned: false,
+        };
         let mut findings = if self.options.sourcemaps && is_source_map(path, data) {
             self.scan_map_file(data, path, kind, stats, &mut budget)
         } else {
@@ -146,7 +164,7 @@ impl BundleScanner<'_> {
         path: &str,
         kind: BlobKind,
         stats: &StatsCollector,
-        budget: &mut usize,
+        budget: &mut Budget,
     ) -> Vec<Finding> {
         let mapping_url = if self.options.sourcemaps && is_script(path) {
             source_mapping_url(data)
@@ -192,7 +210,7 @@ impl BundleScanner<'_> {
         path: &str,
         kind: BlobKind,
         stats: &StatsCollector,
-        budget: &mut usize,
+        budget: &mut Budget,
     ) -> Vec<Finding> {
         let sources = match parse_sources(map) {
             Ok(sources) => sources,
@@ -250,20 +268,21 @@ impl BundleScanner<'_> {
         kind: BlobKind,
         skip: &[Range<usize>],
         stats: &StatsCollector,
-        budget: &mut usize,
+        budget: &mut Budget,
         depth: usize,
     ) -> Vec<Finding> {
         let mut findings = self.engine.scan_blob(data, path, kind, stats);
         if !self.options.decode || depth >= self.options.limits.max_depth {
             return findings;
         }
-        let (views, exhausted) = decode::decode(data, skip, budget);
-        if exhausted {
+        let (views, exhausted) = decode::decode(data, skip, &mut budget.left);
+        if exhausted && !budget.warned {
+            budget.warned = true;
             stats.warning(
                 path,
                 format!(
-                    "decoding stopped at the {} limit; encoded strings beyond it were not decoded",
-                    crate::report::human_bytes(self.options.limits.max_output as u64)
+                    "decoding stopped at this file's limit of {} decoded; encoded strings beyond it were not decoded",
+                    crate::report::human_bytes(budget.limit as u64)
                 ),
             );
         }
@@ -271,10 +290,14 @@ impl BundleScanner<'_> {
         for view in views {
             let found = self.scan_text(&view.bytes, path, kind, &[], stats, budget, depth + 1);
             for mut finding in found {
-                // A plain-text finding in a view that copies `data` there is
-                // the engine's own; one decoded in a deeper view is not
-                // (its span holds the encoded text, copied verbatim).
-                if finding.encoding.is_none() && view.is_verbatim(data, finding.span.clone()) {
+                // A plain-text finding in a view that copies `data` there,
+                // context included, is the engine's own (found, or suppressed
+                // by an allow comment, already). One whose context was
+                // decoded (`\"apiKey\":\"…\"`) is new, and so is one decoded
+                // in a deeper view (its span holds the encoded text).
+                let around = finding.span.start.saturating_sub(VERBATIM_CONTEXT)
+                    ..(finding.span.end + VERBATIM_CONTEXT).min(view.bytes.len());
+                if finding.encoding.is_none() && view.is_verbatim(data, around) {
                     continue;
                 }
                 let range = view.source_range(finding.span.clone());

@@ -17,7 +17,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan a directory for secrets.
+    /// Scan a directory for secrets (or, with `scan url`, a deployed web app).
     Scan(Box<ScanArgs>),
     /// Manage baseline files of accepted findings.
     #[command(subcommand)]
@@ -124,9 +124,11 @@ pub struct ScanInput {
 }
 
 #[derive(Debug, Args)]
+// Report options may go either side of `url` (they are global); a PATH
+// given with `url` is refused by the command.
 #[command(
-    args_conflicts_with_subcommands = false,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    override_usage = "leakstop scan [OPTIONS] [PATH]\n       leakstop scan url [OPTIONS] <URL>"
 )]
 pub struct ScanArgs {
     /// Scan something other than a directory.

@@ -309,3 +309,59 @@ fn esbuild_bundle_resolves_through_its_real_source_map() {
         assert_eq!(f["client_exposed"], true);
     }
 }
+
+#[test]
+fn decoding_stops_at_the_per_file_limit_with_one_warning() {
+    let tree = Tree::new();
+    // Escapes that decode to percent-encoding and percent-encoding that
+    // decodes to escapes, everywhere: every view holds another encoding, so
+    // three levels of views add up past 4x the file.
+    let filler = "x".repeat(150);
+    let body = format!("\\u002541{filler}%5Cu0041{filler}").repeat(1_500);
+    tree.write(
+        "src/dense.js",
+        format!("{body}\nconst t = \"{GITHUB_PAT}\";\n"),
+    );
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "src/dense.js", 2, 12)]
+    );
+    let warnings = report["stats"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["path"], "src/dense.js");
+    assert!(warnings[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("decoding stopped at this file's limit of 1.8 MiB decoded"));
+}
+
+#[test]
+fn escaped_json_in_framework_payloads_reaches_the_generic_rules() {
+    let tree = Tree::new();
+    let page = concat!(
+        "<script>self.__next_f.push([1,\"5:[\\\"$\\\",\\\"div\\\",null,",
+        "{\\\"config\\\":{\\\"apiKey\\\":\\\"Zq8vK3mP2xR7tY9wB4nC6dF1\\\"}}]\\n\"])</script>\n"
+    );
+    tree.write("dist/index.html", page);
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc(
+            "generic.api-key-assignment",
+            "dist/index.html",
+            1,
+            column_of(page, "Zq8vK3")
+        )]
+    );
+    let f = &findings(&report)[0];
+    assert_eq!(f["encoding"], "js-escape");
+    assert_eq!(f["client_exposed"], true);
+    assert_eq!(f["severity"], "critical");
+    // The plain scan cannot see it: `\"apiKey\":\"…\"` is not an assignment.
+    let (out, plain) = tree.scan_json(&["--no-decode"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(findings(&plain).is_empty());
+}

@@ -238,3 +238,17 @@ fn proxies_from_the_environment_cannot_bypass_the_address_check() {
     );
     assert!(site.requests().is_empty());
 }
+
+#[test]
+fn a_path_and_a_url_together_are_a_usage_error() {
+    let tree = Tree::new();
+    tree.write("site/index.html", "<p>hi</p>");
+    let out = tree.leakstop(&["scan", "site", "url", "http://127.0.0.1:9/"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`scan url` scans a URL, not a PATH: remove `site`"),
+        "{}",
+        out.stderr
+    );
+}

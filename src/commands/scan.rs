@@ -32,6 +32,12 @@ use std::time::{Duration, Instant};
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     if let Some(ScanTarget::Url(url)) = &args.target {
+        if args.input.path != Path::new(".") {
+            bail!(
+                "`scan url` scans a URL, not a PATH: remove `{}`",
+                args.input.path.display()
+            );
+        }
         return scan_url(args, url);
     }
     let mut input = args.input.clone();

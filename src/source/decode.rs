@@ -194,8 +194,10 @@ fn skipped(skip: &[Range<usize>], at: usize) -> bool {
 
 /// Windows around JS escapes that can hide secret characters, decoded.
 fn escapes(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
-    let hits = memchr::memchr_iter(b'\\', data)
-        .filter(|&i| matches!(data.get(i + 1), Some(b'u' | b'x' | b'/')) && !skipped(skip, i));
+    let hits = memchr::memchr_iter(b'\\', data).filter(|&i| {
+        (matches!(data.get(i + 1), Some(b'u' | b'x' | b'/')) || escaped_json_key(data, i))
+            && !skipped(skip, i)
+    });
     let windows = merge_windows(hits, data.len(), ESCAPE_WINDOW);
     if windows.is_empty() {
         return Vec::new();
@@ -206,6 +208,24 @@ fn escapes(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
         view.end_span(window.end);
     }
     view.finish(data.len()).into_iter().collect()
+}
+
+/// True at the `\"` opening an escaped JSON key (`\"apiKey\":`), as in JSON
+/// inside a JS string (Next.js `self.__next_f` payloads, `JSON.parse("…")`):
+/// the escaped quotes hide the `"key":"value"` shape generic rules look for.
+fn escaped_json_key(data: &[u8], at: usize) -> bool {
+    if data.get(at + 1) != Some(&b'"') {
+        return false;
+    }
+    let rest = &data[(at + 2).min(data.len())..(at + 2 + 64).min(data.len())];
+    let Some(end) = memchr::memchr(b'\\', rest) else {
+        return false;
+    };
+    end > 0
+        && rest[end..].starts_with(br#"\":"#)
+        && rest[..end]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'$')
 }
 
 /// Decodes the escapes of `data[range]` (and copies everything else).
@@ -493,6 +513,21 @@ mod tests {
         assert_eq!(d.source_range(3..5), 3..10);
         assert!(!d.is_verbatim(data, 3..5));
         assert!(d.is_verbatim(data, 0..2));
+    }
+
+    #[test]
+    fn escaped_json_keys_open_a_window() {
+        let data = br#"push([1,"{\"apiKey\":\"abc\"}"])"#;
+        assert!(escaped_json_key(data, 10));
+        assert_eq!(
+            view(data),
+            vec![(
+                Encoding::JsEscape,
+                "push([1,\"{\"apiKey\":\"abc\"}\"])\n".into()
+            )]
+        );
+        // An escaped quote in prose is not a key.
+        assert!(view(br#"say("\"hello there\"")"#).is_empty());
     }
 
     #[test]

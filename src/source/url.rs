@@ -563,7 +563,7 @@ impl Crawler<'_> {
         }
         self.robots
             .get(&origin)
-            .map_or(true, |robots| robots.allows(&url.path))
+            .is_none_or(|robots| robots.allows(&url.path))
     }
 }
 
@@ -631,7 +631,7 @@ impl Robots {
             .iter()
             .filter(|(_, prefix)| path.starts_with(prefix.as_str()))
             .max_by_key(|(allow, prefix)| (prefix.len(), *allow))
-            .map_or(true, |(allow, _)| *allow)
+            .is_none_or(|(allow, _)| *allow)
     }
 }
 

@@ -353,7 +353,7 @@ fn rule_matches(
         return false;
     }
     if let Some(header) = &rule.header {
-        if response.header(header).map_or(true, str::is_empty) {
+        if response.header(header).is_none_or(str::is_empty) {
             return false;
         }
     }

@@ -152,7 +152,7 @@ pub fn b64(data: &[u8]) -> String {
         for i in 0..=chunk.len() {
             out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
-        out.extend(std::iter::repeat('=').take(3 - chunk.len()));
+        out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
     }
     out
 }
