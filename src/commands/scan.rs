@@ -54,9 +54,18 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let (findings, stats) = if args.staged {
         run_staged(&input, &config, &engine)?
     } else if args.git {
-        run_history(&input, &config, &engine, args.all_objects)?
+        let progress = !args.no_progress;
+        run_history(&input, &config, &engine, args.all_objects, progress)?
     } else if let Some(revisions) = revisions {
-        run_range(&input, &config, &engine, revisions, args.all_objects)?
+        let progress = !args.no_progress;
+        run_range(
+            &input,
+            &config,
+            &engine,
+            revisions,
+            args.all_objects,
+            progress,
+        )?
     } else {
         run(&input, &config, &engine, !args.no_progress)?
     };
@@ -303,6 +312,7 @@ fn run_range(
     engine: &Engine,
     revisions: Vec<String>,
     all_objects: bool,
+    progress: bool,
 ) -> Result<(Vec<Finding>, ScanStats)> {
     let started = Instant::now();
     let options = RangeOptions {
@@ -312,11 +322,12 @@ fn run_range(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let (commits, findings, stats) = collect(engine, input, config, started, |sink, stats| {
-        in_thread_pool(input.threads, || {
-            Ok(range::scan(&options, engine.filters(), sink, stats)?)
-        })
-    })?;
+    let (commits, findings, stats) =
+        collect(engine, input, config, started, progress, |sink, stats| {
+            in_thread_pool(input.threads, || {
+                Ok(range::scan(&options, engine.filters(), sink, stats)?)
+            })
+        })?;
     report_walked(commits);
     Ok((findings, stats))
 }
@@ -327,6 +338,7 @@ fn run_history(
     config: &Config,
     engine: &Engine,
     all_objects: bool,
+    progress: bool,
 ) -> Result<(Vec<Finding>, ScanStats)> {
     let started = Instant::now();
     let options = HistoryOptions {
@@ -335,11 +347,12 @@ fn run_history(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let (commits, findings, stats) = collect(engine, input, config, started, |sink, stats| {
-        in_thread_pool(input.threads, || {
-            Ok(history::scan(&options, engine.filters(), sink, stats)?)
-        })
-    })?;
+    let (commits, findings, stats) =
+        collect(engine, input, config, started, progress, |sink, stats| {
+            in_thread_pool(input.threads, || {
+                Ok(history::scan(&options, engine.filters(), sink, stats)?)
+            })
+        })?;
     report_walked(commits);
     Ok((findings, stats))
 }
@@ -379,7 +392,7 @@ fn run_staged(
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
     };
-    let ((), findings, stats) = collect(engine, input, config, started, |sink, stats| {
+    let ((), findings, stats) = collect(engine, input, config, started, false, |sink, stats| {
         Ok(staged::scan(&options, engine.filters(), sink, stats)?)
     })?;
     Ok((findings, stats))
@@ -391,6 +404,7 @@ fn collect<T>(
     input: &ScanInput,
     config: &Config,
     started: Instant,
+    progress: bool,
     source: impl FnOnce(&dyn BlobSink, &StatsCollector) -> Result<T>,
 ) -> Result<(T, Vec<Finding>, ScanStats)> {
     let stats = StatsCollector::default();
@@ -399,7 +413,7 @@ fn collect<T>(
         stats: &stats,
         findings: Mutex::default(),
     };
-    let value = source(&collector, &stats)?;
+    let value = with_progress(progress, &stats, || source(&collector, &stats))?;
     let Collector { findings, .. } = collector;
     let (findings, stats) = finish(findings, stats, started);
     Ok((value, findings, stats))
@@ -597,16 +611,24 @@ pub fn run(
         stats: &stats,
         findings: Mutex::default(),
     };
-    let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        if progress && std::io::stderr().is_terminal() {
-            scope.spawn(|| draw_progress(&stats, &done));
-        }
-        fs::walk(&options, engine.filters(), &collector, &stats);
-        done.store(true, Ordering::Relaxed);
+    with_progress(progress, &stats, || {
+        fs::walk(&options, engine.filters(), &collector, &stats)
     });
     let Collector { findings, .. } = collector;
     Ok(finish(findings, stats, started))
+}
+
+/// Runs `work`, with a progress line on a terminal's stderr if `progress`.
+fn with_progress<T>(progress: bool, stats: &StatsCollector, work: impl FnOnce() -> T) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if progress && std::io::stderr().is_terminal() {
+            scope.spawn(|| draw_progress(stats, &done));
+        }
+        let value = work();
+        done.store(true, Ordering::Relaxed);
+        value
+    })
 }
 
 /// A one-line progress indicator on stderr, drawn only on a terminal and only
