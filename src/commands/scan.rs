@@ -14,8 +14,9 @@ use crate::report::{self, Report};
 use crate::rules::{self, Rule};
 use crate::source::archive::ArchiveLimits;
 use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
-use crate::source::history::{self, HistoryOptions};
-use crate::source::range::{self, RangeOptions};
+use crate::source::history;
+use crate::source::odb::ObjectScanOptions;
+use crate::source::range;
 use crate::source::staged::{self, StagedOptions};
 use crate::source::url::{self, Crawl, UrlOptions, WebUrl};
 use crate::source::{Admission, Blob, BlobSink};
@@ -314,22 +315,22 @@ fn run_range(
     all_objects: bool,
     progress: bool,
 ) -> Result<(Vec<Finding>, ScanStats)> {
-    let started = Instant::now();
-    let options = RangeOptions {
-        repo: input.path.clone(),
-        revisions,
+    run_commits(
+        input,
+        config,
+        engine,
         all_objects,
-        max_file_size: max_file_size(input, config),
-        default_excludes: default_excludes(input, config),
-    };
-    let (commits, findings, stats) =
-        collect(engine, input, config, started, progress, |sink, stats| {
-            in_thread_pool(input.threads, || {
-                Ok(range::scan(&options, engine.filters(), sink, stats)?)
-            })
-        })?;
-    report_walked(commits);
-    Ok((findings, stats))
+        progress,
+        |options, sink, stats| {
+            Ok(range::scan(
+                options,
+                &revisions,
+                engine.filters(),
+                sink,
+                stats,
+            )?)
+        },
+    )
 }
 
 /// Scans every blob reachable from any ref (`--git`).
@@ -340,20 +341,43 @@ fn run_history(
     all_objects: bool,
     progress: bool,
 ) -> Result<(Vec<Finding>, ScanStats)> {
-    let started = Instant::now();
-    let options = HistoryOptions {
-        repo: input.path.clone(),
+    run_commits(
+        input,
+        config,
+        engine,
         all_objects,
-        max_file_size: max_file_size(input, config),
-        default_excludes: default_excludes(input, config),
+        progress,
+        |options, sink, stats| Ok(history::scan(options, engine.filters(), sink, stats)?),
+    )
+}
+
+/// Runs a commit-walking source (history or range) on the worker threads;
+/// `source` returns the number of commits it walked.
+fn run_commits(
+    input: &ScanInput,
+    config: &Config,
+    engine: &Engine,
+    all_objects: bool,
+    progress: bool,
+    source: impl FnOnce(&ObjectScanOptions, &dyn BlobSink, &StatsCollector) -> Result<usize> + Send,
+) -> Result<(Vec<Finding>, ScanStats)> {
+    let started = Instant::now();
+    let options = ObjectScanOptions {
+        repo: input.path.clone(),
+        admission: Admission {
+            max_file_size: max_file_size(input, config),
+            default_excludes: default_excludes(input, config),
+        },
+        all_objects,
     };
     let (commits, findings, stats) =
         collect(engine, input, config, started, progress, |sink, stats| {
-            in_thread_pool(input.threads, || {
-                Ok(history::scan(&options, engine.filters(), sink, stats)?)
-            })
+            in_thread_pool(input.threads, || source(&options, sink, stats))
         })?;
-    report_walked(commits);
+    eprintln!(
+        "leakstop: walked {commits} commit{}",
+        if commits == 1 { "" } else { "s" }
+    );
     Ok((findings, stats))
 }
 
@@ -371,13 +395,6 @@ fn in_thread_pool<T: Send>(
             .install(work),
         None => work(),
     }
-}
-
-fn report_walked(commits: usize) {
-    eprintln!(
-        "leakstop: walked {commits} commit{}",
-        if commits == 1 { "" } else { "s" }
-    );
 }
 
 /// Scans the index against HEAD (pre-commit).

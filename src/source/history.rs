@@ -4,8 +4,8 @@
 //! is compared with its first parent's in parallel, and each distinct blob is
 //! attributed to the first commit and path that introduced it.
 
-use super::odb::{self, Introduced, OdbError, ScanPlan, SharedRepository};
-use super::{Admission, BlobSink};
+use super::odb::{self, Introduced, ObjectScanOptions, OdbError, SharedRepository};
+use super::BlobSink;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::stats::StatsCollector;
@@ -15,20 +15,10 @@ use gix::ObjectId;
 use rayon::prelude::*;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
-use std::path::PathBuf;
-
-#[derive(Debug, Clone)]
-pub struct HistoryOptions {
-    pub repo: PathBuf,
-    pub max_file_size: u64,
-    pub default_excludes: bool,
-    /// Also scan blobs no ref reaches (dangling objects, dropped stashes).
-    pub all_objects: bool,
-}
 
 /// Scans the history of every ref. Returns the number of commits walked.
 pub fn scan(
-    options: &HistoryOptions,
+    options: &ObjectScanOptions,
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
@@ -36,10 +26,7 @@ pub fn scan(
     let shared = odb::open(&options.repo)?;
     let repo = odb::local(&shared);
     if repo.is_shallow() {
-        stats.warning(
-            options.repo.display().to_string(),
-            "shallow clone: commits before the shallow boundary are not in this repository and were not scanned",
-        );
+        stats.warning(options.repo.display().to_string(), odb::SHALLOW_WARNING);
     }
     let tips = ref_tips(&repo, stats)?;
     let walked = walk(&repo, &tips.commits, stats);
@@ -59,16 +46,13 @@ pub fn scan(
         });
     }
     let infos: Vec<CommitInfo> = commits.into_iter().map(|c| c.info).collect();
-    let plan = ScanPlan {
-        commits: &infos,
-        admission: Admission {
-            max_file_size: options.max_file_size,
-            default_excludes: options.default_excludes,
-        },
-        filters,
-        all_objects: options.all_objects,
-    };
-    odb::scan_introduced(&shared, introduced, &plan, sink, stats)?;
+    odb::scan_introduced(
+        &shared,
+        introduced,
+        &options.plan(&infos, filters),
+        sink,
+        stats,
+    )?;
     Ok(infos.len())
 }
 

@@ -11,7 +11,7 @@ use crate::stats::{SkipReason, StatsCollector};
 use gix::ObjectId;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use gix::ThreadSafeRepository as SharedRepository;
 
@@ -89,6 +89,31 @@ pub struct Introduced {
     pub old_blob: Option<ObjectId>,
     pub new_blob: ObjectId,
 }
+
+/// What history and range scans share: the repository, which blobs are
+/// admitted, and whether blobs no walked commit introduced are scanned too.
+#[derive(Debug, Clone)]
+pub struct ObjectScanOptions {
+    pub repo: PathBuf,
+    pub admission: Admission,
+    /// Also scan blobs no walked commit introduced (dangling objects, dropped stashes).
+    pub all_objects: bool,
+}
+
+impl ObjectScanOptions {
+    pub fn plan<'a>(&'a self, commits: &'a [CommitInfo], filters: &'a Filters) -> ScanPlan<'a> {
+        ScanPlan {
+            commits,
+            admission: self.admission,
+            filters,
+            all_objects: self.all_objects,
+        }
+    }
+}
+
+/// Warned by history and range scans of a shallow clone.
+pub const SHALLOW_WARNING: &str =
+    "shallow clone: commits before the shallow boundary are not in this repository and were not scanned";
 
 /// What the scan of introduced blobs needs besides the blobs.
 pub struct ScanPlan<'a> {

@@ -5,29 +5,19 @@
 //! commit added are reported, never older ones.
 
 use super::git::{unquote, Git, GitError};
-use super::odb::{self, Introduced, OdbError, ScanPlan};
-use super::{Admission, BlobSink};
+use super::odb::{self, Introduced, ObjectScanOptions, OdbError};
+use super::BlobSink;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::stats::StatsCollector;
 use gix::ObjectId;
-use std::path::PathBuf;
 
-#[derive(Debug, Clone)]
-pub struct RangeOptions {
-    pub repo: PathBuf,
-    /// Revision arguments for `git log`, e.g. `["A..B"]` or `["B", "--not", "--remotes"]`.
-    pub revisions: Vec<String>,
-    pub max_file_size: u64,
-    pub default_excludes: bool,
-    /// Also scan blobs no ref reaches (dangling objects, dropped stashes).
-    pub all_objects: bool,
-}
-
-/// Scans the blobs introduced by the commits in `options.revisions`.
+/// Scans the blobs introduced by the commits `revisions` selects: `git log`
+/// revision arguments, e.g. `["A..B"]` or `["B", "--not", "--remotes"]`.
 /// Returns the number of commits walked.
 pub fn scan(
-    options: &RangeOptions,
+    options: &ObjectScanOptions,
+    revisions: &[String],
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
@@ -37,10 +27,7 @@ pub fn scan(
         .output(&["rev-parse", "--is-shallow-repository"])?
         .starts_with(b"true")
     {
-        stats.warning(
-            options.repo.display().to_string(),
-            "shallow clone: commits before the shallow boundary are not in this repository and were not scanned",
-        );
+        stats.warning(options.repo.display().to_string(), odb::SHALLOW_WARNING);
     }
     let mut args: Vec<String> = [
         "log",
@@ -57,21 +44,18 @@ pub fn scan(
     .iter()
     .map(|s| s.to_string())
     .collect();
-    args.extend(options.revisions.iter().cloned());
+    args.extend(revisions.iter().cloned());
     args.push("--".into());
     let log = git.output(&args)?;
     let (commits, introduced) = parse_log(&log, stats);
     let shared = odb::open(&options.repo)?;
-    let plan = ScanPlan {
-        commits: &commits,
-        admission: Admission {
-            max_file_size: options.max_file_size,
-            default_excludes: options.default_excludes,
-        },
-        filters,
-        all_objects: options.all_objects,
-    };
-    odb::scan_introduced(&shared, introduced, &plan, sink, stats)?;
+    odb::scan_introduced(
+        &shared,
+        introduced,
+        &options.plan(&commits, filters),
+        sink,
+        stats,
+    )?;
     Ok(commits.len())
 }
 
