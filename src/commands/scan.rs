@@ -1,7 +1,8 @@
 //! `leakstop scan` and `leakstop baseline create`: assemble rules, filters and
 //! the source from the arguments and config, run the scan, write the report.
 
-use crate::bundle::{BundleOptions, BundleScanner, FsMaps, MapLookup};
+use crate::bundle::archive::ArchiveLimits;
+use crate::bundle::{BundleOptions, BundleScanner, MapLookup};
 use crate::cli::{Color, ScanArgs, ScanInput, ScanTarget, UrlArgs};
 use crate::config::{self, Config};
 use crate::engine::Engine;
@@ -12,13 +13,12 @@ use crate::finding::Finding;
 use crate::matcher::Matcher;
 use crate::report::{self, Report};
 use crate::rules::{self, Rule};
-use crate::source::archive::ArchiveLimits;
-use crate::source::fs::{self, FsOptions, DEFAULT_MAX_FILE_SIZE};
+use crate::source::fs::{self, FsMaps, FsOptions, DEFAULT_MAX_FILE_SIZE};
 use crate::source::history;
 use crate::source::odb::ObjectScanOptions;
 use crate::source::range;
 use crate::source::staged::{self, StagedOptions};
-use crate::source::url::{self, Crawl, UrlOptions, WebUrl};
+use crate::source::web::{self as url, Crawl, UrlOptions, WebUrl};
 use crate::source::{Admission, Blob, BlobSink};
 use crate::stats::{ScanStats, StatsCollector, VerificationStats};
 use crate::verify;

@@ -5,7 +5,7 @@
 //! declared size, deep nesting, `../` or absolute names) are refused with a
 //! warning naming the entry; the rest of the archive and of the scan go on.
 
-use super::{Admission, Blob, BlobSink};
+use crate::blob::{Admission, Blob, BlobSink};
 use crate::filter::Filters;
 use crate::stats::{SkipReason, StatsCollector};
 use std::io::{Cursor, Read};
