@@ -18,6 +18,7 @@ pub mod finding;
 pub mod matcher;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod text;

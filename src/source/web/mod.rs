@@ -70,8 +70,6 @@ pub struct Crawl {
 
 /// Most redirects followed for one resource.
 const MAX_REDIRECTS: usize = 5;
-/// Longest pause robots.txt's Crawl-delay can ask for.
-
 struct Crawler<'a> {
     options: &'a UrlOptions,
     stats: &'a StatsCollector,
@@ -243,7 +241,7 @@ impl Crawler<'_> {
                         url.to_string(),
                         format!(
                             "not scanned: larger than the {} response/byte limit",
-                            crate::report::human_bytes(limit)
+                            crate::text::human_bytes(limit)
                         ),
                     );
                     self.stats.skipped(SkipReason::TooLarge);
@@ -285,7 +283,7 @@ impl Crawler<'_> {
         } else if self.bytes >= self.options.max_bytes {
             Some(format!(
                 "the {} download limit",
-                crate::report::human_bytes(self.options.max_bytes)
+                crate::text::human_bytes(self.options.max_bytes)
             ))
         } else if self.started.elapsed() >= self.options.time_limit {
             Some(format!(
