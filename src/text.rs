@@ -115,27 +115,79 @@ pub const ALLOW_MARKERS: &[&str] = &[
     "pragma: allowlist secret",
 ];
 
-/// True if `line` carries an allow marker.
-pub fn has_allow_marker(line: &[u8]) -> bool {
-    ALLOW_MARKERS
-        .iter()
-        .any(|marker| memchr::memmem::find(line, marker.as_bytes()).is_some())
-}
+/// Longest line on which an allow marker counts. Longer lines are minified
+/// or generated code, where one marker anywhere would silence every secret
+/// on a line that can hold a whole bundle.
+pub const ALLOW_MAX_LINE: usize = 1000;
 
-/// Comment leaders of common languages and config formats.
+/// Most bytes between an allow marker and the secret it covers: a marker
+/// allows the secret a reader sees next to it, not everything in reach.
+pub const ALLOW_MAX_DISTANCE: usize = 200;
+
+/// Comment leaders that may open a comment after code on the same line.
+const TRAILING_COMMENT_LEADERS: &[&str] =
+    &["#", "//", "/*", "<!--", "--", ";", "%", "REM ", "rem "];
+
+/// Comment leaders of common languages and config formats, at the start of
+/// a line.
 const COMMENT_LEADERS: &[&str] = &[
     "#", "//", "/*", "*", "--", ";", "<!--", "%", "'", "rem ", "REM ",
 ];
 
-/// True if `line` is a comment carrying an allow marker: such a line
-/// suppresses findings on the line below it. (A marker at the end of a code
-/// line only covers that line.)
-pub fn is_allow_comment_line(line: &[u8]) -> bool {
+/// Byte ranges of the allow markers in `blob[range]`.
+fn markers_in(blob: &[u8], range: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    let base = range.start;
+    let text = &blob[range];
+    ALLOW_MARKERS.iter().flat_map(move |marker| {
+        memchr::memmem::find_iter(text, marker.as_bytes())
+            .map(move |at| base + at..base + at + marker.len())
+    })
+}
+
+/// Bytes between two ranges (0 if they touch or overlap).
+fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
+    if a.end <= b.start {
+        b.start - a.end
+    } else {
+        a.start.saturating_sub(b.end)
+    }
+}
+
+/// True if an allow marker covers the secret at `secret`: a marker inside a
+/// comment on the secret's own line, or on a comment line just above it,
+/// within [`ALLOW_MAX_DISTANCE`] bytes of the secret, on lines no longer
+/// than [`ALLOW_MAX_LINE`].
+pub fn allow_marker_covers(blob: &[u8], lines: &LineIndex, secret: Range<usize>) -> bool {
+    let line = lines.line_of(secret.start.min(blob.len()));
+    let own = lines.line_range(blob, line);
+    if own.len() > ALLOW_MAX_LINE {
+        return false;
+    }
+    let near = |marker: &Range<usize>| gap(marker, &secret) <= ALLOW_MAX_DISTANCE;
+    let in_comment = |marker: &Range<usize>| {
+        let before = &blob[own.start..marker.start];
+        TRAILING_COMMENT_LEADERS
+            .iter()
+            .any(|leader| memchr::memmem::find(before, leader.as_bytes()).is_some())
+    };
+    if markers_in(blob, own.clone()).any(|m| near(&m) && in_comment(&m)) {
+        return true;
+    }
+    if line == 0 {
+        return false;
+    }
+    let above = lines.line_range(blob, line - 1);
+    above.len() <= ALLOW_MAX_LINE
+        && is_comment_line(&blob[above.clone()])
+        && markers_in(blob, above).any(|m| near(&m))
+}
+
+/// True if `line` is a comment (starts with a comment leader).
+fn is_comment_line(line: &[u8]) -> bool {
     let trimmed = line.trim_ascii_start();
     COMMENT_LEADERS
         .iter()
         .any(|leader| trimmed.starts_with(leader.as_bytes()))
-        && has_allow_marker(line)
 }
 
 pub fn human_bytes(bytes: u64) -> String {
@@ -184,10 +236,39 @@ mod tests {
         assert!(snippet.starts_with('…') && snippet.ends_with('…'));
     }
 
+    /// Whether a marker covers the secret `x` (the first `SECRET`) in `blob`.
+    fn covered(blob: &str) -> bool {
+        let at = blob.find("SECRET").unwrap();
+        allow_marker_covers(
+            blob.as_bytes(),
+            &LineIndex::new(blob.as_bytes()),
+            at..at + 6,
+        )
+    }
+
     #[test]
     fn allow_markers_of_other_tools_are_honoured() {
-        assert!(has_allow_marker(b"token = 'x' # gitleaks:allow"));
-        assert!(has_allow_marker(b"pw = 'x'  # pragma: allowlist secret"));
-        assert!(!has_allow_marker(b"token = 'x'"));
+        assert!(covered("token = 'SECRET' # gitleaks:allow"));
+        assert!(covered("pw = 'SECRET'  # pragma: allowlist secret"));
+        assert!(covered("# leakstop:allow\nkey = 'SECRET'"));
+        assert!(covered("/* leakstop:allow */ key = 'SECRET'"));
+        assert!(!covered("token = 'SECRET'"));
+    }
+
+    #[test]
+    fn allow_markers_count_only_near_the_secret_in_a_comment() {
+        // Not in a comment.
+        assert!(!covered("token = 'SECRET', note = 'leakstop:allow'"));
+        // Too far away on the same line.
+        let far = format!("t = 'SECRET'; {} // leakstop:allow", "x".repeat(300));
+        assert!(!covered(&far));
+        // A minified line.
+        let long = format!("t='SECRET';//leakstop:allow{}", "x".repeat(ALLOW_MAX_LINE));
+        assert!(!covered(&long));
+        // Two lines above, or the line above not being a comment.
+        assert!(!covered("// leakstop:allow\n\nk = 'SECRET'"));
+        assert!(!covered("x = 1 // leakstop:allow\nk = 'SECRET'"));
+        // The line below does not count.
+        assert!(!covered("k = 'SECRET'\n// leakstop:allow"));
     }
 }

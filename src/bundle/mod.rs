@@ -19,7 +19,7 @@ pub use exposure::is_client_side;
 use exposure::is_script;
 
 use crate::stats::StatsCollector;
-use crate::text::LineIndex;
+use crate::text::{allow_marker_covers, LineIndex};
 use decode::{Decoded, Limits};
 use sourcemap::{
     inline_map, is_source_map, parse_sources, source_content, source_mapping_url, BundleMap,
@@ -222,7 +222,13 @@ impl BundleScanner<'_> {
         budget: &mut Budget,
         depth: usize,
     ) -> Vec<Finding> {
-        let mut findings = self.engine.scan_blob(data, path, kind, stats);
+        // Allow markers count in the text as stored (and in the original
+        // files a source map embeds), never in decoded views.
+        let mut findings = if depth == 0 {
+            self.engine.scan_blob(data, path, kind, stats)
+        } else {
+            self.engine.scan_decoded(data, path, kind, stats)
+        };
         if !self.options.decode || depth >= self.options.limits.max_depth {
             return findings;
         }
@@ -253,6 +259,10 @@ impl BundleScanner<'_> {
                 }
                 let range = view.source_range(finding.span.clone());
                 let lines = lines.get_or_insert_with(|| LineIndex::new(data));
+                if depth == 0 && allow_marker_covers(data, lines, range.clone()) {
+                    stats.suppressed(Suppression::AllowComment);
+                    continue;
+                }
                 relocate(&mut finding, data, lines, range);
                 push_encoding(&mut finding, view.encoding.name());
                 findings.push(finding);
