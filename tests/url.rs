@@ -252,3 +252,42 @@ fn a_path_and_a_url_together_are_a_usage_error() {
         out.stderr
     );
 }
+
+/// Issue 14 item 12: IPv6 forms that embed a loopback IPv4 address
+/// (IPv4-compatible, SIIT, 6to4, Teredo) are refused before any connection:
+/// a listener on 127.0.0.1 and [::1] on the same port sees none.
+#[test]
+fn ipv6_forms_of_loopback_are_refused_without_connecting() {
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let v4 = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = v4.local_addr().expect("address").port();
+    let v6 = TcpListener::bind(("::1", port)).ok();
+    let connects = Arc::new(AtomicUsize::new(0));
+    for listener in std::iter::once(v4).chain(v6) {
+        let connects = Arc::clone(&connects);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                connects.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+    }
+    let tree = Tree::new();
+    for host in [
+        "[::127.0.0.1]",
+        "[::ffff:0:7f00:1]",
+        "[2002:7f00:1::]",
+        "[2001:0:7f00:1::1]",
+        "[2001:0:808:808::80ff:fffe]",
+    ] {
+        let out = tree.leakstop(&["scan", "url", &format!("http://{host}:{port}/")]);
+        assert_eq!(out.code, 3, "{host}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("refused: ") && out.stderr.contains("address)"),
+            "{host}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(connects.load(Ordering::SeqCst), 0);
+}
