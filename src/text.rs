@@ -190,6 +190,38 @@ fn is_comment_line(line: &[u8]) -> bool {
         .any(|leader| trimmed.starts_with(leader.as_bytes()))
 }
 
+/// True for characters a terminal acts on instead of showing: C0 and C1
+/// controls (ESC starts escape sequences, BEL, CR and LF rewrite or forge
+/// lines), DEL, and the bidirectional overrides that reorder what is shown.
+fn is_unsafe_char(ch: char) -> bool {
+    ch.is_control()
+        || matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` safe to print to a terminal: every control character shown as an
+/// escape (`\n`, `\x1b`, `\u{202e}`). Every human-facing field that holds
+/// input-derived text (paths, archive entry names, git metadata, messages
+/// naming them) goes through this.
+pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ch if is_unsafe_char(ch) && (ch as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", ch as u32))
+            }
+            ch if is_unsafe_char(ch) => out.push_str(&format!("\\u{{{:x}}}", ch as u32)),
+            ch => out.push(ch),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
@@ -244,6 +276,15 @@ mod tests {
             &LineIndex::new(blob.as_bytes()),
             at..at + 6,
         )
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("src/a.env"), "src/a.env");
+        assert_eq!(
+            escape_control("a\x1b]0;x\x07\nb\r\u{85}\u{202e}\x7f"),
+            "a\\x1b]0;x\\x07\\nb\\r\\u{85}\\u{202e}\\x7f"
+        );
     }
 
     #[test]

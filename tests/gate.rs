@@ -38,3 +38,58 @@ fn far_minified_and_decoded_allow_markers_do_not_suppress() {
     );
     assert_eq!(report["stats"]["suppressed"]["allow_comment"], 1);
 }
+
+/// The bytes a terminal acts on: no raw ESC, BEL, CR, other C0/C1 controls
+/// or DEL in text meant for a terminal (tab and line feed are layout).
+fn assert_no_controls(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n' && c != '\t')
+        .collect();
+    assert!(bad.is_empty(), "{what} holds {bad:?}:\n{text}");
+}
+
+/// Issue 14 item 13: a file name with ESC ]0; … BEL set the terminal's
+/// title; one with a line feed could forge a finding line; a corrupt
+/// archive's name reached the summary raw.
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let tree = Tree::new();
+    tree.write("a\x1b]0;pwned\x07.env", format!("T={GITHUB_PAT}\n"));
+    tree.write(
+        "b\nforged.js:9:9: critical fake.rule [Forged]\x1b[2J.env",
+        format!("T={GITHUB_PAT_2}\n"),
+    );
+    tree.write("c\x1b[31m.zip", b"PK\x03\x04 not really a zip");
+    let out = tree.leakstop(&["scan", "."]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_no_controls("stdout", &out.stdout);
+    assert_no_controls("stderr", &out.stderr);
+    assert!(
+        out.stdout.contains("a\\x1b]0;pwned\\x07.env:1:3"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("forged.js")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("c\\x1b[31m.zip"), "{}", out.stderr);
+}
+
+/// Issue 14 item 13: CSV cells a spreadsheet would run as a formula start
+/// with `'` (OWASP); the CSV still parses to the same number of columns.
+#[test]
+fn csv_cells_that_look_like_formulas_are_defused() {
+    let tree = Tree::new();
+    tree.write("=HYPERLINK(1).env", format!("T={GITHUB_PAT}\n"));
+    tree.write("@cmd.env", format!("T={GITHUB_PAT_2}\n"));
+    let out = tree.leakstop(&["scan", "--format", "csv", "."]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{}", out.stdout);
+    let paths: Vec<&str> = rows.iter().map(|r| r.split(',').nth(2).unwrap()).collect();
+    assert!(paths.contains(&"'=HYPERLINK(1).env"), "{paths:?}");
+    assert!(paths.contains(&"'@cmd.env"), "{paths:?}");
+}

@@ -52,7 +52,10 @@ pub fn report_outcome(
                 .collect(),
         });
         for warning in &summary.warnings {
-            eprintln!("leakstop: warning: {warning}");
+            eprintln!(
+                "leakstop: warning: {}",
+                crate::text::escape_control(&warning.to_string())
+            );
         }
         let is_live = |f: &Finding| {
             f.verification
@@ -129,7 +132,10 @@ fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
     // A repository's own config can move where its secrets are verified:
     // say so, so that it is never silent.
     for (name, url) in &settings.base_urls {
-        eprintln!("leakstop: verify: base URL for `{name}` from the config: {url}");
+        eprintln!(
+            "leakstop: verify: base URL for `{name}` from the config: {}",
+            crate::text::escape_control(&url.to_string())
+        );
     }
     Ok(verify::Options {
         policy: verify::http::Policy {

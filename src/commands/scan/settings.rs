@@ -23,7 +23,10 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
     }
     let config = config::discover(input.config.as_deref(), &root, input.no_config)?;
     if let Some(source) = &config.source {
-        eprintln!("leakstop: using config {}", source.display());
+        eprintln!(
+            "leakstop: using config {}",
+            crate::text::escape_control(&source.display().to_string())
+        );
     }
     let scan = &config.scan;
     let settings = Settings {
