@@ -82,7 +82,8 @@ pub enum RulesCommand {
 /// What to scan and which rules and filters apply.
 #[derive(Debug, Args, Clone)]
 pub struct ScanInput {
-    /// Directory or file to scan.
+    /// Directory or file to scan; `-` (standard input) or a FIFO such as
+    /// `<(cmd)` is read as one stream, up to --max-file-size.
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Configuration file (default: .leakstop.toml at the scan root, if present).

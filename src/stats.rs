@@ -20,6 +20,9 @@ pub enum SkipReason {
     CrossOrigin,
     /// URL scans: robots.txt disallows the path.
     RobotsTxt,
+    /// A FIFO, socket or device met while walking a directory (one named
+    /// on the command line is read as a stream instead).
+    SpecialFile,
 }
 
 impl SkipReason {
@@ -32,6 +35,7 @@ impl SkipReason {
             SkipReason::AllowlistedPath => "allowlisted paths",
             SkipReason::CrossOrigin => "cross-origin resources not fetched",
             SkipReason::RobotsTxt => "disallowed by robots.txt",
+            SkipReason::SpecialFile => "FIFOs, sockets and devices",
         }
     }
 }

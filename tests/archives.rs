@@ -41,11 +41,14 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip finish")
 }
 
-fn warnings(report: &Value) -> Vec<(String, String)> {
-    report["stats"]["warnings"]
+/// `(path, message)` of the refused entries: errors of kind `archive_refused`
+/// (what was not scanned makes the scan incomplete).
+fn refusals(report: &Value) -> Vec<(String, String)> {
+    report["stats"]["errors"]
         .as_array()
-        .expect("warnings")
+        .expect("errors")
         .iter()
+        .filter(|e| e["kind"] == "archive_refused")
         .map(|w| {
             (
                 w["path"].as_str().unwrap().to_string(),
@@ -118,7 +121,7 @@ fn nested_archives_tarballs_and_gz_report_inner_paths() {
 }
 
 #[test]
-fn zip_bomb_and_escaping_names_are_refused_with_warnings_and_the_rest_is_scanned() {
+fn zip_bomb_and_escaping_names_are_refused_as_errors_and_the_rest_is_scanned() {
     let tree = Tree::new();
     let zeros = vec![0u8; 30 << 20];
     let good = format!("token={GITHUB_PAT}\n");
@@ -140,7 +143,7 @@ fn zip_bomb_and_escaping_names_are_refused_with_warnings_and_the_rest_is_scanned
         locations(&report),
         vec![loc("github.pat-classic", "bomb.zip!ok.txt", 1, 7)]
     );
-    let warnings = warnings(&report);
+    let warnings = refusals(&report);
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert_eq!(warnings[0].0, "bomb.zip!zeros.bin");
     assert!(warnings[0].1.contains("compression ratio"), "{warnings:?}");
@@ -148,7 +151,7 @@ fn zip_bomb_and_escaping_names_are_refused_with_warnings_and_the_rest_is_scanned
     assert!(warnings[1].1.contains("escapes the archive"));
     assert_eq!(warnings[2].0, "evil.zip!/abs.txt");
     assert!(
-        out.stderr.contains("warning: bomb.zip!zeros.bin: refused"),
+        out.stderr.contains("  bomb.zip!zeros.bin: refused"),
         "{}",
         out.stderr
     );
@@ -167,15 +170,16 @@ fn nesting_past_the_limit_is_refused_and_corrupt_archives_make_the_scan_incomple
     let (out, report) = tree.scan_json(&[]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert_eq!(
-        warnings(&report),
+        refusals(&report),
         vec![(
             "outer.zip!level1.zip!level2.zip!level3.zip".to_string(),
             "refused: archive nested more than 3 deep".to_string()
         )]
     );
     let errors = report["stats"]["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.len(), 2);
     assert_eq!(errors[0]["path"], "broken.jar");
+    assert_eq!(errors[0]["kind"], "corrupt");
     assert!(out.stderr.contains("INCOMPLETE"));
 }
 
@@ -195,7 +199,7 @@ fn entries_over_the_size_limit_are_refused_and_counted() {
         vec![loc("github.pat-classic", "app.zip!small.txt", 1, 3)]
     );
     assert_eq!(
-        warnings(&report),
+        refusals(&report),
         vec![(
             "app.zip!big.txt".to_string(),
             "refused: 5.9 KiB uncompressed, over the 4.0 KiB size limit".to_string()

@@ -93,3 +93,165 @@ fn csv_cells_that_look_like_formulas_are_defused() {
     assert!(paths.contains(&"'=HYPERLINK(1).env"), "{paths:?}");
     assert!(paths.contains(&"'@cmd.env"), "{paths:?}");
 }
+
+/// `(kind, path)` of every error in a JSON report.
+fn errors(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["stats"]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().expect("kind").to_string(),
+                e["path"].as_str().expect("path").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        writer.start_file(*name, options).expect("zip entry");
+        writer.write_all(data).expect("zip write");
+    }
+    writer.finish().expect("zip finish").into_inner()
+}
+
+/// Issue 14 item 6: a refused archive entry (bomb ratio, nesting past 3,
+/// over the size limit) was a warning and the run exited 0, while the same
+/// file on disk is a finding. Now each is an `archive_refused` error and the
+/// run is incomplete.
+#[test]
+fn refused_archive_entries_make_the_scan_incomplete() {
+    let secret = format!("t={GITHUB_PAT}\n");
+    let mut padded = secret.clone().into_bytes();
+    padded.extend(vec![b' '; 30 << 20]);
+    let mut nested = zip(&[("deep.txt", secret.as_bytes())]);
+    for level in (1..=3).rev() {
+        nested = zip(&[(&format!("level{level}.zip"), &nested)]);
+    }
+    for (name, archive, extra) in [
+        ("bomb.zip", zip(&[("a.txt", &padded)]), vec![]),
+        ("outer.zip", nested, vec![]),
+        (
+            "big.zip",
+            zip(&[("a.txt", secret.repeat(100).as_bytes())]),
+            vec!["--max-file-size", "1K"],
+        ),
+    ] {
+        let tree = Tree::new();
+        tree.write(name, archive);
+        let (out, report) = tree.scan_json(&extra);
+        assert_eq!(out.code, 3, "{name}: {}", out.stderr);
+        let errors = errors(&report);
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert_eq!(errors[0].0, "archive_refused", "{name}");
+        assert!(errors[0].1.starts_with(&format!("{name}!")), "{errors:?}");
+        assert!(out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+    }
+}
+
+/// Issue 14 item 6: a base64 run over the decoding limit (1 MiB) was passed
+/// over without a word; now a `decode_limit` warning says so.
+#[test]
+fn an_over_long_base64_run_is_reported() {
+    let tree = Tree::new();
+    let text = format!("token={GITHUB_PAT} ").repeat((1 << 20) / 40);
+    tree.write("blob.js", format!("var d=\"{}\";\n", b64(text.as_bytes())));
+    let (out, report) = tree.scan_json(&[]);
+    let warnings = report["stats"]["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w["kind"] == "decode_limit"
+            && w["path"] == "blob.js"
+            && w["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("base64 run longer than 1.0 MiB"))),
+        "{warnings:?}\n{}",
+        out.stderr
+    );
+}
+
+/// Issue 14 item 6: `-`, `/dev/stdin`, `<(…)` and a FIFO named explicitly
+/// were "scanned 0 files", exit 0; they are read as a stream.
+#[test]
+fn stdin_and_fifos_named_explicitly_are_read_as_streams() {
+    let tree = Tree::new();
+    let input = format!("GITHUB_TOKEN={GITHUB_PAT}\n");
+    for path in ["-", "/dev/stdin"] {
+        let output = assert_cmd::Command::cargo_bin("leakstop")
+            .expect("binary")
+            .current_dir(tree.path())
+            .args(["scan", "--format", "json", path])
+            .write_stdin(input.clone())
+            .output()
+            .expect("run");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        assert_eq!(output.status.code(), Some(1), "{path}: {report}");
+        assert_eq!(report["findings"][0]["line"], 1, "{path}");
+        assert_eq!(report["stats"]["files_scanned"], 1, "{path}");
+    }
+    let fifo = tree.join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success());
+    let writer = {
+        let fifo = fifo.clone();
+        let input = input.clone();
+        std::thread::spawn(move || std::fs::write(fifo, input).expect("write fifo"))
+    };
+    let (out, report) = tree.scan_json_path(&[], "pipe");
+    writer.join().expect("writer");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["findings"][0]["path"], "pipe");
+    // Process substitution, as a shell user writes it.
+    let binary = assert_cmd::cargo::cargo_bin("leakstop");
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' scan --format json <(printf 'T={GITHUB_PAT}\\n')",
+            binary.display()
+        ))
+        .output()
+        .expect("bash");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+}
+
+/// Issue 14 item 6: a FIFO met while walking a directory is skipped and
+/// counted (reading it could block forever), and the walk goes on.
+#[test]
+fn fifos_in_a_walked_directory_are_skipped_and_counted() {
+    let tree = Tree::new();
+    tree.write("a.env", format!("T={GITHUB_PAT}\n"));
+    assert!(std::process::Command::new("mkfifo")
+        .arg(tree.join("pipe"))
+        .status()
+        .expect("mkfifo")
+        .success());
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["stats"]["skipped"]["special_file"], 1);
+    assert!(
+        out.stderr.contains("1 FIFOs, sockets and devices"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue 14 item 6: `--max-file-size 18446744073709551615` made the read
+/// limit `max + 1` wrap to 0: "0 B scanned", exit 0 (a panic in debug
+/// builds). The limit saturates instead.
+#[test]
+fn the_largest_size_limit_does_not_wrap_to_zero() {
+    let tree = Tree::new();
+    tree.write("a.env", format!("T={GITHUB_PAT}\n"));
+    let (out, report) = tree.scan_json(&["--max-file-size", "18446744073709551615"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["stats"]["files_scanned"], 1);
+    assert_eq!(report["stats"]["bytes_scanned"], 43);
+}

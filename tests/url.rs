@@ -291,3 +291,45 @@ fn ipv6_forms_of_loopback_are_refused_without_connecting() {
     }
     assert_eq!(connects.load(Ordering::SeqCst), 0);
 }
+
+/// Issue 14 item 6: a page over the response size limit, or scripts left
+/// out by the request limit, were a warning and exit 0: what was not
+/// scanned is never clean. Each is a `fetch_limit` error (exit 3).
+#[test]
+fn pages_and_scripts_left_out_by_limits_make_the_scan_incomplete() {
+    let big = FakeServer::start(routes(&[(
+        "/",
+        "text/html",
+        format!("<p>{}</p>", "x".repeat(4096)),
+    )]));
+    let scripts = FakeServer::start(routes(&[
+        (
+            "/",
+            "text/html",
+            "<script src=\"/a.js\"></script><script src=\"/b.js\"></script>".to_string(),
+        ),
+        ("/a.js", "application/javascript", "var a=1;".to_string()),
+        ("/b.js", "application/javascript", "var b=2;".to_string()),
+    ]));
+    let tree = Tree::new();
+    for (site, limit) in [
+        (&big, ["--max-download", "1K"]),
+        (&scripts, ["--max-requests", "3"]),
+    ] {
+        let out = tree.leakstop(&[
+            "scan",
+            "url",
+            &format!("{}/", site.base),
+            "--allow-private-addresses",
+            "--format",
+            "json",
+            limit[0],
+            limit[1],
+        ]);
+        assert_eq!(out.code, 3, "{limit:?}: {}", out.stderr);
+        let report: Value = serde_json::from_str(&out.stdout).expect("json");
+        let errors = report["stats"]["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0]["kind"], "fetch_limit", "{errors:?}");
+    }
+}

@@ -2,12 +2,14 @@
 //! xpi), tar, tar.gz/tgz (npm packages) and gz, read in memory and fed to the
 //! sink entry by entry as `archive.zip!inner/path.js`, recursively up to a
 //! depth limit. Bombs and path tricks (a huge compression ratio, a huge
-//! declared size, deep nesting, `../` or absolute names) are refused with a
-//! warning naming the entry; the rest of the archive and of the scan go on.
+//! declared size, deep nesting, `../` or absolute names) are refused with an
+//! error naming the entry (kind `archive_refused`): what was not scanned
+//! makes the scan incomplete, as a gate must fail closed. The rest of the
+//! archive and of the scan go on.
 
 use crate::blob::{Admission, Blob, BlobSink};
 use crate::filter::Filters;
-use crate::stats::{SkipReason, StatsCollector};
+use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use std::io::{Cursor, Read};
 
 /// Limits on what one archive may expand to.
@@ -129,7 +131,7 @@ impl ArchiveScan<'_> {
             }
         };
         if let Err(message) = result {
-            self.stats.error(path, message);
+            self.stats.error_as(ProblemKind::Corrupt, path, message);
         }
     }
 
@@ -146,8 +148,11 @@ impl ArchiveScan<'_> {
             let mut file = match archive.by_index(index) {
                 Ok(file) => file,
                 Err(e) => {
-                    self.stats
-                        .error(path, format!("cannot read zip entry #{index}: {e}"));
+                    self.stats.error_as(
+                        ProblemKind::Corrupt,
+                        path,
+                        format!("cannot read zip entry #{index}: {e}"),
+                    );
                     continue;
                 }
             };
@@ -246,7 +251,8 @@ impl ArchiveScan<'_> {
         let name = entry_path.rsplit(['!', '/']).next().unwrap_or(entry_path);
         if let Some(kind) = kind_of(name, bytes) {
             if depth >= self.limits.max_depth {
-                self.stats.warning(
+                self.stats.error_as(
+                    ProblemKind::ArchiveRefused,
                     entry_path,
                     format!(
                         "refused: archive nested more than {} deep",
@@ -279,7 +285,8 @@ impl ArchiveScan<'_> {
             || name.as_bytes().get(1) == Some(&b':')
             || name.split(['/', '\\']).any(|part| part == "..");
         if escapes {
-            self.stats.warning(
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                 entry_path,
                 "refused: entry name escapes the archive (`..` or absolute path)",
             );
@@ -290,7 +297,8 @@ impl ArchiveScan<'_> {
     /// Refuses entries over the size limit or with a bomb's ratio.
     fn acceptable_size(&self, entry_path: &str, size: u64, compressed: u64) -> bool {
         if size > self.admission.max_file_size {
-            self.stats.warning(
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                 entry_path,
                 format!(
                     "refused: {} uncompressed, over the {} size limit",
@@ -302,7 +310,8 @@ impl ArchiveScan<'_> {
             return false;
         }
         if size > RATIO_FLOOR && size / compressed.max(1) > self.limits.max_ratio {
-            self.stats.warning(
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                 entry_path,
                 format!(
                     "refused: compression ratio {}:1 (over {}:1; a decompression bomb?)",
@@ -327,7 +336,8 @@ impl ArchiveScan<'_> {
         if budget.left == 0 {
             if !budget.warned {
                 budget.warned = true;
-                self.stats.warning(
+                self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                     entry_path,
                     format!(
                         "refused: the archive expands past {}; its remaining entries were not scanned",
@@ -359,12 +369,16 @@ impl ArchiveScan<'_> {
     ) -> Option<Vec<u8>> {
         let mut bytes = Vec::with_capacity(limit.min(1 << 24) as usize);
         if let Err(e) = reader.take(limit + 1).read_to_end(&mut bytes) {
-            self.stats
-                .error(path, format!("cannot read or decompress: {e}"));
+            self.stats.error_as(
+                ProblemKind::Corrupt,
+                path,
+                format!("cannot read or decompress: {e}"),
+            );
             return None;
         }
         if bytes.len() as u64 > limit {
-            self.stats.warning(path, refusal);
+            self.stats
+                .error_as(ProblemKind::ArchiveRefused, path, refusal);
             return None;
         }
         Some(bytes)

@@ -18,7 +18,7 @@ pub mod sourcemap;
 pub use exposure::is_client_side;
 use exposure::is_script;
 
-use crate::stats::StatsCollector;
+use crate::stats::{ProblemKind, StatsCollector};
 use crate::text::{allow_marker_covers, LineIndex};
 use decode::{Decoded, Limits};
 use sourcemap::{
@@ -166,7 +166,11 @@ impl BundleScanner<'_> {
         let sources = match parse_sources(map) {
             Ok(sources) => sources,
             Err(error) => {
-                stats.warning(path, format!("{error}; scanned as plain text"));
+                stats.warning_as(
+                    ProblemKind::SourceMapInvalid,
+                    path,
+                    format!("{error}; scanned as plain text"),
+                );
                 return self.scan_text(map, path, kind, &[], stats, budget, 0);
             }
         };
@@ -232,10 +236,11 @@ impl BundleScanner<'_> {
         if !self.options.decode || depth >= self.options.limits.max_depth {
             return findings;
         }
-        let (views, exhausted) = decode::decode(data, skip, &mut budget.left);
-        if exhausted && !budget.warned {
+        let outcome = decode::decode(data, skip, &mut budget.left);
+        if outcome.exhausted && !budget.warned {
             budget.warned = true;
-            stats.warning(
+            stats.warning_as(
+                ProblemKind::DecodeLimit,
                 path,
                 format!(
                     "decoding stopped at this file's limit of {} decoded; encoded strings beyond it were not decoded",
@@ -243,6 +248,19 @@ impl BundleScanner<'_> {
                 ),
             );
         }
+        if outcome.oversized_runs > 0 {
+            stats.warning_as(
+                ProblemKind::DecodeLimit,
+                path,
+                format!(
+                    "{} base64 run{} longer than {} not decoded",
+                    outcome.oversized_runs,
+                    if outcome.oversized_runs == 1 { "" } else { "s" },
+                    crate::text::human_bytes(decode::MAX_BASE64_RUN as u64)
+                ),
+            );
+        }
+        let views = outcome.views;
         let mut lines: Option<LineIndex> = None;
         for view in views {
             let found = self.scan_text(&view.bytes, path, kind, &[], stats, budget, depth + 1);
@@ -296,7 +314,7 @@ impl BundleScanner<'_> {
                 match found {
                     Ok(bytes) => bytes,
                     Err(message) => {
-                        stats.warning(path, message);
+                        stats.warning_as(ProblemKind::SourceMapMissing, path, message);
                         return;
                     }
                 }
@@ -305,7 +323,11 @@ impl BundleScanner<'_> {
         let map = match BundleMap::parse(&bytes) {
             Ok(map) => map,
             Err(error) => {
-                stats.warning(path, format!("source map not used: {error}"));
+                stats.warning_as(
+                    ProblemKind::SourceMapInvalid,
+                    path,
+                    format!("source map not used: {error}"),
+                );
                 return;
             }
         };

@@ -87,7 +87,7 @@ pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
     }
     if stats.incomplete() {
         text.push_str(&format!(
-            "\nleakstop: INCOMPLETE: {} input{} could not be read:",
+            "\nleakstop: INCOMPLETE: {} input{} could not be read or scanned:",
             stats.errors.len(),
             if stats.errors.len() == 1 { "" } else { "s" }
         ));

@@ -8,7 +8,7 @@ use crate::bundle::archive::{self, ArchiveLimits, ArchiveScan};
 use crate::bundle::MapLookup;
 use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
-use crate::stats::{SkipReason, StatsCollector};
+use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -29,9 +29,25 @@ pub struct FsOptions {
 /// skip database dumps and media.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 << 20;
 
-/// Walks `options.root` and feeds every eligible file to `sink`.
+/// The path that stands for standard input.
+pub const STDIN_PATH: &str = "-";
+
+/// Walks `options.root` and feeds every eligible file to `sink`. A root that
+/// is `-`, a FIFO or a device (`scan <(…)`, `/dev/stdin`) is read as one
+/// stream: the user named it, so it is scanned, not passed over.
 pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: &StatsCollector) {
     let root = options.root.as_path();
+    if root.as_os_str() == STDIN_PATH {
+        let stdin = std::io::stdin();
+        scan_reader(&mut stdin.lock(), "<stdin>", options, filters, sink, stats);
+        return;
+    }
+    if let Ok(metadata) = std::fs::metadata(root) {
+        if !metadata.is_dir() && !metadata.is_file() {
+            scan_stream(root, &metadata, options, filters, sink, stats);
+            return;
+        }
+    }
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
@@ -45,7 +61,6 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
         .threads(options.threads);
     builder.filter_entry(|entry| entry.file_name() != ".git");
     builder.build_parallel().run(|| {
-        let mut buffer = Vec::new();
         Box::new(move |result| {
             let entry = match result {
                 Ok(entry) => entry,
@@ -84,24 +99,54 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
                 return WalkState::Continue;
             }
             if !file_type.is_file() {
+                // A FIFO could block the walk forever, a device never end.
+                stats.skipped(SkipReason::SpecialFile);
                 return WalkState::Continue;
             }
             if filters.path_excluded(&display) {
                 stats.skipped(SkipReason::AllowlistedPath);
                 return WalkState::Continue;
             }
-            scan_file(
-                entry.path(),
-                &display,
-                options,
-                filters,
-                sink,
-                stats,
-                &mut buffer,
-            );
+            scan_file(entry.path(), &display, options, filters, sink, stats);
             WalkState::Continue
         })
     });
+}
+
+/// A FIFO, a character device or a socket named as the scan root. A
+/// socket cannot be read as a file: it is an error, not a clean scan.
+fn scan_stream(
+    root: &Path,
+    metadata: &std::fs::Metadata,
+    options: &FsOptions,
+    filters: &Filters,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) {
+    let display = display_path(root, root);
+    if is_socket(metadata) {
+        stats.error_as(
+            ProblemKind::NotRegular,
+            display,
+            "a socket, not a file or a stream; not scanned",
+        );
+        return;
+    }
+    match std::fs::File::open(root) {
+        Ok(mut stream) => scan_reader(&mut stream, &display, options, filters, sink, stats),
+        Err(error) => stats.error(display, format!("cannot open: {error}")),
+    }
+}
+
+#[cfg(unix)]
+fn is_socket(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    metadata.file_type().is_socket()
+}
+
+#[cfg(not(unix))]
+fn is_socket(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 fn scan_file(
@@ -111,7 +156,6 @@ fn scan_file(
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
-    buffer: &mut Vec<u8>,
 ) {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -125,61 +169,81 @@ fn scan_file(
         stats.skipped(SkipReason::TooLarge);
         return;
     }
-    buffer.clear();
-    // Sniff the head first, so a large binary is skipped without reading it
-    // all; then read the rest, at most one byte past the limit (a file that
-    // grew after stat is still bounded).
-    let mut limited = (&mut file).take(options.max_file_size + 1);
-    let head = match (&mut limited).take(SNIFF_LEN as u64).read_to_end(buffer) {
-        Ok(n) => n,
-        Err(error) => {
+    scan_reader(&mut file, display, options, filters, sink, stats);
+}
+
+/// Reads a file or stream, at most one byte past the size limit (a file
+/// that grew after stat, or a stream, is still bounded), and hands it on:
+/// an archive to the archive reader, text to the sink.
+fn scan_reader(
+    reader: &mut dyn Read,
+    display: &str,
+    options: &FsOptions,
+    filters: &Filters,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) {
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        // Sniff the head first, so a large binary is skipped without reading
+        // it all. The limit is u64::MAX at most: `+ 1` must not wrap to 0.
+        let mut limited = reader.take(options.max_file_size.saturating_add(1));
+        let head = match (&mut limited).take(SNIFF_LEN as u64).read_to_end(buffer) {
+            Ok(n) => n,
+            Err(error) => {
+                stats.error(display, format!("cannot read: {error}"));
+                return;
+            }
+        };
+        let admission = Admission {
+            max_file_size: options.max_file_size,
+            default_excludes: options.default_excludes,
+        };
+        let name = display.rsplit('/').next().unwrap_or(display);
+        let archive_kind = options
+            .archives
+            .and_then(|_| archive::kind_of(name, &buffer[..head]));
+        if archive_kind.is_none() && looks_binary(&buffer[..head]) {
+            stats.skipped(SkipReason::Binary);
+            return;
+        }
+        if let Err(error) = limited.read_to_end(buffer) {
             stats.error(display, format!("cannot read: {error}"));
             return;
         }
-    };
-    let admission = Admission {
-        max_file_size: options.max_file_size,
-        default_excludes: options.default_excludes,
-    };
-    let name = display.rsplit('/').next().unwrap_or(display);
-    let archive_kind = options
-        .archives
-        .and_then(|_| archive::kind_of(name, &buffer[..head]));
-    if archive_kind.is_none() && looks_binary(&buffer[..head]) {
-        stats.skipped(SkipReason::Binary);
-        return;
-    }
-    if let Err(error) = limited.read_to_end(buffer) {
-        stats.error(display, format!("cannot read: {error}"));
-        return;
-    }
-    if let (Some(kind), Some(limits)) = (archive_kind, options.archives) {
-        if buffer.len() as u64 > options.max_file_size {
-            stats.skipped(SkipReason::TooLarge);
+        if let (Some(kind), Some(limits)) = (archive_kind, options.archives) {
+            if buffer.len() as u64 > options.max_file_size {
+                stats.skipped(SkipReason::TooLarge);
+                return;
+            }
+            let scan = ArchiveScan {
+                admission,
+                limits,
+                filters,
+                sink,
+                stats,
+            };
+            scan.scan(buffer, display, kind);
             return;
         }
-        let scan = ArchiveScan {
-            admission,
-            limits,
-            filters,
-            sink,
-            stats,
+        let Some(kind) = admission.admit(buffer, display, stats) else {
+            return;
         };
-        scan.scan(buffer, display, kind);
-        return;
-    }
-    let Some(kind) = admission.admit(buffer, display, stats) else {
-        return;
-    };
-    sink.blob(&Blob {
-        data: buffer,
-        path: display,
-        kind,
-        lines: None,
-        commit: None,
-        previous: None,
-        also_in: 0,
+        sink.blob(&Blob {
+            data: buffer,
+            path: display,
+            kind,
+            lines: None,
+            commit: None,
+            previous: None,
+            also_in: 0,
+        });
     });
+}
+
+thread_local! {
+    /// Each walker thread reuses one read buffer.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `path` relative to the scan root, with `/` separators. A root that is a

@@ -99,9 +99,14 @@ impl Tree {
 
     /// `leakstop scan --format json <extra> .` and the parsed report.
     pub fn scan_json(&self, extra: &[&str]) -> (Output, serde_json::Value) {
+        self.scan_json_path(extra, ".")
+    }
+
+    /// `leakstop scan --format json <extra> <path>` and the parsed report.
+    pub fn scan_json_path(&self, extra: &[&str], path: &str) -> (Output, serde_json::Value) {
         let mut args = vec!["scan", "--format", "json"];
         args.extend_from_slice(extra);
-        args.push(".");
+        args.push(path);
         let output = self.leakstop(&args);
         let json = serde_json::from_str(&output.stdout).unwrap_or_else(|e| {
             panic!(

@@ -18,7 +18,8 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
     } else {
         input.path.clone()
     };
-    if !root.exists() {
+    // `-` is standard input (read by the filesystem source as a stream).
+    if root.as_os_str() != crate::source::fs::STDIN_PATH && !root.exists() {
         bail!("scan path {} does not exist", root.display());
     }
     let config = config::discover(input.config.as_deref(), &root, input.no_config)?;
