@@ -7,6 +7,7 @@
 //! the contracts.
 
 pub mod blob;
+pub mod bounded;
 pub mod bundle;
 pub mod cli;
 pub mod commands;

@@ -255,3 +255,112 @@ fn the_largest_size_limit_does_not_wrap_to_zero() {
     assert_eq!(report["stats"]["files_scanned"], 1);
     assert_eq!(report["stats"]["bytes_scanned"], 43);
 }
+
+/// `leakstop scan --format json <args> .` in `tree`, killed after 20 s (a
+/// scanner reading /dev/zero or waiting on a FIFO would never end).
+fn scan_bounded(tree: &Tree, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let output = assert_cmd::Command::cargo_bin("leakstop")
+        .expect("binary")
+        .current_dir(tree.path())
+        .env("NO_COLOR", "1")
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .arg(".")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("json ({e}), exit {code}: {stderr}"));
+    (code, report, stderr)
+}
+
+fn mkfifo(path: &std::path::Path) {
+    assert!(std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo")
+        .success());
+}
+
+/// Issue 14 item 7: a bundle's sibling map symlinked to /dev/zero (GBs of
+/// memory in seconds), a FIFO (a hang), a sparse 1 GiB map (skipped as a
+/// file yet read as a map) and a map linked from outside the root (used)
+/// are each refused with a warning; the bundle's finding is still reported.
+#[test]
+fn sibling_source_maps_are_read_only_when_regular_small_and_inside() {
+    let outside = Tree::new();
+    outside.write(
+        "app.js.map",
+        r#"{"version":3,"sources":["../../secret/outside.ts"],"names":[],"mappings":"AAAA"}"#,
+    );
+    type Make<'a> = Box<dyn Fn(&std::path::Path) + 'a>;
+    let cases: Vec<(&str, Make, &[&str])> = vec![
+        (
+            "symlink to /dev/zero",
+            Box::new(|map| std::os::unix::fs::symlink("/dev/zero", map).unwrap()),
+            &[],
+        ),
+        ("FIFO", Box::new(mkfifo), &[]),
+        (
+            "sparse 1 GiB",
+            Box::new(|map| {
+                std::fs::File::create(map)
+                    .unwrap()
+                    .set_len(1 << 30)
+                    .unwrap()
+            }),
+            &[],
+        ),
+        (
+            "link from outside the root",
+            Box::new(|map| std::os::unix::fs::symlink(outside.join("app.js.map"), map).unwrap()),
+            &["--follow-symlinks"],
+        ),
+    ];
+    for (what, make, flags) in cases {
+        let tree = Tree::new();
+        tree.write("dist/app.js", format!("var t=\"{GITHUB_PAT}\";\n"));
+        make(&tree.join("dist/app.js.map"));
+        let (code, report, stderr) = scan_bounded(&tree, flags);
+        assert_eq!(code, 1, "{what}: {stderr}");
+        let finding = &report["findings"][0];
+        assert_eq!(finding["path"], "dist/app.js", "{what}");
+        assert!(finding.get("original").is_none(), "{what}: {finding}");
+        let warnings = report["stats"]["warnings"].as_array().expect("warnings");
+        assert!(
+            warnings.iter().any(|w| w["kind"] == "source_map_missing"
+                && w["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("dist/app.js.map not read"))),
+            "{what}: {warnings:?}"
+        );
+    }
+}
+
+/// Issue 14 item 7: `.gitignore`/`.ignore` linked to /dev/zero or a FIFO
+/// (the walker reads them itself) are never read: at the root the scan goes
+/// on without ignore files, with a warning; in a subdirectory the directory
+/// is left out and the scan is incomplete.
+#[test]
+fn ignore_files_that_are_links_to_devices_or_fifos_are_not_read() {
+    let tree = Tree::new();
+    tree.write("a.env", format!("T={GITHUB_PAT}\n"));
+    std::os::unix::fs::symlink("/dev/zero", tree.join(".gitignore")).unwrap();
+    let (code, report, stderr) = scan_bounded(&tree, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let warnings = report["stats"]["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings[0]["kind"], "ignore_file", "{warnings:?}");
+
+    let tree = Tree::new();
+    tree.write("sub/a.env", format!("T={GITHUB_PAT}\n"));
+    tree.write("other/b.txt", "nothing\n");
+    mkfifo(&tree.join("sub/.ignore"));
+    let (code, report, stderr) = scan_bounded(&tree, &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(
+        errors(&report),
+        vec![("ignore_file".to_string(), "sub/.ignore".to_string())]
+    );
+}

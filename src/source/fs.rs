@@ -4,6 +4,7 @@
 //! and records every unreadable path without stopping.
 
 use super::{looks_binary, Admission, Blob, BlobSink, SNIFF_LEN};
+use crate::bounded::{ReadPolicy, ReadRefused};
 use crate::bundle::archive::{self, ArchiveLimits, ArchiveScan};
 use crate::bundle::MapLookup;
 use crate::filter::defaults::is_vendored_dir;
@@ -12,6 +13,7 @@ use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
@@ -48,18 +50,47 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
             return;
         }
     }
+    let respect_ignore_files = options.respect_ignore_files && ignore_files_usable(options, stats);
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
-        .parents(options.respect_ignore_files)
-        .ignore(options.respect_ignore_files)
-        .git_ignore(options.respect_ignore_files)
-        .git_global(options.respect_ignore_files)
-        .git_exclude(options.respect_ignore_files)
+        .parents(respect_ignore_files)
+        .ignore(respect_ignore_files)
+        .git_ignore(respect_ignore_files)
+        .git_global(respect_ignore_files)
+        .git_exclude(respect_ignore_files)
         .require_git(false)
         .follow_links(options.follow_symlinks)
         .threads(options.threads);
-    builder.filter_entry(|entry| entry.file_name() != ".git");
+    // The walker reads each directory's ignore files itself, before any
+    // callback sees the directory: a directory whose ignore file may not be
+    // read (a link to /dev/zero, a FIFO, a huge file) is left out here, and
+    // reported as an error after the walk.
+    let refused: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    {
+        let refused = Arc::clone(&refused);
+        let policy = ignore_policy(options, options.root.clone());
+        let root = options.root.clone();
+        builder.filter_entry(move |entry| {
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            if !respect_ignore_files || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            match refused_ignore_file(&policy, entry.path()) {
+                Some((name, why)) => {
+                    let path = display_path(&root, &entry.path().join(name));
+                    refused
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((path, why));
+                    false
+                }
+                None => true,
+            }
+        });
+    }
     builder.build_parallel().run(|| {
         Box::new(move |result| {
             let entry = match result {
@@ -111,6 +142,63 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
             WalkState::Continue
         })
     });
+    for (path, why) in refused.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        stats.error_as(
+            ProblemKind::IgnoreFile,
+            path,
+            format!("ignore file not read: {why}; its directory was not scanned"),
+        );
+    }
+}
+
+/// Ignore files the walker reads in every directory.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+/// Largest ignore file read (real ones are a few KiB).
+const MAX_IGNORE_FILE: u64 = 1 << 20;
+
+fn ignore_policy(options: &FsOptions, root: PathBuf) -> ReadPolicy {
+    ReadPolicy {
+        root,
+        follow_symlinks: options.follow_symlinks,
+        max_size: MAX_IGNORE_FILE,
+    }
+}
+
+/// The first ignore file in `dir` that may not be read, and why.
+fn refused_ignore_file(policy: &ReadPolicy, dir: &Path) -> Option<(&'static str, String)> {
+    IGNORE_FILES
+        .iter()
+        .find_map(|name| match policy.check(&dir.join(name)) {
+            Err(refusal) if refusal.is_refusal() => Some((*name, refusal.to_string())),
+            _ => None,
+        })
+}
+
+/// The ignore files of the root and its parents (read before the walk
+/// starts) are safe to read; if not, the scan goes on without ignore files
+/// (scanning more, never less) and says so.
+fn ignore_files_usable(options: &FsOptions, stats: &StatsCollector) -> bool {
+    let Ok(root) = options.root.canonicalize() else {
+        return true;
+    };
+    let start = if root.is_dir() {
+        root.as_path()
+    } else {
+        root.parent().unwrap_or(&root)
+    };
+    for dir in start.ancestors() {
+        let policy = ignore_policy(options, dir.to_path_buf());
+        if let Some((name, why)) = refused_ignore_file(&policy, dir) {
+            stats.warning_as(
+                ProblemKind::IgnoreFile,
+                dir.join(name).display().to_string(),
+                format!("ignore file not read: {why}; scanning without ignore files"),
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// A FIFO, a character device or a socket named as the scan root. A
@@ -286,9 +374,15 @@ fn error_path(error: &ignore::Error) -> Option<String> {
     }
 }
 
-/// Maps next to bundles on disk, never outside the scan root.
+/// Maps next to bundles on disk, never outside the scan root, read under the
+/// same rules as any side file ([`ReadPolicy`]): a map symlinked to
+/// `/dev/zero`, a FIFO, a map over the size limit or one linked from
+/// outside the root is refused with a warning, not read.
 pub struct FsMaps {
     pub root: PathBuf,
+    pub follow_symlinks: bool,
+    /// `--max-file-size`: a map over it is not read either.
+    pub max_file_size: u64,
 }
 
 impl MapLookup for FsMaps {
@@ -310,10 +404,18 @@ impl MapLookup for FsMaps {
         if !inside(&self.root, &candidate) {
             return None;
         }
-        match std::fs::read(&candidate) {
+        let policy = ReadPolicy {
+            root: self.root.clone(),
+            follow_symlinks: self.follow_symlinks,
+            max_size: self.max_file_size,
+        };
+        match policy.read(&candidate) {
             Ok(bytes) => Some(Ok(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && reference.is_none() => None,
-            Err(e) => Some(Err(format!("source map {}: {e}", candidate.display()))),
+            Err(ReadRefused::NotFound) if reference.is_none() => None,
+            Err(e) => Some(Err(format!(
+                "source map {} not read: {e}",
+                display_path(&self.root, &candidate)
+            ))),
         }
     }
 }
