@@ -207,3 +207,79 @@ fn entries_over_the_size_limit_are_refused_and_counted() {
     );
     assert_eq!(report["stats"]["skipped"]["too_large"], 1);
 }
+
+/// A zip whose `count` central-directory entries (`e00`, `e01`, …) all
+/// point at one local entry holding `data`: a small file that expands to
+/// `count` × `data` (the "overlapping entries" bomb).
+fn overlapping_zip(data: &[u8], count: usize) -> Vec<u8> {
+    let single = zip(&[("e00", data)]);
+    let eocd = single.len() - 22;
+    assert_eq!(&single[eocd..eocd + 4], b"PK\x05\x06");
+    let u32_at = |at: usize| u32::from_le_bytes(single[at..at + 4].try_into().unwrap()) as usize;
+    let (cd_size, cd_offset) = (u32_at(eocd + 12), u32_at(eocd + 16));
+    let entry = &single[cd_offset..cd_offset + cd_size];
+    let mut out = single[..cd_offset].to_vec();
+    for i in 0..count {
+        let mut copy = entry.to_vec();
+        let name = format!("e{i:02}");
+        copy[46..49].copy_from_slice(name.as_bytes());
+        out.extend_from_slice(&copy);
+    }
+    let mut end = single[eocd..].to_vec();
+    end[8..10].copy_from_slice(&(count as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(count as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&((cd_size * count) as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+/// Issue 14 item 8: 40 entries sharing one compressed stream each pass the
+/// per-entry ratio check; the archive's total expansion is budgeted (100×
+/// its size, at least 8 MiB) instead, and going past it is an error.
+#[test]
+fn overlapping_entries_are_budgeted_per_archive() {
+    let tree = Tree::new();
+    // Just under the 1 MiB below which entries are not ratio-checked.
+    let text = format!("{}t={GITHUB_PAT}\n", " ".repeat((1 << 20) - 100));
+    let archive = overlapping_zip(text.as_bytes(), 40);
+    assert!(archive.len() < 10_000, "{}", archive.len());
+    tree.write("overlap.zip", &archive);
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let scanned = report["findings"].as_array().unwrap().len();
+    assert!((1..=8).contains(&scanned), "{scanned} entries scanned");
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].1.contains("the archive expands past 8.0 MiB"),
+        "{refused:?}"
+    );
+}
+
+/// Issue 14 item 8: a .tgz is streamed entry by entry (it was inflated
+/// whole, up to 1 GiB per worker, and refused whole past 100× its size):
+/// entries before the budget runs out are scanned, and the rest refused.
+#[test]
+fn tarballs_are_streamed_and_budgeted() {
+    let tree = Tree::new();
+    let first = format!("t={GITHUB_PAT}\n");
+    let filler = vec![b'\n'; 12 << 20];
+    let last = format!("t={GITHUB_PAT_2}\n");
+    tree.write(
+        "pkg.tgz",
+        gzip(&tar(&[
+            ("package/a.js", first.as_bytes()),
+            ("package/filler.txt", &filler),
+            ("package/z.js", last.as_bytes()),
+        ])),
+    );
+    let (out, report) = tree.scan_json(&["--max-file-size", "20M"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "pkg.tgz!package/a.js", 1, 3)]
+    );
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].0.starts_with("pkg.tgz"), "{refused:?}");
+}
