@@ -289,3 +289,37 @@ remediation = "r"
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// TOML-ish fragments of the config's own keys mixed with anything.
+    fn config_text() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            Just("[scan]\n".to_string()),
+            Just("[allowlist]\npaths = [\"**/x\"]\n".to_string()),
+            Just("regexes = [\"(\"]\n".to_string()),
+            Just("[[rule]]\nid = \"a.b\"\nregex = \"x{1,99999}\"\n".to_string()),
+            Just("keywords = []\n".to_string()),
+            Just("max_file_size = 18446744073709551615\n".to_string()),
+            Just("[verify]\nretries = 4294967295\n".to_string()),
+            Just("disable = [\"\"]\n".to_string()),
+            any::<String>(),
+        ];
+        proptest::collection::vec(pieces, 0..12).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Arbitrary text is a config or an error naming the file, never a panic.
+        #[test]
+        fn any_text_parses_or_is_an_error(text in config_text()) {
+            if let Err(error) = Config::parse(Path::new("x.toml"), &text) {
+                prop_assert!(error.to_string().contains("x.toml"), "{}", error);
+            }
+        }
+    }
+}

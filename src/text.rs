@@ -312,4 +312,40 @@ mod tests {
         // The line below does not count.
         assert!(!covered("k = 'SECRET'\n// leakstop:allow"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Escaped text holds no character a terminal acts on.
+        #[test]
+        fn escaped_text_has_no_controls(text in proptest::prelude::any::<String>()) {
+            let escaped = escape_control(&text);
+            proptest::prop_assert!(!escaped.chars().any(is_unsafe_char));
+        }
+
+        /// Allow-marker lookups and context snippets stay inside the blob
+        /// and bounded, whatever the bytes and the secret's place.
+        #[test]
+        fn markers_and_snippets_stay_bounded(
+            blob in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b'\n'),
+                    proptest::strategy::Just(b'#'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                1..2048,
+            ),
+            a in 0usize..2048,
+            b in 0usize..2048,
+        ) {
+            let mut blob = blob;
+            blob.extend_from_slice(b" leakstop:allow");
+            let (start, end) = (a.min(b).min(blob.len() - 1), a.max(b).min(blob.len()));
+            let lines = LineIndex::new(&blob);
+            let _ = allow_marker_covers(&blob, &lines, start..end);
+            let line = lines.line_range(&blob, lines.line_of(start));
+            let snippet = context_snippet(&blob, line, start..end.max(start), &[]);
+            proptest::prop_assert!(snippet.chars().count() <= 2 * CONTEXT_RADIUS + end - start + 8);
+        }
+    }
 }

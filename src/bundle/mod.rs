@@ -13,6 +13,8 @@ use crate::rules::Severity;
 pub mod archive;
 pub mod decode;
 pub mod exposure;
+#[cfg(test)]
+mod props;
 pub mod sourcemap;
 
 pub use exposure::is_client_side;

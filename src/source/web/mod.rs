@@ -11,6 +11,8 @@
 
 mod address;
 mod html;
+#[cfg(test)]
+mod props;
 mod robots;
 mod weburl;
 
