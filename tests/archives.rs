@@ -10,17 +10,6 @@ use std::io::Write;
 /// A fake Stripe restricted key (scripts/fake_token.py).
 const STRIPE_RK: &str = "rk_live_9CeKZCcPqgLHisNUvxKaBpimypUBIVPnkL6s";
 
-fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in entries {
-        writer.start_file(*name, options).expect("zip entry");
-        writer.write_all(data).expect("zip write");
-    }
-    writer.finish().expect("zip finish").into_inner()
-}
-
 fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, data) in entries {

@@ -109,18 +109,6 @@ fn errors(report: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in entries {
-        writer.start_file(*name, options).expect("zip entry");
-        writer.write_all(data).expect("zip write");
-    }
-    writer.finish().expect("zip finish").into_inner()
-}
-
 /// Issue 14 item 6: a refused archive entry (bomb ratio, nesting past 3,
 /// over the size limit) was a warning and the run exited 0, while the same
 /// file on disk is a finding. Now each is an `archive_refused` error and the
@@ -195,11 +183,7 @@ fn stdin_and_fifos_named_explicitly_are_read_as_streams() {
         assert_eq!(report["stats"]["files_scanned"], 1, "{path}");
     }
     let fifo = tree.join("pipe");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo")
-        .success());
+    mkfifo(&fifo);
     let writer = {
         let fifo = fifo.clone();
         let input = input.clone();
@@ -228,11 +212,7 @@ fn stdin_and_fifos_named_explicitly_are_read_as_streams() {
 fn fifos_in_a_walked_directory_are_skipped_and_counted() {
     let tree = Tree::new();
     tree.write("a.env", format!("T={GITHUB_PAT}\n"));
-    assert!(std::process::Command::new("mkfifo")
-        .arg(tree.join("pipe"))
-        .status()
-        .expect("mkfifo")
-        .success());
+    mkfifo(&tree.join("pipe"));
     let (out, report) = tree.scan_json(&[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(report["stats"]["skipped"]["special_file"], 1);

@@ -146,6 +146,19 @@ pub fn loc(rule: &str, path: &str, line: u64, column: u64) -> (String, String, u
     (rule.to_string(), path.to_string(), line, column)
 }
 
+/// A zip (deflated) of `entries`, built with the crate the scanner reads it with.
+pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        writer.start_file(*name, options).expect("zip entry");
+        writer.write_all(data).expect("zip write");
+    }
+    writer.finish().expect("zip finish").into_inner()
+}
+
 /// The base64 alphabet, also the source-map VLQ digits.
 const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
