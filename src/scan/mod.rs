@@ -4,6 +4,7 @@
 //! findings and the stats. The library runs a scan without the CLI.
 
 pub mod collector;
+pub mod gate;
 pub mod progress;
 pub mod setup;
 pub mod web;

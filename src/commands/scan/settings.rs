@@ -6,13 +6,31 @@ use crate::bundle::archive::ArchiveLimits;
 use crate::bundle::BundleOptions;
 use crate::cli::ScanInput;
 use crate::config::{self, Config};
-use crate::scan::{Mode, Settings};
+use crate::filter::baseline::Baseline;
+use crate::finding::Finding;
+use crate::scan::{gate, Mode, Settings};
 use crate::source::fs::DEFAULT_MAX_FILE_SIZE;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// The config in force and the settings of a scan in `mode`.
-pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config, Settings)> {
+/// What a scan runs with: the config and baseline in force, the settings,
+/// and findings about changes to the gate's own inputs (range scans).
+pub struct Resolved {
+    pub config: Config,
+    pub baseline: Baseline,
+    pub settings: Settings,
+    pub gate_changes: Vec<Finding>,
+}
+
+/// Resolves the flags for a scan in `mode`. A range scan without an
+/// explicit `--config` reads the config and baseline from its base commit
+/// ([`gate`]).
+pub fn resolve(
+    input: &ScanInput,
+    mode: Mode,
+    baseline: Option<&Path>,
+    progress: bool,
+) -> Result<Resolved> {
     let root = if mode.is_git() {
         repository_root(&input.path)?
     } else {
@@ -21,7 +39,29 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
     if !root.exists() {
         bail!("scan path {} does not exist", root.display());
     }
-    let config = config::discover(input.config.as_deref(), &root, input.no_config)?;
+    let base = match &mode {
+        Mode::Range(revisions) if input.config.is_none() && !input.no_config => {
+            gate::base_revision(&root, revisions)?
+        }
+        _ => None,
+    };
+    let (config, baseline, gate_changes) = match base {
+        Some(base) => {
+            let trusted = gate::trusted_inputs(&root, &base, baseline)?;
+            eprintln!(
+                "leakstop: using the config and baseline of the base commit {base} (changes to them are reported)"
+            );
+            (trusted.config, trusted.baseline, trusted.changes)
+        }
+        None => {
+            let config = config::discover(input.config.as_deref(), &root, input.no_config)?;
+            let baseline = match baseline {
+                Some(path) => Baseline::load(path)?,
+                None => Baseline::default(),
+            };
+            (config, baseline, Vec::new())
+        }
+    };
     if let Some(source) = &config.source {
         eprintln!("leakstop: using config {}", source.display());
     }
@@ -38,7 +78,12 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
         root,
         mode,
     };
-    Ok((config, settings))
+    Ok(Resolved {
+        config,
+        baseline,
+        settings,
+        gate_changes,
+    })
 }
 
 /// Size limit and default excludes.
