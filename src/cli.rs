@@ -1,5 +1,7 @@
 //! Command-line definitions. No logic lives here.
 
+pub use crate::report::Format;
+use crate::units::{parse_seconds, parse_size};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -197,15 +199,6 @@ pub struct ScanArgs {
     pub verbose: bool,
 }
 
-/// A positive number of seconds.
-pub fn parse_seconds(text: &str) -> Result<f64, String> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
-        .ok_or_else(|| format!("`{text}` is not a number of seconds between 0 and 3600"))
-}
-
 #[derive(Debug, Subcommand)]
 pub enum ScanTarget {
     /// Fetch a deployed web app and scan what a browser gets: the page, the
@@ -241,33 +234,8 @@ pub struct UrlArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    Jsonl,
-    Sarif,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
     Auto,
     Always,
     Never,
-}
-
-/// Parses `1048576`, `512K`, `10M`, `1G`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, multiplier) = match text.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
-        _ => (text, 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("`{text}` is not a size (examples: 1048576, 512K, 10M)"))
 }

@@ -3,6 +3,7 @@
 //! line, never silently ignored.
 
 use crate::rules::{validate_rule, Confidence, Rule, Severity, Strictness};
+use crate::units;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -177,12 +178,10 @@ impl Config {
                 .map_err(|e| invalid(format!("verify.base_urls: {e}")))?;
         }
         if let Some(timeout) = config.verify.timeout {
-            crate::cli::parse_seconds(&timeout.to_string())
-                .map_err(|e| invalid(format!("verify.timeout: {e}")))?;
+            units::check_seconds(timeout).map_err(|e| invalid(format!("verify.timeout: {e}")))?;
         }
         if let Some(SizeValue::Text(text)) = &config.scan.max_file_size {
-            crate::cli::parse_size(text)
-                .map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
+            units::parse_size(text).map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
         }
         Ok(config)
     }
@@ -191,7 +190,7 @@ impl Config {
     pub fn max_file_size(&self) -> Option<u64> {
         match &self.scan.max_file_size {
             Some(SizeValue::Bytes(n)) => Some(*n),
-            Some(SizeValue::Text(text)) => crate::cli::parse_size(text).ok(),
+            Some(SizeValue::Text(text)) => units::parse_size(text).ok(),
             None => None,
         }
     }

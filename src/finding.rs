@@ -2,8 +2,12 @@
 //! hash of the secret scoped by provider; locations are metadata, so
 //! baselines and allowlists survive line moves, rebases and squashes.
 
-use crate::rules::{Confidence, Severity};
-use crate::verify::Verification;
+mod rating;
+mod verification;
+
+pub use rating::{Confidence, Severity};
+pub use verification::{Status, Verification};
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -151,6 +155,48 @@ mod tests {
         assert_ne!(a, fingerprint("gitlab", b"ghp_abc", false));
         assert_ne!(a, fingerprint("github", b"ghp_abc", true));
         assert!(a.starts_with("lsfp1:") && a.len() == 6 + 32);
+    }
+
+    /// Values computed by the first implementation (hand-rolled SHA-256
+    /// rounds over `sha2`): baselines in the wild hold them, so any change of
+    /// hashing code must reproduce them byte for byte.
+    #[test]
+    fn fingerprints_are_pinned() {
+        let pins: [(&str, &[u8], bool, &str); 5] = [
+            (
+                "github",
+                b"ghp_abc",
+                false,
+                "lsfp1:b890be98c325e492560a7115a1885632",
+            ),
+            (
+                "generic",
+                b"hunter2",
+                true,
+                "lsfp1:4f9d7b4092253ecc675e09677a183a95",
+            ),
+            // A published documentation example, not a credential.
+            (
+                "aws",
+                b"AKIAIOSFODNN7EXAMPLE",
+                false,
+                "lsfp1:b929403d0a2369e7e23ba3b6ee409bfa",
+            ),
+            (
+                "generic",
+                b"p@ss w\xc3\xb6rd\x00",
+                true,
+                "lsfp1:97699eb4612ed71cdd61db91f16658cc",
+            ),
+            ("", b"", true, "lsfp1:29cb3a3e80879abcd24d6bf062ce6c50"),
+        ];
+        for (scope, secret, slow, expected) in pins {
+            assert_eq!(
+                fingerprint(scope, secret, slow),
+                expected,
+                "{scope} {secret:?}"
+            );
+        }
     }
 
     #[test]

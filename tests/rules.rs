@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use leakstop::commands::rules::check_examples;
 use leakstop::matcher::Matcher;
-use leakstop::rules::{check_examples, embedded_rules, validate_embedded};
+use leakstop::rules::{embedded_rules, validate_embedded};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[test]

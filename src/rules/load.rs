@@ -2,7 +2,7 @@
 //! an error naming the file, the rule and the reason.
 
 use super::Rule;
-use crate::verify::spec::ProviderVerify;
+use crate::provider::ProviderVerify;
 use serde::Deserialize;
 use std::collections::HashSet;
 

@@ -5,7 +5,6 @@
 //! assertion.
 
 use super::http::{Request, Response};
-use super::spec::form_encode;
 use super::{Context, Credential, Status, Verification, Verifier};
 use base64::Engine as _;
 use ring::rand::SystemRandom;
@@ -35,11 +34,10 @@ impl Verifier for ServiceAccount {
             Ok(jwt) => jwt,
             Err(reason) => return Verification::error(reason),
         };
-        let body = format!(
-            "grant_type={}&assertion={}",
-            form_encode("urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            form_encode(&assertion)
-        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            .append_pair("assertion", &assertion)
+            .finish();
         let request = Request {
             method: "POST".into(),
             url: format!("{}/token", context.base_url),

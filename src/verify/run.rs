@@ -6,9 +6,10 @@
 use super::cache::Cache;
 use super::endpoint::{self, Overrides, UnsafeUrl};
 use super::http::{Client, Policy};
-use super::spec::HttpVerifier;
+use super::templated::HttpVerifier;
 use super::{Context, Credential, Status, Verification, Verifier};
 use crate::finding::{Finding, Secret};
+use crate::provider::Check;
 use crate::rules::Rule;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -230,7 +231,7 @@ fn plan(rule: &Rule, finding: &Finding, options: &Options) -> Result<Plan, Unsaf
             "leakstop knows no harmless read-only check for this kind of credential",
         )));
     };
-    if let Some(reason) = &spec.not_supported {
+    if let Check::NotSupported(reason) = &spec.check {
         return Ok(Plan::Decided(not_supported(reason)));
     }
     let mut parts = BTreeMap::new();
@@ -270,11 +271,10 @@ fn plan(rule: &Rule, finding: &Finding, options: &Options) -> Result<Plan, Unsaf
 /// The cache and dedupe key: a hash of the check (verifier, base URL) and
 /// every part of the credential. Never the credential in clear.
 fn cache_key(rule: &Rule, credential: &Credential, base_url: &str) -> String {
-    let verifier = rule
-        .verify
-        .as_ref()
-        .and_then(|s| s.kind.clone())
-        .unwrap_or_else(|| rule.id.clone());
+    let verifier = match rule.verify.as_ref().map(|s| &s.check) {
+        Some(Check::Builtin(builtin)) => builtin.name(),
+        _ => rule.id.as_str(),
+    };
     let mut hasher = Sha256::new();
     hasher.update(b"leakstop-verify-v1\0");
     hasher.update(verifier.as_bytes());
@@ -346,12 +346,10 @@ fn check(job: &Job<'_>, client: &Client, options: &Options) -> Verification {
         base_url: &job.base_url,
         verify_canaries: options.verify_canaries,
     };
-    match spec.kind.as_deref() {
-        Some(kind) => match super::builtin(kind) {
-            Some(verifier) => verifier.verify(&job.credential, &context),
-            None => Verification::error(format!("unknown verifier `{kind}`")),
-        },
-        None => HttpVerifier { spec }.verify(&job.credential, &context),
+    match &spec.check {
+        Check::Builtin(kind) => super::builtin(*kind).verify(&job.credential, &context),
+        Check::Request(check) => HttpVerifier { check }.verify(&job.credential, &context),
+        Check::NotSupported(reason) => not_supported(reason),
     }
 }
 
