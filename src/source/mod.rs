@@ -11,6 +11,7 @@ pub mod odb;
 pub mod range;
 pub mod sourcemap;
 pub mod staged;
+pub mod treediff;
 pub mod url;
 
 use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile};
