@@ -420,7 +420,7 @@ fn pre_push_lines_cannot_inject_options_into_git() {
         assert_eq!(code, 4, "{line}: {stderr}");
         assert!(report.is_none(), "no report for a refused push");
         assert!(
-            stderr.contains("pre-push line 1 is malformed") && stderr.contains(&line),
+            stderr.contains("pre-push line 1 refused: bad") && stderr.contains(&line),
             "{stderr}"
         );
         assert_eq!(
