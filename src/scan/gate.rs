@@ -9,6 +9,7 @@ use crate::config::{Config, CONFIG_FILE_NAME};
 use crate::filter::baseline::Baseline;
 use crate::finding::{fingerprint, Finding, Secret};
 use crate::rules::{Confidence, Severity};
+use crate::source::range::Revisions;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,29 +27,34 @@ pub struct TrustedInputs {
 }
 
 /// The commit a range is checked against: `A` of `A..B`, the merge base of
-/// `A...B`, the first `^X` exclusion; `None` when the range names none
-/// (a new branch pushed: the developer's own working tree config applies).
-pub fn base_revision(root: &Path, revisions: &[String]) -> Result<Option<String>> {
-    for revision in revisions {
-        if let Some(excluded) = revision.strip_prefix('^') {
-            return Ok(Some(excluded.to_string()));
+/// `A...B`, `X` of `^X`, the remote's old tip of a pushed branch; `None`
+/// when the range names none (a new branch pushed: the developer's own
+/// working tree config applies).
+pub fn base_revision(root: &Path, revisions: &Revisions) -> Result<Option<String>> {
+    let spec = match revisions {
+        Revisions::Push { remote_tips, .. } => {
+            return Ok(remote_tips.first().map(|id| id.to_string()));
         }
-        if let Some((left, right)) = revision.split_once("...") {
-            let output = git(
-                root,
-                &[
-                    "merge-base",
-                    "--end-of-options",
-                    or_head(left),
-                    or_head(right),
-                ],
-            )?;
-            let base = String::from_utf8_lossy(&output).trim().to_string();
-            return Ok((!base.is_empty()).then_some(base));
-        }
-        if let Some((left, _)) = revision.split_once("..") {
-            return Ok(Some(or_head(left).to_string()));
-        }
+        Revisions::Spec(spec) => spec.as_str(),
+    };
+    if let Some(excluded) = spec.strip_prefix('^') {
+        return Ok(Some(excluded.to_string()));
+    }
+    if let Some((left, right)) = spec.split_once("...") {
+        let output = git(
+            root,
+            &[
+                "merge-base",
+                "--end-of-options",
+                or_head(left),
+                or_head(right),
+            ],
+        )?;
+        let base = String::from_utf8_lossy(&output).trim().to_string();
+        return Ok((!base.is_empty()).then_some(base));
+    }
+    if let Some((left, _)) = spec.split_once("..") {
+        return Ok(Some(or_head(left).to_string()));
     }
     Ok(None)
 }
