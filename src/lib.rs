@@ -6,6 +6,7 @@
 //! applies the [`filter`]s, and a [`report`] renders the rest. See docs/ for
 //! the contracts.
 
+pub mod action;
 pub mod blob;
 pub mod bundle;
 pub mod cli;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Top to bottom (docs/architecture.md). Modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
-    &["main", "cli", "commands", "exit"],
+    &["main", "cli", "commands", "exit", "action"],
     &["scan"],
     &["source", "bundle"],
     &["blob"],

@@ -14,8 +14,16 @@ use crate::scan::{self, setup::build_engine, Mode};
 use anyhow::{bail, Result};
 use std::path::Path;
 
+pub use output::ScanReport;
+
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
+    scan_report(args).map(|report| report.outcome)
+}
+
+/// Runs `leakstop scan` and returns what was reported (the GitHub Action
+/// builds its summary and annotations from it).
+pub fn scan_report(args: &ScanArgs) -> Result<ScanReport> {
     if let Some(ScanTarget::Url(url)) = &args.target {
         if args.input.path != Path::new(".") {
             bail!(

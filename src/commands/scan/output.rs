@@ -16,15 +16,22 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-/// Writes the report in the requested format and the summary; the outcome
-/// that decides the exit code.
+/// A written report: the outcome that decides the exit code, and the
+/// findings and stats as reported (verified, `--only-verified` applied).
+pub struct ScanReport {
+    pub outcome: Outcome,
+    pub findings: Vec<Finding>,
+    pub stats: ScanStats,
+}
+
+/// Writes the report in the requested format and the summary.
 pub fn report_outcome(
     args: &ScanArgs,
     config: &Config,
     engine: &Engine,
     mut findings: Vec<Finding>,
     mut stats: ScanStats,
-) -> Result<Outcome> {
+) -> Result<ScanReport> {
     let unused_baseline = engine
         .filters()
         .baseline()
@@ -94,10 +101,14 @@ pub fn report_outcome(
     if (args.staged || args.pre_push) && !findings.is_empty() {
         eprintln!("{BLOCKED_COMMIT_HELP}");
     }
-    Ok(Outcome {
-        findings: findings.len(),
-        live_findings,
-        incomplete: stats.incomplete(),
+    Ok(ScanReport {
+        outcome: Outcome {
+            findings: findings.len(),
+            live_findings,
+            incomplete: stats.incomplete(),
+        },
+        findings,
+        stats,
     })
 }
 
