@@ -201,6 +201,16 @@ pub struct ScanArgs {
     /// never values). `LEAKSTOP_LOG=debug` does the same.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Findings of this severity or above fail the run (exit 1); below it
+    /// they are reported but exit 0. Default `low` (or `[scan] fail_on`):
+    /// an `info` finding such as a publishable key never fails a hook.
+    #[arg(global = true, long, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::finding::Severity>,
+    /// Report only findings of this severity or above; the rest are counted
+    /// as suppressed. Default `low` (or `[scan] min_severity`; `info` with
+    /// `--show-client-safe`).
+    #[arg(global = true, long, value_name = "SEVERITY")]
+    pub min_severity: Option<crate::finding::Severity>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -56,6 +56,10 @@ pub struct ScanSettings {
     pub archives: Option<bool>,
     /// Report publishable keys in client-side code as info (default false: suppressed).
     pub show_client_safe: Option<bool>,
+    /// Findings of this severity or above fail the run (default `low`).
+    pub fail_on: Option<Severity>,
+    /// Findings below this severity are counted, not reported (default `low`).
+    pub min_severity: Option<Severity>,
 }
 
 /// `[verify]`: how `scan --verify` runs (docs/configuration.md).

@@ -96,7 +96,8 @@ fn planted_secrets_of_every_rule_are_found_by_the_binary() {
             examples.join("\n\n=== next example ===\n\n") + "\n",
         );
     }
-    let (out, report) = tree.scan_json(&[]);
+    // Every severity, info included (the default --min-severity is low).
+    let (out, report) = tree.scan_json(&["--min-severity", "info"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let found: BTreeSet<String> = locations(&report)
         .into_iter()

@@ -6,7 +6,8 @@ use crate::cli::{Color, ScanArgs};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::exit::Outcome;
-use crate::finding::Finding;
+use crate::filter::Suppression;
+use crate::finding::{Finding, Severity};
 use crate::report::{self, Report};
 use crate::rules::Rule;
 use crate::stats::{ScanStats, VerificationStats};
@@ -43,7 +44,29 @@ pub fn report_outcome(
         .iter()
         .map(|r| (r.id.as_str(), r))
         .collect();
-    let mut live_findings = 0;
+    let show_client_safe =
+        args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
+    let min_severity =
+        args.min_severity
+            .or(config.scan.min_severity)
+            .unwrap_or(if show_client_safe {
+                Severity::Info
+            } else {
+                Severity::Low
+            });
+    let fail_on = args
+        .fail_on
+        .or(config.scan.fail_on)
+        .unwrap_or(Severity::Low);
+    let found = findings.len();
+    findings.retain(|f| f.severity >= min_severity);
+    if findings.len() < found {
+        *stats
+            .suppressed
+            .entry(Suppression::BelowMinSeverity)
+            .or_default() += (found - findings.len()) as u64;
+        stats.findings = findings.len() as u64;
+    }
     if args.verify || args.only_verified {
         let options = verify_options(args, config)?;
         let summary = verify::verify_findings(&mut findings, &rules_by_id, &options)?;
@@ -70,7 +93,6 @@ pub fn report_outcome(
             findings.retain(is_live);
             stats.findings = findings.len() as u64;
         }
-        live_findings = findings.iter().filter(|f| is_live(f)).count();
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -98,12 +120,32 @@ pub fn report_outcome(
         }
     }
     eprintln!("{}", report::summary(&stats, unused_baseline));
-    if (args.staged || args.pre_push) && !findings.is_empty() {
+    let failing = || findings.iter().filter(|f| f.severity >= fail_on);
+    let live_findings = failing()
+        .filter(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        })
+        .count();
+    let failing_findings = failing().count();
+    if failing_findings < findings.len() {
+        eprintln!(
+            "leakstop: {} finding{} below --fail-on {fail_on} (reported, not failing)",
+            findings.len() - failing_findings,
+            if findings.len() - failing_findings == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
+    if (args.staged || args.pre_push) && failing_findings > 0 {
         eprintln!("{BLOCKED_COMMIT_HELP}");
     }
     Ok(ScanReport {
         outcome: Outcome {
-            findings: findings.len(),
+            findings: failing_findings,
             live_findings,
             incomplete: stats.incomplete(),
         },
