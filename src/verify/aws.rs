@@ -5,9 +5,9 @@
 
 use super::http::{Request, Response};
 use super::{Context, Credential, Status, Verification, Verifier};
+use ring::digest::{digest, SHA256};
 use ring::hmac;
-use sha2::{Digest, Sha256};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 const REGION: &str = "us-east-1";
 const SERVICE: &str = "sts";
@@ -190,14 +190,14 @@ pub fn authorization(request: &Signing<'_>, key_id: &str, secret: &str) -> Strin
         request.query,
         canonical_headers,
         signed_headers,
-        hex(&Sha256::digest(request.body))
+        hex(digest(&SHA256, request.body).as_ref())
     );
     let date = &request.amz_date[..8.min(request.amz_date.len())];
     let scope = format!("{date}/{}/{}/aws4_request", request.region, request.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
         request.amz_date,
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        hex(digest(&SHA256, canonical_request.as_bytes()).as_ref())
     );
     let mut key = format!("AWS4{secret}").into_bytes();
     for part in [date, request.region, request.service, "aws4_request"] {
@@ -219,40 +219,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `YYYYMMDDTHHMMSSZ` in UTC.
+/// `YYYYMMDDTHHMMSSZ` in UTC (ISO 8601 basic format, as SigV4 wants it).
 pub fn amz_date(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let at = jiff::Timestamp::try_from(time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    at.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// The `get-vanilla` case of AWS's Signature Version 4 test suite.
     #[test]

@@ -11,7 +11,7 @@ use super::{Context, Credential, Status, Verification, Verifier};
 use crate::finding::{Finding, Secret};
 use crate::provider::Check;
 use crate::rules::Rule;
-use sha2::{Digest, Sha256};
+use ring::digest::{Context as Hasher, SHA256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -275,19 +275,20 @@ fn cache_key(rule: &Rule, credential: &Credential, base_url: &str) -> String {
         Some(Check::Builtin(builtin)) => builtin.name(),
         _ => rule.id.as_str(),
     };
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new(&SHA256);
     hasher.update(b"leakstop-verify-v1\0");
     hasher.update(verifier.as_bytes());
-    hasher.update([0]);
+    hasher.update(&[0]);
     hasher.update(base_url.as_bytes());
     for (name, value) in &credential.parts {
-        hasher.update([0]);
+        hasher.update(&[0]);
         hasher.update(name.as_bytes());
-        hasher.update([0]);
+        hasher.update(&[0]);
         hasher.update(Secret::expose(value).as_bytes());
     }
     hasher
-        .finalize()
+        .finish()
+        .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
