@@ -8,6 +8,7 @@ use super::{Context, Credential, Status, Verification, Verifier};
 use ring::digest::{digest, SHA256};
 use ring::hmac;
 use std::time::SystemTime;
+use url::Position;
 
 const REGION: &str = "us-east-1";
 const SERVICE: &str = "sts";
@@ -51,16 +52,20 @@ impl Verifier for AwsSts {
                 );
             }
         }
-        let Some((_, authority, _)) = super::endpoint::split(context.base_url) else {
+        // The signed `host` header must be what goes on the wire: sign and
+        // send the URL as the parser normalised it.
+        let Some(url) = super::endpoint::parse(context.base_url) else {
             return Verification::error("the STS base URL has no host");
         };
+        let authority = url[Position::BeforeHost..Position::AfterPort].to_string();
+        let base_url = url[..Position::AfterPath].trim_end_matches('/').to_string();
         let amz_date = amz_date(SystemTime::now());
         let mut headers = vec![
             (
                 "content-type".to_string(),
                 "application/x-www-form-urlencoded; charset=utf-8".to_string(),
             ),
-            ("host".to_string(), authority.to_string()),
+            ("host".to_string(), authority),
             ("x-amz-date".to_string(), amz_date.clone()),
         ];
         if let Some(token) = credential.get("session_token") {
@@ -84,8 +89,8 @@ impl Verifier for AwsSts {
         headers.push(("authorization".to_string(), authorization));
         let request = Request {
             method: "POST".into(),
-            url: format!("{}/", context.base_url),
-            display: format!("{}/ (sts:GetCallerIdentity)", context.base_url),
+            url: format!("{base_url}/"),
+            display: format!("{base_url}/ (sts:GetCallerIdentity)"),
             headers,
             body: Some(BODY.as_bytes().to_vec()),
         };
