@@ -194,6 +194,12 @@ pub struct ScanArgs {
     /// `verify.timeout` in the config].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub verify_timeout: Option<f64>,
+    /// Seconds for the whole verification; checks not done by then are
+    /// reported `skipped` with reason `deadline` [default: 300, or
+    /// `LEAKSTOP_VERIFY_DEADLINE`, or `verify.deadline` in an explicit or
+    /// user config].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub verify_deadline: Option<f64>,
     /// Neither read nor write the verification cache.
     #[arg(long)]
     pub no_verify_cache: bool,

@@ -2,6 +2,10 @@
 //! overrides and scan settings. Unknown keys are errors naming the key and
 //! line, never silently ignored.
 
+mod verify;
+
+pub use verify::{user_config_path, verify_options, VerifyFlags, USER_CONFIG_ENV};
+
 use crate::rules::{validate_rule, Confidence, Rule, Severity, Strictness};
 use crate::units;
 use serde::Deserialize;
@@ -20,6 +24,8 @@ pub enum ConfigError {
     },
     #[error("config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Environment { name: String, message: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +45,25 @@ pub struct Config {
     /// Where the config was loaded from (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// How it was found, which decides what it may set.
+    #[serde(skip)]
+    pub origin: ConfigOrigin,
+}
+
+/// How a config was found. A config found in the scanned tree travels with
+/// the repository, so a pull request can change it: it may not say where
+/// secrets are sent for verification or how much verification may cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    /// No file.
+    #[default]
+    None,
+    /// `.leakstop.toml` at the scan root.
+    Discovered,
+    /// `--config FILE`: the user chose it.
+    Explicit,
+    /// The user's own file outside any repository (`[verify]` only).
+    User,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +97,9 @@ pub struct VerifySettings {
     pub base_urls: BTreeMap<String, String>,
     /// Seconds per request (default 10).
     pub timeout: Option<f64>,
+    /// Seconds for the whole verification (default 300); checks not done by
+    /// then are reported `skipped` with reason `deadline`.
+    pub deadline: Option<f64>,
     /// Retries after a 429, 5xx or connection failure (default 2).
     pub retries: Option<u32>,
     /// Requests in flight at once (default 8).
@@ -184,6 +212,9 @@ impl Config {
         if let Some(timeout) = config.verify.timeout {
             units::check_seconds(timeout).map_err(|e| invalid(format!("verify.timeout: {e}")))?;
         }
+        if let Some(deadline) = config.verify.deadline {
+            units::check_seconds(deadline).map_err(|e| invalid(format!("verify.deadline: {e}")))?;
+        }
         if let Some(SizeValue::Text(text)) = &config.scan.max_file_size {
             units::parse_size(text).map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
         }
@@ -207,7 +238,9 @@ pub fn discover(
     disabled: bool,
 ) -> Result<Config, ConfigError> {
     if let Some(path) = explicit {
-        return Config::load(path);
+        let mut config = Config::load(path)?;
+        config.origin = ConfigOrigin::Explicit;
+        return Ok(config);
     }
     if disabled {
         return Ok(Config::default());
@@ -219,7 +252,9 @@ pub fn discover(
     };
     let candidate = root.join(CONFIG_FILE_NAME);
     if candidate.is_file() {
-        Config::load(&candidate)
+        let mut config = Config::load(&candidate)?;
+        config.origin = ConfigOrigin::Discovered;
+        Ok(config)
     } else {
         Ok(Config::default())
     }

@@ -3,7 +3,7 @@
 //! decides the exit code.
 
 use crate::cli::{Color, ScanArgs};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::engine::Engine;
 use crate::exit::Outcome;
 use crate::filter::Suppression;
@@ -15,7 +15,6 @@ use crate::verify;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
 
 /// A written report: the outcome that decides the exit code, and the
 /// findings and stats as reported (verified, `--only-verified` applied).
@@ -83,6 +82,12 @@ pub fn report_outcome(
         });
         for warning in &summary.warnings {
             eprintln!("leakstop: warning: {warning}");
+        }
+        for error in &summary.errors {
+            stats.errors.push(crate::stats::ScanError {
+                path: "(verification)".into(),
+                message: error.clone(),
+            });
         }
         let is_live = |f: &Finding| {
             f.verification
@@ -154,54 +159,20 @@ pub fn report_outcome(
     })
 }
 
-/// Verification settings: flags win over `[verify]` in the config.
+/// Verification settings: flags, then the environment, then trusted configs
+/// (crate::config::verify_options).
 fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
-    let settings = &config.verify;
-    let defaults = verify::Options::default();
-    let log = args.verbose
-        || std::env::var("LEAKSTOP_LOG")
-            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "debug" | "trace"));
-    let timeout = args
-        .verify_timeout
-        .or(settings.timeout)
-        .map_or(defaults.policy.timeout, Duration::from_secs_f64);
-    let cache_dir = if args.no_verify_cache || settings.cache == Some(false) {
-        None
-    } else {
-        verify::cache::default_dir()
+    let flags = config::VerifyFlags {
+        timeout: args.verify_timeout,
+        deadline: args.verify_deadline,
+        no_cache: args.no_verify_cache,
+        verbose: args.verbose,
     };
-    // Overrides from the environment must be as safe as the config's.
-    for (name, value) in std::env::vars() {
-        if let Some(endpoint) = name.strip_prefix(verify::endpoint::ENV_PREFIX) {
-            if !value.is_empty() {
-                verify::endpoint::check(&endpoint.to_ascii_lowercase(), &value)
-                    .with_context(|| format!("environment variable {name}"))?;
-            }
-        }
+    let (options, notices) = config::verify_options(config, &flags)?;
+    for notice in notices {
+        eprintln!("leakstop: verify: {notice}");
     }
-    // A repository's own config can move where its secrets are verified:
-    // say so, so that it is never silent.
-    for (name, url) in &settings.base_urls {
-        eprintln!("leakstop: verify: base URL for `{name}` from the config: {url}");
-    }
-    Ok(verify::Options {
-        policy: verify::http::Policy {
-            timeout,
-            retries: settings.retries.unwrap_or(defaults.policy.retries),
-            log,
-            ..defaults.policy
-        },
-        concurrency: settings.concurrency.unwrap_or(defaults.concurrency),
-        provider_concurrency: settings
-            .provider_concurrency
-            .unwrap_or(defaults.provider_concurrency),
-        cache_dir,
-        cache_ttl: settings
-            .cache_ttl
-            .map_or(defaults.cache_ttl, Duration::from_secs),
-        overrides: verify::endpoint::Overrides::new(settings.base_urls.clone()),
-        verify_canaries: settings.canaries.unwrap_or(false),
-    })
+    Ok(options)
 }
 
 /// What a developer whose commit was blocked can do.
