@@ -30,6 +30,10 @@ pub enum Command {
     /// Install git hooks that run leakstop.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Run as the GitHub Action does (action.yml): pick what to scan from the
+    /// workflow's event, scan, annotate files and lines, write the job
+    /// summary, the SARIF file and the step outputs.
+    Action(ActionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,4 +248,35 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+/// `leakstop action`: the inputs of action.yml. Empty values count as unset
+/// (a composite action passes every input, set or not).
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// What to scan: auto (from the event), pr, push, full, dir.
+    #[arg(long, value_enum, default_value_t = crate::action::Mode::Auto)]
+    pub mode: crate::action::Mode,
+    /// The repository (or, with `--mode dir`, the directory) to scan.
+    #[arg(long, default_value = ".")]
+    pub path: PathBuf,
+    /// A config file (default: the repository's `.leakstop.toml`; for pull
+    /// requests and pushes, as it is at the base commit).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// A baseline file (for pull requests and pushes, as it is at the base commit).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
+    /// When the job fails: any finding, only verified live ones, or never.
+    #[arg(long, value_enum, default_value_t = crate::action::FailOn::Any)]
+    pub fail_on: crate::action::FailOn,
+    /// Check with each provider whether a secret is live (`true`/`false`).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub verify: bool,
+    /// Where to write the SARIF report (for github/codeql-action/upload-sarif).
+    #[arg(long, value_name = "FILE", default_value = "leakstop.sarif")]
+    pub sarif: PathBuf,
+    /// Extra `leakstop scan` flags, split like a shell would.
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    pub args: Option<String>,
 }

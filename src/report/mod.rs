@@ -9,6 +9,7 @@ mod sarif;
 use crate::finding::Finding;
 use crate::rules::Rule;
 use crate::stats::ScanStats;
+use crate::text::human_bytes;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -106,19 +107,4 @@ pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
         }
     }
     text
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
