@@ -235,6 +235,15 @@ fn rules_check_names_file_rule_and_reason() {
     );
 }
 
+/// A `.leakstop.toml` defining the rule `acme.token`.
+fn config_rule(regex: &str, keyword: &str) -> String {
+    format!(
+        "[[rule]]\nid = \"acme.token\"\nname = \"ACME API token\"\nregex = '''{regex}'''\n\
+         keywords = [\"{keyword}\"]\nconfidence = \"high\"\nseverity = \"high\"\n\
+         description = \"d\"\nremediation = \"r\"\n"
+    )
+}
+
 /// The prefilter only looks near keywords: a rule whose regex can match
 /// without one would miss secrets silently, so it does not load.
 #[test]
@@ -254,18 +263,10 @@ fn a_rule_whose_matches_can_lack_every_keyword_is_refused() {
         out.stdout
     );
     // The same rule in a config is a configuration error naming it.
-    let config = r#"
-[[rule]]
-id = "acme.token"
-name = "ACME API token"
-regex = '''\b(?:acme_)?([a-z0-9]{24})\b'''
-keywords = ["acme_"]
-confidence = "high"
-severity = "high"
-description = "d"
-remediation = "r"
-"#;
-    tree.write(".leakstop.toml", config);
+    tree.write(
+        ".leakstop.toml",
+        config_rule(r"\b(?:acme_)?([a-z0-9]{24})\b", "acme_"),
+    );
     tree.write("app.env", "ACME=acme_q8z2lmx0pt4kr7wn3vb6yc1d\n");
     let out = tree.leakstop(&["scan", "."]);
     assert_eq!(out.code, 4, "{}", out.stderr);
@@ -281,18 +282,8 @@ remediation = "r"
 #[test]
 fn the_assign_fragment_expands_in_user_rules() {
     let tree = Tree::new();
-    let config = r#"
-[[rule]]
-id = "acme.token"
-name = "ACME API token"
-regex = '''acme_key{{assign}}([a-z0-9]{24})\b'''
-keywords = ["acme_key"]
-confidence = "high"
-severity = "high"
-description = "d"
-remediation = "r"
-"#;
-    tree.write(".leakstop.toml", config);
+    let config = config_rule(r"acme_key{{assign}}([a-z0-9]{24})\b", "acme_key");
+    tree.write(".leakstop.toml", &config);
     tree.write(
         "settings.txt",
         "acme_key = \"q8z2lmx0pt4kr7wn3vb6yc1d\"\n\

@@ -56,14 +56,16 @@ pub fn verify_options(
 ) -> Result<(verify::Options, Vec<String>), ConfigError> {
     let mut notices = Vec::new();
     let user = load_user_config(config)?;
+    // Only a config the user named is trusted; one found in the tree, or
+    // read from a commit (range scans), is the repository's.
     let own = match config.origin {
-        ConfigOrigin::Discovered => {
+        ConfigOrigin::Explicit | ConfigOrigin::User => Some(&config.verify),
+        ConfigOrigin::Discovered | ConfigOrigin::None => {
             if let Some(notice) = refused(config) {
                 notices.push(notice);
             }
             None
         }
-        _ => Some(&config.verify),
     };
     let trusted: Vec<&VerifySettings> = own.into_iter().chain(user.as_ref()).collect();
     let first = |get: &dyn Fn(&VerifySettings) -> Option<f64>| trusted.iter().find_map(|s| get(s));
