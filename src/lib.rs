@@ -20,4 +20,5 @@ pub mod rules;
 pub mod source;
 pub mod stats;
 pub mod text;
+pub mod threads;
 pub mod verify;

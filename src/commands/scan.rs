@@ -44,7 +44,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let mut input = args.input.clone();
     let revisions = revisions(args)?;
     if args.staged || args.git || revisions.is_some() {
-        input.path = repository_root(&input.path)?;
+        input.path = crate::source::git::repository_root(&input.path)?;
     }
     let config = load_config(&input)?;
     let baseline = match &args.baseline {
@@ -216,34 +216,6 @@ const BLOCKED_COMMIT_HELP: &str = "leakstop: commit blocked: the staged changes 
   3. or accept it: `leakstop baseline create -o .leakstop-baseline.json`, and run the hook with
      `leakstop scan --staged --baseline .leakstop-baseline.json`.";
 
-/// The top directory of the git work tree containing `dir`.
-fn repository_root(dir: &Path) -> Result<std::path::PathBuf> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .context("running git (is it installed?)")?;
-    if !output.status.success() {
-        let bare = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--is-bare-repository"])
-            .output()
-            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"));
-        if bare {
-            return Ok(dir.to_path_buf());
-        }
-        bail!(
-            "this scan needs a git repository: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(std::path::PathBuf::from(
-        String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
-    ))
-}
-
 /// The commits `--range`, `--since-commit` or `--pre-push` select; `None`
 /// for other scans.
 fn revisions(args: &ScanArgs) -> Result<Option<Revisions>> {
@@ -354,7 +326,7 @@ fn in_thread_pool<T: Send>(
     threads: Option<usize>,
     work: impl FnOnce() -> Result<T> + Send,
 ) -> Result<T> {
-    match threads {
+    match crate::threads::cap(threads) {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -582,7 +554,7 @@ pub fn run(
         follow_symlinks: input.follow_symlinks,
         max_file_size: max_file_size(input, config),
         default_excludes: default_excludes(input, config),
-        threads: input.threads.unwrap_or(0),
+        threads: crate::threads::cap(input.threads).unwrap_or(0),
         archives: (!input.no_archives && config.scan.archives.unwrap_or(true))
             .then(ArchiveLimits::default),
     };
