@@ -429,3 +429,32 @@ fn pre_push_lines_cannot_inject_options_into_git() {
         );
     }
 }
+
+/// Issue 14 items 1 and 2 in range and pre-push scans: blobs are compared,
+/// never git's diff text, so attributes and quoted paths hide nothing.
+#[test]
+fn ranges_see_through_diff_attributes_and_awkward_paths() {
+    let tree = Tree::repo();
+    tree.write(".gitattributes", "*.env -diff\n")
+        .write("My Project/a.env", "A=1\n");
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "-m", "init"]);
+    let base = git(&tree, &["rev-parse", "HEAD"]);
+    tree.write("My Project/a.env", format!("A=1\nT={GITHUB_PAT}\n"))
+        .write("tab\there.env", format!("{GITHUB_OAUTH}\n"));
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "-m", "leak"]);
+    let head = git(&tree, &["rev-parse", "HEAD"]);
+    let expected = vec![
+        loc("github.pat-classic", "My Project/a.env", 2, 3),
+        loc("github.oauth", "tab\there.env", 1, 1),
+    ];
+    let (_, report) = tree.scan_json(&["--range", &format!("{base}..HEAD")]);
+    assert_eq!(locations(&report), expected);
+    let (code, report, stderr) = pre_push(
+        &tree,
+        &format!("refs/heads/main {head} refs/heads/main {base}\n"),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(locations(&report.unwrap()), expected);
+}
