@@ -93,27 +93,8 @@ fn pre_push_reads_git_protocol_from_stdin() {
     let (tree, [c1, _, c3]) = history();
     let zero = "0".repeat(40);
     let run = |stdin: String| {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
-            .current_dir(tree.path())
-            .args(["scan", "--pre-push", "--format", "json", "."])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        (
-            output.status.code().unwrap(),
-            locations(&report),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let (code, report, stderr) = pre_push(&tree, &stdin);
+        (code, locations(&report.expect("a report")), stderr)
     };
     // Updating a branch the remote has at c1: the two new commits.
     let (code, found, stderr) = run(format!("refs/heads/main {c3} refs/heads/main {c1}\n"));
