@@ -24,5 +24,6 @@ pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod text;
+pub mod threads;
 pub mod units;
 pub mod verify;

@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["matcher"],
     &["rules"],
     &["provider"],
-    &["finding", "text", "units", "lib"],
+    &["finding", "text", "units", "threads", "lib"],
 ];
 
 const MAX_LINES: usize = 600;
