@@ -16,6 +16,7 @@ pub mod engine;
 pub mod exit;
 pub mod filter;
 pub mod finding;
+pub mod logging;
 pub mod matcher;
 pub mod provider;
 pub mod report;

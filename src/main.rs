@@ -18,6 +18,8 @@ fn main() -> ExitCode {
             };
         }
     };
+    let verbose = matches!(&cli.command, Command::Scan(args) if args.verbose);
+    leakstop::logging::init(verbose);
     match run(cli.command) {
         Ok(outcome) => ExitCode::from(exit::code(outcome)),
         Err(error) => {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Top to bottom (docs/architecture.md). Modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
-    &["main", "cli", "commands", "exit", "action"],
+    &["main", "cli", "commands", "exit", "action", "logging"],
     &["scan"],
     &["source", "bundle"],
     &["blob"],

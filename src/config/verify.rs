@@ -27,8 +27,6 @@ pub struct VerifyFlags {
     pub deadline: Option<f64>,
     /// `--no-verify-cache`.
     pub no_cache: bool,
-    /// `--verbose`: log requests (redacted).
-    pub verbose: bool,
 }
 
 /// The user-level config: `$LEAKSTOP_USER_CONFIG`, else
@@ -115,14 +113,10 @@ pub fn verify_options(
         limits::MAX_PROVIDER_CONCURRENCY as u64,
     );
     let cache_off = flags.no_cache || any.iter().find_map(|s| s.cache) == Some(false);
-    let log = flags.verbose
-        || std::env::var("LEAKSTOP_LOG")
-            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "debug" | "trace"));
     let options = verify::Options {
         policy: verify::http::Policy {
             timeout,
             retries: retries.unwrap_or(defaults.policy.retries),
-            log,
             ..defaults.policy
         },
         concurrency: concurrency.unwrap_or(defaults.concurrency),

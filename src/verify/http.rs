@@ -27,8 +27,6 @@ pub struct Policy {
     pub backoff: Duration,
     /// Longest wait a `Retry-After` may ask for; beyond it the result is `rate_limited`.
     pub max_wait: Duration,
-    /// Log requests (redacted) to stderr.
-    pub log: bool,
 }
 
 impl Default for Policy {
@@ -38,7 +36,6 @@ impl Default for Policy {
             retries: 2,
             backoff: Duration::from_millis(250),
             max_wait: Duration::from_secs(30),
-            log: false,
         }
     }
 }
@@ -127,12 +124,10 @@ impl Client {
         &self.policy
     }
 
-    /// Writes a debug line to stderr when logging is on. Callers pass text
-    /// that holds no secret; `scrub` is the second line of defence.
+    /// A debug event (shown with `-v` or `LEAKSTOP_LOG=debug`). Callers
+    /// pass text that holds no secret; `scrub` is the second line of defence.
     pub fn log(&self, message: &str) {
-        if self.policy.log {
-            eprintln!("leakstop: verify: {message}");
-        }
+        tracing::debug!(target: "leakstop::verify", "{message}");
     }
 
     /// Sends `request`, retrying 429/5xx/connection failures. `classify`

@@ -166,7 +166,6 @@ fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
         timeout: args.verify_timeout,
         deadline: args.verify_deadline,
         no_cache: args.no_verify_cache,
-        verbose: args.verbose,
     };
     let (options, notices) = config::verify_options(config, &flags)?;
     for notice in notices {
