@@ -3,7 +3,8 @@
 //! Below both `source` and `bundle`, which produce blobs (archives expand a
 //! blob into entry blobs).
 
-use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile};
+use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is_vendored_dir};
+use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::matcher::BlobKind;
 use crate::stats::{SkipReason, StatsCollector};
@@ -41,6 +42,22 @@ pub struct Admission {
 }
 
 impl Admission {
+    /// True if a file at `path` (display path, `/` separators) is to be
+    /// read at all: not an allowlisted path, not inside a vendored
+    /// dependency folder (unless default excludes are off). Counts the skip.
+    /// The filesystem walk prunes vendored folders as directories instead.
+    pub fn admit_path(&self, path: &str, filters: &Filters, stats: &StatsCollector) -> bool {
+        if filters.path_excluded(path) {
+            stats.skipped(SkipReason::AllowlistedPath);
+            false
+        } else if self.default_excludes && path.split('/').rev().skip(1).any(is_vendored_dir) {
+            stats.skipped(SkipReason::VendoredDirectory);
+            false
+        } else {
+            true
+        }
+    }
+
     /// Counts the blob as skipped or scanned, and returns the matcher settings
     /// for it if it is to be scanned.
     pub fn admit(&self, data: &[u8], path: &str, stats: &StatsCollector) -> Option<BlobKind> {

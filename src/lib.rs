@@ -6,6 +6,7 @@
 //! applies the [`filter`]s, and a [`report`] renders the rest. See docs/ for
 //! the contracts.
 
+pub mod action;
 pub mod blob;
 pub mod bounded;
 pub mod bundle;
@@ -16,11 +17,15 @@ pub mod engine;
 pub mod exit;
 pub mod filter;
 pub mod finding;
+pub mod logging;
 pub mod matcher;
+pub mod provider;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod text;
+pub mod threads;
+pub mod units;
 pub mod verify;

@@ -19,6 +19,8 @@ fn main() -> ExitCode {
             };
         }
     };
+    let verbose = matches!(&cli.command, Command::Scan(args) if args.verbose);
+    leakstop::logging::init(verbose);
     match run(cli.command) {
         Ok(outcome) => ExitCode::from(exit::code(outcome)),
         Err(error) => {
@@ -65,6 +67,10 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
             let hook = commands::hook::install(&path, kind, existing)?;
             eprintln!("leakstop: installed {}", hook.display());
             Ok(Outcome::default())
+        }
+        Command::Action(args) => {
+            drop(stdout);
+            commands::action::run(&args)
         }
         Command::Rules(RulesCommand::List { json }) => {
             commands::rules::list(json, &mut stdout)?;

@@ -6,7 +6,6 @@ mod human;
 mod json;
 mod sarif;
 
-use crate::cli::Format;
 use crate::finding::Finding;
 use crate::rules::Rule;
 use crate::stats::ScanStats;
@@ -16,6 +15,16 @@ use std::io::{self, Write};
 
 /// JSON report format version; bump on any incompatible change (docs/output.md).
 pub const REPORT_VERSION: u32 = 1;
+
+/// The report formats (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+    Sarif,
+    Csv,
+}
 
 /// Everything a report renders.
 pub struct Report<'a> {

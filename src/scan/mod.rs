@@ -4,6 +4,7 @@
 //! findings and the stats. The library runs a scan without the CLI.
 
 pub mod collector;
+pub mod gate;
 pub mod progress;
 pub mod setup;
 pub mod web;
@@ -16,9 +17,10 @@ use crate::bundle::{BundleOptions, BundleScanner, MapLookup};
 use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::source::fs::{self, FsMaps, FsOptions};
+use crate::source::history;
 use crate::source::odb::ObjectScanOptions;
+use crate::source::range::{self, Revisions};
 use crate::source::staged::{self, StagedOptions};
-use crate::source::{history, range};
 use crate::stats::{ScanStats, StatsCollector};
 use anyhow::{Context, Result};
 use progress::with_progress;
@@ -35,9 +37,9 @@ pub enum Mode {
     /// Every blob reachable from any ref (`--git`); with `all_objects`,
     /// also blobs no walked commit introduced (`--all-objects`).
     History { all_objects: bool },
-    /// The blobs the commits of `git log` revision arguments introduce
-    /// (`--range`, `--since-commit`, `--pre-push`).
-    Range(Vec<String>),
+    /// The blobs the commits of a range introduce (`--range`,
+    /// `--since-commit`, `--pre-push`).
+    Range(Revisions),
 }
 
 impl Mode {

@@ -7,6 +7,7 @@ pub mod history;
 pub mod odb;
 pub mod range;
 pub mod staged;
+pub mod treediff;
 pub mod web;
 
 pub use crate::blob::{looks_binary, Admission, Blob, BlobSink, SNIFF_LEN};

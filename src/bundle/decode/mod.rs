@@ -277,7 +277,8 @@ pub fn escape_at(data: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
         b'b' => simple('\u{8}'),
         b'f' => simple('\u{c}'),
         b'x' => {
-            let value = hex_value(data.get(at + 2..(at + 4).min(end))?)?;
+            // All the digits, inside the window: a cut escape is not one.
+            let value = hex_value(data.get(at + 2..at + 4).filter(|_| at + 4 <= end)?)?;
             Some((char::from_u32(value)?, 4))
         }
         b'u' if at + 3 <= end && data.get(at + 2) == Some(&b'{') => {
@@ -288,7 +289,7 @@ pub fn escape_at(data: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
             Some((char::from_u32(value)?, close + 4))
         }
         b'u' => {
-            let high = hex_value(data.get(at + 2..(at + 6).min(end))?)?;
+            let high = hex_value(data.get(at + 2..at + 6).filter(|_| at + 6 <= end)?)?;
             if (0xD800..0xDC00).contains(&high)
                 && data.get(at + 6) == Some(&b'\\')
                 && data.get(at + 7) == Some(&b'u')

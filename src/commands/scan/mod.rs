@@ -14,8 +14,16 @@ use crate::scan::{self, setup::build_engine, Mode};
 use anyhow::{bail, Result};
 use std::path::Path;
 
+pub use output::ScanReport;
+
 /// Runs `leakstop scan`.
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
+    scan_report(args).map(|report| report.outcome)
+}
+
+/// Runs `leakstop scan` and returns what was reported (the GitHub Action
+/// builds its summary and annotations from it).
+pub fn scan_report(args: &ScanArgs) -> Result<ScanReport> {
     if let Some(ScanTarget::Url(url)) = &args.target {
         if args.input.path != Path::new(".") {
             bail!(
@@ -26,13 +34,19 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         return url::scan_url(args, url);
     }
     let mode = revisions::mode(args)?;
-    let (config, settings) = settings::resolve(&args.input, mode, !args.no_progress)?;
-    let baseline = match &args.baseline {
-        Some(path) => Baseline::load(path)?,
-        None => Baseline::default(),
-    };
-    let engine = build_engine(&config, baseline, args.show_secrets)?;
-    let scanned = scan::run(&settings, &engine)?;
+    let resolved = settings::resolve(
+        &args.input,
+        mode,
+        args.baseline.as_deref(),
+        !args.no_progress,
+    )?;
+    let config = resolved.config;
+    let engine = build_engine(&config, resolved.baseline, args.show_secrets)?;
+    let mut scanned = scan::run(&resolved.settings, &engine)?;
+    if !resolved.gate_changes.is_empty() {
+        scanned.findings.extend(resolved.gate_changes);
+        scanned.stats.findings = scanned.findings.len() as u64;
+    }
     if let Some(commits) = scanned.commits {
         eprintln!(
             "leakstop: walked {commits} commit{}",
@@ -44,9 +58,9 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
 
 /// Runs `leakstop baseline create`: every current finding becomes an entry.
 pub fn create_baseline(input: &ScanInput, output: &Path) -> Result<Outcome> {
-    let (config, settings) = settings::resolve(input, Mode::Directory, true)?;
-    let engine = build_engine(&config, Baseline::default(), false)?;
-    let scanned = scan::run(&settings, &engine)?;
+    let resolved = settings::resolve(input, Mode::Directory, None, true)?;
+    let engine = build_engine(&resolved.config, Baseline::default(), false)?;
+    let scanned = scan::run(&resolved.settings, &engine)?;
     let count = write_baseline(output, &scanned.findings)?;
     eprintln!("{}", report::summary(&scanned.stats, 0));
     let findings = scanned.findings.len();

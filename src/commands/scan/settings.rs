@@ -6,15 +6,33 @@ use crate::bundle::archive::ArchiveLimits;
 use crate::bundle::BundleOptions;
 use crate::cli::ScanInput;
 use crate::config::{self, Config};
-use crate::scan::{Mode, Settings};
+use crate::filter::baseline::Baseline;
+use crate::finding::Finding;
+use crate::scan::{gate, Mode, Settings};
 use crate::source::fs::DEFAULT_MAX_FILE_SIZE;
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use anyhow::{bail, Result};
+use std::path::Path;
 
-/// The config in force and the settings of a scan in `mode`.
-pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config, Settings)> {
+/// What a scan runs with: the config and baseline in force, the settings,
+/// and findings about changes to the gate's own inputs (range scans).
+pub struct Resolved {
+    pub config: Config,
+    pub baseline: Baseline,
+    pub settings: Settings,
+    pub gate_changes: Vec<Finding>,
+}
+
+/// Resolves the flags for a scan in `mode`. A range scan without an
+/// explicit `--config` reads the config and baseline from its base commit
+/// ([`gate`]).
+pub fn resolve(
+    input: &ScanInput,
+    mode: Mode,
+    baseline: Option<&Path>,
+    progress: bool,
+) -> Result<Resolved> {
     let root = if mode.is_git() {
-        repository_root(&input.path)?
+        crate::source::git::repository_root(&input.path)?
     } else {
         input.path.clone()
     };
@@ -22,7 +40,29 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
     if root.as_os_str() != crate::source::fs::STDIN_PATH && !root.exists() {
         bail!("scan path {} does not exist", root.display());
     }
-    let config = config::discover(input.config.as_deref(), &root, input.no_config)?;
+    let base = match &mode {
+        Mode::Range(revisions) if input.config.is_none() && !input.no_config => {
+            gate::base_revision(&root, revisions)?
+        }
+        _ => None,
+    };
+    let (config, baseline, gate_changes) = match base {
+        Some(base) => {
+            let trusted = gate::trusted_inputs(&root, &base, baseline)?;
+            eprintln!(
+                "leakstop: using the config and baseline of the base commit {base} (changes to them are reported)"
+            );
+            (trusted.config, trusted.baseline, trusted.changes)
+        }
+        None => {
+            let config = config::discover(input.config.as_deref(), &root, input.no_config)?;
+            let baseline = match baseline {
+                Some(path) => Baseline::load(path)?,
+                None => Baseline::default(),
+            };
+            (config, baseline, Vec::new())
+        }
+    };
     if let Some(source) = &config.source {
         eprintln!(
             "leakstop: using config {}",
@@ -32,7 +72,7 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
     let scan = &config.scan;
     let settings = Settings {
         admission: admission(input, &config),
-        threads: input.threads,
+        threads: crate::threads::cap(input.threads),
         respect_ignore_files: !input.no_ignore,
         follow_symlinks: input.follow_symlinks,
         archives: (!input.no_archives && scan.archives.unwrap_or(true))
@@ -42,7 +82,12 @@ pub fn resolve(input: &ScanInput, mode: Mode, progress: bool) -> Result<(Config,
         root,
         mode,
     };
-    Ok((config, settings))
+    Ok(Resolved {
+        config,
+        baseline,
+        settings,
+        gate_changes,
+    })
 }
 
 /// Size limit and default excludes.
@@ -66,33 +111,4 @@ pub fn bundle_options(input: &ScanInput, config: &Config) -> BundleOptions {
         show_client_safe: input.show_client_safe || scan.show_client_safe.unwrap_or(false),
         ..BundleOptions::default()
     }
-}
-
-/// The top directory of the git work tree containing `dir` (a bare
-/// repository is its own top).
-fn repository_root(dir: &Path) -> Result<PathBuf> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .context("running git (is it installed?)")?;
-    if !output.status.success() {
-        let bare = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--is-bare-repository"])
-            .output()
-            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"));
-        if bare {
-            return Ok(dir.to_path_buf());
-        }
-        bail!(
-            "this scan needs a git repository: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
-    ))
 }

@@ -1,11 +1,10 @@
 //! `leakstop scan url`: the crawl's limits from the flags, then the shared
 //! report path.
 
-use super::output::report_outcome;
+use super::output::{report_outcome, ScanReport};
 use super::settings::{admission, bundle_options};
 use crate::cli::{ScanArgs, UrlArgs};
 use crate::config;
-use crate::exit::Outcome;
 use crate::filter::baseline::Baseline;
 use crate::scan::setup::build_engine;
 use crate::scan::web;
@@ -15,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Runs `leakstop scan url`.
-pub fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<Outcome> {
+pub fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<ScanReport> {
     let start = WebUrl::parse(&url_args.url)
         .ok_or_else(|| anyhow!("`{}` is not an http:// or https:// URL", url_args.url))?;
     let allowed_origins = url_args
