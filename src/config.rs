@@ -22,6 +22,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("config {path} not read: {reason}")]
+    Refused {
+        path: PathBuf,
+        reason: crate::bounded::ReadRefused,
+    },
     #[error("config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("environment variable {name}: {message}")]
@@ -159,6 +164,22 @@ pub struct Allowlist {
 }
 
 impl Config {
+    /// Loads a config that came with the scanned tree: a regular file under
+    /// `root`, not a symlink, at most [`MAX_DISCOVERED_SIZE`] bytes, read
+    /// through a capped read (src/bounded.rs).
+    pub fn load_discovered(path: &Path, root: &Path) -> Result<Config, ConfigError> {
+        let policy = crate::bounded::ReadPolicy {
+            root: root.to_path_buf(),
+            follow_symlinks: false,
+            max_size: MAX_DISCOVERED_SIZE,
+        };
+        let bytes = policy.read(path).map_err(|reason| ConfigError::Refused {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Config::parse(path, &String::from_utf8_lossy(&bytes))
+    }
+
     /// Loads `path`, validating every section and extra rule.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -231,6 +252,9 @@ impl Config {
     }
 }
 
+/// A discovered config larger than this is refused (a real one is a few KB).
+pub const MAX_DISCOVERED_SIZE: u64 = 1 << 20;
+
 /// The config to use: the explicit one, else `.leakstop.toml` at the scan root.
 pub fn discover(
     explicit: Option<&Path>,
@@ -251,8 +275,8 @@ pub fn discover(
         scan_root
     };
     let candidate = root.join(CONFIG_FILE_NAME);
-    if candidate.is_file() {
-        let mut config = Config::load(&candidate)?;
+    if std::fs::symlink_metadata(&candidate).is_ok() {
+        let mut config = Config::load_discovered(&candidate, root)?;
         config.origin = ConfigOrigin::Discovered;
         Ok(config)
     } else {

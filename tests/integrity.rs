@@ -344,3 +344,33 @@ fn ignore_files_that_are_links_to_devices_or_fifos_are_not_read() {
         vec![("ignore_file".to_string(), "sub/.ignore".to_string())]
     );
 }
+
+/// A `.leakstop.toml` that came with the scanned tree is read like any
+/// other side file: a link to /dev/zero or a FIFO is refused with a clear
+/// error (exit 4) instead of eating memory or hanging.
+#[test]
+fn a_discovered_config_is_read_bounded() {
+    for make in ["zero", "fifo", "huge"] {
+        let tree = Tree::new();
+        tree.write("a.env", format!("T={GITHUB_PAT}\n"));
+        let config = tree.join(".leakstop.toml");
+        match make {
+            "zero" => std::os::unix::fs::symlink("/dev/zero", &config).unwrap(),
+            "fifo" => mkfifo(&config),
+            _ => {
+                let file = std::fs::File::create(&config).unwrap();
+                file.set_len(1 << 30).unwrap();
+            }
+        }
+        let output = assert_cmd::Command::cargo_bin("leakstop")
+            .expect("binary")
+            .current_dir(tree.path())
+            .args(["scan", "."])
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(4), "{make}: {stderr}");
+        assert!(stderr.contains("not read"), "{make}: {stderr}");
+    }
+}

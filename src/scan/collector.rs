@@ -5,7 +5,7 @@
 use crate::blob::{Blob, BlobSink};
 use crate::bundle::BundleScanner;
 use crate::finding::Finding;
-use crate::stats::{ScanStats, StatsCollector};
+use crate::stats::{ProblemKind, ScanStats, StatsCollector};
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -36,6 +36,22 @@ impl<'a> Collector<'a> {
 
 impl BlobSink for Collector<'_> {
     fn blob(&self, blob: &Blob<'_>) {
+        // A bug in a decoder or rule must not end the whole run without a
+        // report: the blob is recorded as not scanned (the run is
+        // incomplete) and the rest goes on.
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.collect(blob)));
+        if scanned.is_err() {
+            self.stats.error_as(
+                ProblemKind::Other,
+                blob.path,
+                "internal error while scanning this blob (a leakstop bug; please report it); the rest of the scan went on",
+            );
+        }
+    }
+}
+
+impl Collector<'_> {
+    fn collect(&self, blob: &Blob<'_>) {
         let mut found = self
             .scanner
             .scan(blob.data, blob.path, blob.kind, self.stats);
