@@ -2,13 +2,13 @@
 //! scan that read nothing can never pass for a clean one.
 
 use crate::filter::Suppression;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Why an input was deliberately not scanned (policy, not failure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Binary,
@@ -37,7 +37,7 @@ impl SkipReason {
 }
 
 /// An input that should have been scanned but could not be: makes the scan incomplete.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ScanError {
     pub path: String,
     pub message: String,
@@ -121,7 +121,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The final account of a scan, part of every report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanStats {
     pub files_scanned: u64,
     pub bytes_scanned: u64,
@@ -138,7 +138,7 @@ pub struct ScanStats {
 
 /// Verification counts: distinct credentials, how many checks went to a
 /// provider or came from the cache, and findings' statuses.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VerificationStats {
     pub distinct_credentials: usize,
     pub checked: usize,

@@ -61,6 +61,9 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 style.paint(color, &verification.describe())
             )?;
         }
+        if let Some(repository) = &finding.repository {
+            writeln!(out, "    repository: {repository}")?;
+        }
         if let Some(commit) = &finding.commit {
             writeln!(
                 out,

@@ -36,6 +36,8 @@ pub fn base_revision(root: &Path, revisions: &Revisions) -> Result<Option<String
             return Ok(remote_tips.first().map(|id| id.to_string()));
         }
         Revisions::Spec(spec) => spec.as_str(),
+        // Org scans: one config for every repository, from the command line.
+        Revisions::Since { .. } => return Ok(None),
     };
     if let Some(excluded) = spec.strip_prefix('^') {
         return Ok(Some(excluded.to_string()));
@@ -254,6 +256,7 @@ fn gate_finding(path: &str, text: &str, weakening: Weakening) -> Finding {
         companions: BTreeMap::new(),
         encoding: None,
         client_exposed: false,
+        repository: None,
         raw_secret: Secret::new(String::new()),
         span: 0..0,
     }
