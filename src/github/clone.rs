@@ -218,9 +218,21 @@ fn clone(url: &Url, path: &Path, token: Option<Secret>, limit: Duration) -> Resu
             seconds: limit.as_secs(),
         });
     }
-    fetched.map_err(|e| git(&e))?;
+    let (repo, _) = fetched.map_err(|e| git(&e))?;
+    drop_dangling_head(&repo);
     drop(prepare);
     std::fs::rename(&partial, path).map_err(|e| cache(e, path))
+}
+
+/// The clone of an empty repository has a `refs/remotes/origin/HEAD`
+/// pointing at a branch that does not exist yet: removed, so that an
+/// empty repository reads as one with no refs rather than a broken ref.
+fn drop_dangling_head(repo: &gix::Repository) {
+    if let Ok(mut head) = repo.find_reference("refs/remotes/origin/HEAD") {
+        if head.peel_to_id_in_place().is_err() {
+            let _ = head.delete();
+        }
+    }
 }
 
 /// Fetches every branch and tag of the clone's remote again.
@@ -267,7 +279,9 @@ fn fetch(
             seconds: limit.as_secs(),
         });
     }
-    fetched.map(|_| ())
+    fetched?;
+    drop_dangling_head(repo);
+    Ok(())
 }
 
 fn scrubbed(error: CloneError, scrub: &dyn Fn(String) -> String) -> CloneError {

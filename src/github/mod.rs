@@ -39,16 +39,26 @@ pub fn token_from_env() -> Option<Secret> {
         .map(Secret::new)
 }
 
+/// An API client and the (single-threaded) runtime its requests run on:
+/// the rest of leakstop is synchronous, and octocrab's client must be
+/// built and used inside a Tokio runtime.
+pub struct Client {
+    pub runtime: tokio::runtime::Runtime,
+    pub octocrab: octocrab::Octocrab,
+}
+
 /// An API client for `api_url`, authenticated with `token` if there is one.
 /// It has no retry layer and follows no redirect: rate limits are honoured
 /// by the caller ([`repos`]), and a redirect never carries the token away.
-pub fn client(
-    api_url: &url::Url,
-    token: Option<&Secret>,
-) -> Result<octocrab::Octocrab, GithubError> {
+pub fn client(api_url: &url::Url, token: Option<&Secret>) -> Result<Client, GithubError> {
     if !matches!(api_url.scheme(), "http" | "https") {
         return Err(GithubError::ApiUrl(api_url.to_string()));
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| GithubError::Client(e.to_string()))?;
+    let inside = runtime.enter();
     let mut builder = octocrab::Octocrab::builder()
         .base_uri(api_url.as_str())
         .map_err(|e| GithubError::Client(e.to_string()))?
@@ -57,9 +67,11 @@ pub fn client(
     if let Some(token) = token {
         builder = builder.personal_token(token.expose().to_string());
     }
-    builder
+    let octocrab = builder
         .build()
-        .map_err(|e| GithubError::Client(e.to_string()))
+        .map_err(|e| GithubError::Client(e.to_string()))?;
+    drop(inside);
+    Ok(Client { runtime, octocrab })
 }
 
 /// An owner or repository name as GitHub allows them (letters, digits,

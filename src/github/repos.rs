@@ -5,7 +5,7 @@
 //! `Retry-After` or `x-ratelimit-reset` (clamped) and tries again, a bounded
 //! number of times.
 
-use super::{check_name, describe, GithubError};
+use super::{check_name, describe, Client, GithubError};
 use octocrab::{FromResponse, Octocrab, Page};
 use serde::Deserialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -106,18 +106,14 @@ impl Default for RateLimits {
 
 /// Lists the repositories of `sources` that `filter` keeps.
 pub fn list(
-    client: &Octocrab,
+    client: &Client,
     sources: &[Source],
     filter: &Filter,
     limits: RateLimits,
 ) -> Result<Listing, GithubError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| GithubError::Client(e.to_string()))?;
     let api = Api {
-        client,
-        runtime: &runtime,
+        client: &client.octocrab,
+        runtime: &client.runtime,
         limits,
     };
     let mut listing = Listing::default();
