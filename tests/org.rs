@@ -12,7 +12,6 @@ mod common;
 use common::{Output, Tree, GITHUB_OAUTH, GITHUB_PAT, GITHUB_PAT_2};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -141,6 +141,8 @@ fn remote_url(repo: &gix::Repository) -> Option<String> {
 /// A credentials callback answering with `token` for `url`'s host only
 /// (GitHub reads a token as the password of any user; `x-access-token` is
 /// the name its docs use). Nothing is stored or erased anywhere.
+// The error type is gix's callback contract, not ours to box.
+#[allow(clippy::result_large_err)]
 fn credentials(
     token: Secret,
     url: Url,

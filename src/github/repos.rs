@@ -156,7 +156,7 @@ pub fn list(
     }
     listing
         .repositories
-        .sort_by(|a, b| a.full_name.to_lowercase().cmp(&b.full_name.to_lowercase()));
+        .sort_by_key(|r| r.full_name.to_lowercase());
     listing
         .repositories
         .dedup_by(|a, b| a.full_name.eq_ignore_ascii_case(&b.full_name));

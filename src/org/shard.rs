@@ -86,5 +86,5 @@ mod tests {
         }
     }
 
-    const PINNED: [u32; 4] = [0, 0, 0, 0];
+    const PINNED: [u32; 4] = [4, 0, 5, 3];
 }
