@@ -108,7 +108,8 @@ pub enum RulesCommand {
 /// What to scan and which rules and filters apply.
 #[derive(Debug, Args, Clone)]
 pub struct ScanInput {
-    /// Directory or file to scan.
+    /// Directory or file to scan; `-` (standard input) or a FIFO such as
+    /// `<(cmd)` is read as one stream, up to --max-file-size.
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Configuration file (default: .leakstop.toml at the scan root, if present).
@@ -214,6 +215,12 @@ pub struct ScanArgs {
     /// `verify.timeout` in the config].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub verify_timeout: Option<f64>,
+    /// Seconds for the whole verification; checks not done by then are
+    /// reported `skipped` with reason `deadline` [default: 300, or
+    /// `LEAKSTOP_VERIFY_DEADLINE`, or `verify.deadline` in an explicit or
+    /// user config].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub verify_deadline: Option<f64>,
     /// Neither read nor write the verification cache.
     #[arg(long)]
     pub no_verify_cache: bool,
@@ -221,6 +228,16 @@ pub struct ScanArgs {
     /// never values). `LEAKSTOP_LOG=debug` does the same.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Findings of this severity or above fail the run (exit 1); below it
+    /// they are reported but exit 0. Default `low` (or `[scan] fail_on`):
+    /// an `info` finding such as a publishable key never fails a hook.
+    #[arg(global = true, long, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::finding::Severity>,
+    /// Report only findings of this severity or above; the rest are counted
+    /// as suppressed. Default `low` (or `[scan] min_severity`; `info` with
+    /// `--show-client-safe`).
+    #[arg(global = true, long, value_name = "SEVERITY")]
+    pub min_severity: Option<crate::finding::Severity>,
 }
 
 #[derive(Debug, Subcommand)]

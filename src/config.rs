@@ -2,6 +2,10 @@
 //! overrides and scan settings. Unknown keys are errors naming the key and
 //! line, never silently ignored.
 
+mod verify;
+
+pub use verify::{user_config_path, verify_options, VerifyFlags, USER_CONFIG_ENV};
+
 use crate::rules::{validate_rule, Confidence, Rule, Severity, Strictness};
 use crate::units;
 use serde::Deserialize;
@@ -20,6 +24,8 @@ pub enum ConfigError {
     },
     #[error("config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Environment { name: String, message: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +45,25 @@ pub struct Config {
     /// Where the config was loaded from (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// How it was found, which decides what it may set.
+    #[serde(skip)]
+    pub origin: ConfigOrigin,
+}
+
+/// How a config was found. A config found in the scanned tree travels with
+/// the repository, so a pull request can change it: it may not say where
+/// secrets are sent for verification or how much verification may cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    /// No file.
+    #[default]
+    None,
+    /// `.leakstop.toml` at the scan root.
+    Discovered,
+    /// `--config FILE`: the user chose it.
+    Explicit,
+    /// The user's own file outside any repository (`[verify]` only).
+    User,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +81,10 @@ pub struct ScanSettings {
     pub archives: Option<bool>,
     /// Report publishable keys in client-side code as info (default false: suppressed).
     pub show_client_safe: Option<bool>,
+    /// Findings of this severity or above fail the run (default `low`).
+    pub fail_on: Option<Severity>,
+    /// Findings below this severity are counted, not reported (default `low`).
+    pub min_severity: Option<Severity>,
 }
 
 /// `[verify]`: how `scan --verify` runs (docs/configuration.md).
@@ -68,6 +97,9 @@ pub struct VerifySettings {
     pub base_urls: BTreeMap<String, String>,
     /// Seconds per request (default 10).
     pub timeout: Option<f64>,
+    /// Seconds for the whole verification (default 300); checks not done by
+    /// then are reported `skipped` with reason `deadline`.
+    pub deadline: Option<f64>,
     /// Retries after a 429, 5xx or connection failure (default 2).
     pub retries: Option<u32>,
     /// Requests in flight at once (default 8).
@@ -180,6 +212,9 @@ impl Config {
         if let Some(timeout) = config.verify.timeout {
             units::check_seconds(timeout).map_err(|e| invalid(format!("verify.timeout: {e}")))?;
         }
+        if let Some(deadline) = config.verify.deadline {
+            units::check_seconds(deadline).map_err(|e| invalid(format!("verify.deadline: {e}")))?;
+        }
         if let Some(SizeValue::Text(text)) = &config.scan.max_file_size {
             units::parse_size(text).map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
         }
@@ -203,7 +238,9 @@ pub fn discover(
     disabled: bool,
 ) -> Result<Config, ConfigError> {
     if let Some(path) = explicit {
-        return Config::load(path);
+        let mut config = Config::load(path)?;
+        config.origin = ConfigOrigin::Explicit;
+        return Ok(config);
     }
     if disabled {
         return Ok(Config::default());
@@ -215,7 +252,9 @@ pub fn discover(
     };
     let candidate = root.join(CONFIG_FILE_NAME);
     if candidate.is_file() {
-        Config::load(&candidate)
+        let mut config = Config::load(&candidate)?;
+        config.origin = ConfigOrigin::Discovered;
+        Ok(config)
     } else {
         Ok(Config::default())
     }
@@ -286,5 +325,39 @@ remediation = "r"
             err.contains("acme.token") && err.contains("maximum length"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// TOML-ish fragments of the config's own keys mixed with anything.
+    fn config_text() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            Just("[scan]\n".to_string()),
+            Just("[allowlist]\npaths = [\"**/x\"]\n".to_string()),
+            Just("regexes = [\"(\"]\n".to_string()),
+            Just("[[rule]]\nid = \"a.b\"\nregex = \"x{1,99999}\"\n".to_string()),
+            Just("keywords = []\n".to_string()),
+            Just("max_file_size = 18446744073709551615\n".to_string()),
+            Just("[verify]\nretries = 4294967295\n".to_string()),
+            Just("disable = [\"\"]\n".to_string()),
+            any::<String>(),
+        ];
+        proptest::collection::vec(pieces, 0..12).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Arbitrary text is a config or an error naming the file, never a panic.
+        #[test]
+        fn any_text_parses_or_is_an_error(text in config_text()) {
+            if let Err(error) = Config::parse(Path::new("x.toml"), &text) {
+                prop_assert!(error.to_string().contains("x.toml"), "{}", error);
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::finding::{fingerprint, Finding, Secret};
 use crate::matcher::validate::shannon_entropy;
 use crate::matcher::{companion, BlobKind, Matcher, RawMatch};
 use crate::stats::StatsCollector;
-use crate::text::{context_snippet, has_allow_marker, is_allow_comment_line, LineIndex};
+use crate::text::{allow_marker_covers, context_snippet, LineIndex};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -61,6 +61,30 @@ impl Engine {
         kind: BlobKind,
         stats: &StatsCollector,
     ) -> Vec<Finding> {
+        self.scan(blob, path, kind, stats, true)
+    }
+
+    /// The same for a decoded view of a blob: allow markers in decoded text
+    /// do not count (the caller checks the blob itself once a finding is
+    /// mapped back to it), so an encoded marker cannot hide anything.
+    pub fn scan_decoded(
+        &self,
+        view: &[u8],
+        path: &str,
+        kind: BlobKind,
+        stats: &StatsCollector,
+    ) -> Vec<Finding> {
+        self.scan(view, path, kind, stats, false)
+    }
+
+    fn scan(
+        &self,
+        blob: &[u8],
+        path: &str,
+        kind: BlobKind,
+        stats: &StatsCollector,
+        allow_markers: bool,
+    ) -> Vec<Finding> {
         let matches = self.matcher.find(blob, kind);
         if matches.is_empty() {
             return Vec::new();
@@ -72,8 +96,7 @@ impl Engine {
             .collect();
         let mut findings = Vec::with_capacity(matches.len());
         for m in &matches {
-            let line = lines.line_of(m.secret.start);
-            if allowed_inline(blob, &lines, line) {
+            if allow_markers && allow_marker_covers(blob, &lines, m.secret.clone()) {
                 stats.suppressed(Suppression::AllowComment);
                 continue;
             }
@@ -176,11 +199,4 @@ impl Engine {
             .insert(key, computed.clone());
         computed
     }
-}
-
-/// An allow marker on the secret's line, or a comment line above it with
-/// one, suppresses it.
-fn allowed_inline(blob: &[u8], lines: &LineIndex, line: usize) -> bool {
-    has_allow_marker(&blob[lines.line_range(blob, line)])
-        || (line > 0 && is_allow_comment_line(&blob[lines.line_range(blob, line - 1)]))
 }

@@ -8,8 +8,8 @@ mod verification;
 pub use rating::{Confidence, Severity};
 pub use verification::{Status, Verification};
 
+use ring::digest::{Context, SHA256};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -56,23 +56,32 @@ pub fn redact(secret: &str) -> String {
 }
 
 /// Stable fingerprint of `secret` in the family `scope` (the rule's provider).
+///
+/// The slow variant chains SHA-256 rounds over (previous digest, secret).
+/// It is not PBKDF2 (whose HMAC rounds give other values), and baselines
+/// already hold these values, so the chain stays as it is.
 pub fn fingerprint(scope: &str, secret: &[u8], slow: bool) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(FINGERPRINT_ALGORITHM.as_bytes());
-    hasher.update([0]);
-    hasher.update(scope.as_bytes());
-    hasher.update([0]);
-    hasher.update(secret);
-    let mut digest = hasher.finalize();
+    let mut context = Context::new(&SHA256);
+    context.update(FINGERPRINT_ALGORITHM.as_bytes());
+    context.update(&[0]);
+    context.update(scope.as_bytes());
+    context.update(&[0]);
+    context.update(secret);
+    let mut digest = context.finish();
     if slow {
         for _ in 0..SLOW_HASH_ROUNDS {
-            let mut round = Sha256::new();
-            round.update(digest);
+            let mut round = Context::new(&SHA256);
+            round.update(digest.as_ref());
             round.update(secret);
-            digest = round.finalize();
+            digest = round.finish();
         }
     }
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("lsfp1:{hex}")
 }
 

@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod blob;
+pub mod bounded;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod exit;
 pub mod filter;
 pub mod finding;
 pub mod github;
+pub mod logging;
 pub mod matcher;
 pub mod org;
 pub mod provider;
@@ -26,5 +28,6 @@ pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod text;
+pub mod threads;
 pub mod units;
 pub mod verify;

@@ -4,6 +4,7 @@ use clap::Parser;
 use leakstop::cli::{BaselineCommand, Cli, Command, HookCommand, ReportCommand, RulesCommand};
 use leakstop::commands;
 use leakstop::exit::{self, Outcome};
+use leakstop::text::escape_control;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -18,13 +19,19 @@ fn main() -> ExitCode {
             };
         }
     };
+    let verbose = matches!(&cli.command, Command::Scan(args) if args.verbose);
+    leakstop::logging::init(verbose);
     match run(cli.command) {
         Ok(outcome) => ExitCode::from(exit::code(outcome)),
         Err(error) => {
             if is_broken_pipe(&error) {
                 return ExitCode::from(exit::USAGE_ERROR);
             }
-            eprintln!("leakstop: error: {error:#}");
+            // Messages name paths and config values: no control character
+            // reaches the terminal (line breaks of multi-line messages stay).
+            let message = format!("{error:#}");
+            let lines: Vec<_> = message.lines().map(escape_control).collect();
+            eprintln!("leakstop: error: {}", lines.join("\n"));
             ExitCode::from(exit::USAGE_ERROR)
         }
     }

@@ -20,6 +20,9 @@ pub enum SkipReason {
     CrossOrigin,
     /// URL scans: robots.txt disallows the path.
     RobotsTxt,
+    /// A FIFO, socket or device met while walking a directory (one named
+    /// on the command line is read as a stream instead).
+    SpecialFile,
 }
 
 impl SkipReason {
@@ -32,15 +35,49 @@ impl SkipReason {
             SkipReason::AllowlistedPath => "allowlisted paths",
             SkipReason::CrossOrigin => "cross-origin resources not fetched",
             SkipReason::RobotsTxt => "disallowed by robots.txt",
+            SkipReason::SpecialFile => "FIFOs, sockets and devices",
         }
     }
 }
 
-/// An input that should have been scanned but could not be: makes the scan incomplete.
+/// What sort of problem a warning or error is, so a CI job can tell an
+/// unreadable file from a refused archive entry without parsing messages
+/// (`kind` in docs/output.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A file, object or resource could not be opened or read.
+    Unreadable,
+    /// Content that could not be parsed or decompressed.
+    Corrupt,
+    /// An archive entry refused: a bomb ratio, nesting, size, the expansion
+    /// budget, a name escaping the archive.
+    ArchiveRefused,
+    /// Decoding stopped at a limit (per-file budget, an over-long base64 run).
+    DecodeLimit,
+    /// `scan url`: a response or the crawl over a request, byte or time limit.
+    FetchLimit,
+    /// `scan url`: a page or script that could not be fetched.
+    FetchFailed,
+    /// A source map that could not be found, read or fetched.
+    SourceMapMissing,
+    /// A source map that was read but could not be used.
+    SourceMapInvalid,
+    /// A FIFO, socket or device where a regular file was expected.
+    NotRegular,
+    /// An ignore file (`.gitignore`, `.ignore`) that was refused or has a bad rule.
+    IgnoreFile,
+    /// Anything else (shallow repositories, unmerged paths, …).
+    Other,
+}
+
+/// A problem with one input. In `errors`: it should have been scanned but
+/// was not, which makes the scan incomplete; in `warnings`: it cost no coverage.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ScanError {
     pub path: String,
     pub message: String,
+    pub kind: ProblemKind,
 }
 
 /// Counters shared by all worker threads.
@@ -68,18 +105,36 @@ impl StatsCollector {
         *lock(&self.suppressed).entry(reason).or_default() += 1;
     }
 
+    /// An input that could not be read (kind `unreadable`).
     pub fn error(&self, path: impl Into<String>, message: impl Into<String>) {
+        self.error_as(ProblemKind::Unreadable, path, message);
+    }
+
+    /// An input that was not (fully) scanned, for the reason `kind`.
+    pub fn error_as(&self, kind: ProblemKind, path: impl Into<String>, message: impl Into<String>) {
         lock(&self.errors).push(ScanError {
             path: path.into(),
             message: message.into(),
+            kind,
         });
     }
 
-    /// A problem that did not cost coverage (e.g. a bad .gitignore line).
+    /// A problem that did not cost coverage (kind `other`).
     pub fn warning(&self, path: impl Into<String>, message: impl Into<String>) {
+        self.warning_as(ProblemKind::Other, path, message);
+    }
+
+    /// A problem of `kind` that did not cost coverage (e.g. a bad .gitignore line).
+    pub fn warning_as(
+        &self,
+        kind: ProblemKind,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         lock(&self.warnings).push(ScanError {
             path: path.into(),
             message: message.into(),
+            kind,
         });
     }
 

@@ -115,27 +115,111 @@ pub const ALLOW_MARKERS: &[&str] = &[
     "pragma: allowlist secret",
 ];
 
-/// True if `line` carries an allow marker.
-pub fn has_allow_marker(line: &[u8]) -> bool {
-    ALLOW_MARKERS
-        .iter()
-        .any(|marker| memchr::memmem::find(line, marker.as_bytes()).is_some())
-}
+/// Longest line on which an allow marker counts. Longer lines are minified
+/// or generated code, where one marker anywhere would silence every secret
+/// on a line that can hold a whole bundle.
+pub const ALLOW_MAX_LINE: usize = 1000;
 
-/// Comment leaders of common languages and config formats.
+/// Most bytes between an allow marker and the secret it covers: a marker
+/// allows the secret a reader sees next to it, not everything in reach.
+pub const ALLOW_MAX_DISTANCE: usize = 200;
+
+/// Comment leaders that may open a comment after code on the same line.
+const TRAILING_COMMENT_LEADERS: &[&str] =
+    &["#", "//", "/*", "<!--", "--", ";", "%", "REM ", "rem "];
+
+/// Comment leaders of common languages and config formats, at the start of
+/// a line.
 const COMMENT_LEADERS: &[&str] = &[
     "#", "//", "/*", "*", "--", ";", "<!--", "%", "'", "rem ", "REM ",
 ];
 
-/// True if `line` is a comment carrying an allow marker: such a line
-/// suppresses findings on the line below it. (A marker at the end of a code
-/// line only covers that line.)
-pub fn is_allow_comment_line(line: &[u8]) -> bool {
+/// Byte ranges of the allow markers in `blob[range]`.
+fn markers_in(blob: &[u8], range: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    let base = range.start;
+    let text = &blob[range];
+    ALLOW_MARKERS.iter().flat_map(move |marker| {
+        memchr::memmem::find_iter(text, marker.as_bytes())
+            .map(move |at| base + at..base + at + marker.len())
+    })
+}
+
+/// Bytes between two ranges (0 if they touch or overlap).
+fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
+    if a.end <= b.start {
+        b.start - a.end
+    } else {
+        a.start.saturating_sub(b.end)
+    }
+}
+
+/// True if an allow marker covers the secret at `secret`: a marker inside a
+/// comment on the secret's own line, or on a comment line just above it,
+/// within [`ALLOW_MAX_DISTANCE`] bytes of the secret, on lines no longer
+/// than [`ALLOW_MAX_LINE`].
+pub fn allow_marker_covers(blob: &[u8], lines: &LineIndex, secret: Range<usize>) -> bool {
+    let line = lines.line_of(secret.start.min(blob.len()));
+    let own = lines.line_range(blob, line);
+    if own.len() > ALLOW_MAX_LINE {
+        return false;
+    }
+    let near = |marker: &Range<usize>| gap(marker, &secret) <= ALLOW_MAX_DISTANCE;
+    let in_comment = |marker: &Range<usize>| {
+        let before = &blob[own.start..marker.start];
+        TRAILING_COMMENT_LEADERS
+            .iter()
+            .any(|leader| memchr::memmem::find(before, leader.as_bytes()).is_some())
+    };
+    if markers_in(blob, own.clone()).any(|m| near(&m) && in_comment(&m)) {
+        return true;
+    }
+    if line == 0 {
+        return false;
+    }
+    let above = lines.line_range(blob, line - 1);
+    above.len() <= ALLOW_MAX_LINE
+        && is_comment_line(&blob[above.clone()])
+        && markers_in(blob, above).any(|m| near(&m))
+}
+
+/// True if `line` is a comment (starts with a comment leader).
+fn is_comment_line(line: &[u8]) -> bool {
     let trimmed = line.trim_ascii_start();
     COMMENT_LEADERS
         .iter()
         .any(|leader| trimmed.starts_with(leader.as_bytes()))
-        && has_allow_marker(line)
+}
+
+/// True for characters a terminal acts on instead of showing: C0 and C1
+/// controls (ESC starts escape sequences, BEL, CR and LF rewrite or forge
+/// lines), DEL, and the bidirectional overrides that reorder what is shown.
+fn is_unsafe_char(ch: char) -> bool {
+    ch.is_control()
+        || matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` safe to print to a terminal: every control character shown as an
+/// escape (`\n`, `\x1b`, `\u{202e}`). Every human-facing field that holds
+/// input-derived text (paths, archive entry names, git metadata, messages
+/// naming them) goes through this.
+pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ch if is_unsafe_char(ch) && (ch as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", ch as u32))
+            }
+            ch if is_unsafe_char(ch) => out.push_str(&format!("\\u{{{:x}}}", ch as u32)),
+            ch => out.push(ch),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 pub fn human_bytes(bytes: u64) -> String {
@@ -184,10 +268,84 @@ mod tests {
         assert!(snippet.starts_with('…') && snippet.ends_with('…'));
     }
 
+    /// Whether a marker covers the secret `x` (the first `SECRET`) in `blob`.
+    fn covered(blob: &str) -> bool {
+        let at = blob.find("SECRET").unwrap();
+        allow_marker_covers(
+            blob.as_bytes(),
+            &LineIndex::new(blob.as_bytes()),
+            at..at + 6,
+        )
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("src/a.env"), "src/a.env");
+        assert_eq!(
+            escape_control("a\x1b]0;x\x07\nb\r\u{85}\u{202e}\x7f"),
+            "a\\x1b]0;x\\x07\\nb\\r\\u{85}\\u{202e}\\x7f"
+        );
+    }
+
     #[test]
     fn allow_markers_of_other_tools_are_honoured() {
-        assert!(has_allow_marker(b"token = 'x' # gitleaks:allow"));
-        assert!(has_allow_marker(b"pw = 'x'  # pragma: allowlist secret"));
-        assert!(!has_allow_marker(b"token = 'x'"));
+        assert!(covered("token = 'SECRET' # gitleaks:allow"));
+        assert!(covered("pw = 'SECRET'  # pragma: allowlist secret"));
+        assert!(covered("# leakstop:allow\nkey = 'SECRET'"));
+        assert!(covered("/* leakstop:allow */ key = 'SECRET'"));
+        assert!(!covered("token = 'SECRET'"));
+    }
+
+    #[test]
+    fn allow_markers_count_only_near_the_secret_in_a_comment() {
+        // Not in a comment.
+        assert!(!covered("token = 'SECRET', note = 'leakstop:allow'"));
+        // Too far away on the same line.
+        let far = format!("t = 'SECRET'; {} // leakstop:allow", "x".repeat(300));
+        assert!(!covered(&far));
+        // A minified line.
+        let long = format!("t='SECRET';//leakstop:allow{}", "x".repeat(ALLOW_MAX_LINE));
+        assert!(!covered(&long));
+        // Two lines above, or the line above not being a comment.
+        assert!(!covered("// leakstop:allow\n\nk = 'SECRET'"));
+        assert!(!covered("x = 1 // leakstop:allow\nk = 'SECRET'"));
+        // The line below does not count.
+        assert!(!covered("k = 'SECRET'\n// leakstop:allow"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Escaped text holds no character a terminal acts on.
+        #[test]
+        fn escaped_text_has_no_controls(text in proptest::prelude::any::<String>()) {
+            let escaped = escape_control(&text);
+            proptest::prop_assert!(!escaped.chars().any(is_unsafe_char));
+        }
+
+        /// Allow-marker lookups and context snippets stay inside the blob
+        /// and bounded, whatever the bytes and the secret's place.
+        #[test]
+        fn markers_and_snippets_stay_bounded(
+            blob in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b'\n'),
+                    proptest::strategy::Just(b'#'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                1..2048,
+            ),
+            a in 0usize..2048,
+            b in 0usize..2048,
+        ) {
+            let mut blob = blob;
+            blob.extend_from_slice(b" leakstop:allow");
+            let (start, end) = (a.min(b).min(blob.len() - 1), a.max(b).min(blob.len()));
+            let lines = LineIndex::new(&blob);
+            let _ = allow_marker_covers(&blob, &lines, start..end);
+            let line = lines.line_range(&blob, lines.line_of(start));
+            let snippet = context_snippet(&blob, line, start..end.max(start), &[]);
+            proptest::prop_assert!(snippet.chars().count() <= 2 * CONTEXT_RADIUS + end - start + 8);
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Top to bottom (docs/architecture.md). Modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
-    &["main", "cli", "commands", "exit", "action"],
+    &["main", "cli", "commands", "exit", "action", "logging"],
     &["org"],
     &["github"],
     &["scan"],
@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["matcher"],
     &["rules"],
     &["provider"],
-    &["finding", "text", "units", "lib"],
+    &["finding", "text", "units", "threads", "bounded", "lib"],
 ];
 
 const MAX_LINES: usize = 600;

@@ -10,17 +10,6 @@ use std::io::Write;
 /// A fake Stripe restricted key (scripts/fake_token.py).
 const STRIPE_RK: &str = "rk_live_9CeKZCcPqgLHisNUvxKaBpimypUBIVPnkL6s";
 
-fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in entries {
-        writer.start_file(*name, options).expect("zip entry");
-        writer.write_all(data).expect("zip write");
-    }
-    writer.finish().expect("zip finish").into_inner()
-}
-
 fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, data) in entries {
@@ -41,11 +30,14 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip finish")
 }
 
-fn warnings(report: &Value) -> Vec<(String, String)> {
-    report["stats"]["warnings"]
+/// `(path, message)` of the refused entries: errors of kind `archive_refused`
+/// (what was not scanned makes the scan incomplete).
+fn refusals(report: &Value) -> Vec<(String, String)> {
+    report["stats"]["errors"]
         .as_array()
-        .expect("warnings")
+        .expect("errors")
         .iter()
+        .filter(|e| e["kind"] == "archive_refused")
         .map(|w| {
             (
                 w["path"].as_str().unwrap().to_string(),
@@ -118,7 +110,7 @@ fn nested_archives_tarballs_and_gz_report_inner_paths() {
 }
 
 #[test]
-fn zip_bomb_and_escaping_names_are_refused_with_warnings_and_the_rest_is_scanned() {
+fn zip_bomb_and_escaping_names_are_refused_as_errors_and_the_rest_is_scanned() {
     let tree = Tree::new();
     let zeros = vec![0u8; 30 << 20];
     let good = format!("token={GITHUB_PAT}\n");
@@ -140,7 +132,7 @@ fn zip_bomb_and_escaping_names_are_refused_with_warnings_and_the_rest_is_scanned
         locations(&report),
         vec![loc("github.pat-classic", "bomb.zip!ok.txt", 1, 7)]
     );
-    let warnings = warnings(&report);
+    let warnings = refusals(&report);
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert_eq!(warnings[0].0, "bomb.zip!zeros.bin");
     assert!(warnings[0].1.contains("compression ratio"), "{warnings:?}");
@@ -148,7 +140,7 @@ fn zip_bomb_and_escaping_names_are_refused_with_warnings_and_the_rest_is_scanned
     assert!(warnings[1].1.contains("escapes the archive"));
     assert_eq!(warnings[2].0, "evil.zip!/abs.txt");
     assert!(
-        out.stderr.contains("warning: bomb.zip!zeros.bin: refused"),
+        out.stderr.contains("  bomb.zip!zeros.bin: refused"),
         "{}",
         out.stderr
     );
@@ -167,15 +159,16 @@ fn nesting_past_the_limit_is_refused_and_corrupt_archives_make_the_scan_incomple
     let (out, report) = tree.scan_json(&[]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert_eq!(
-        warnings(&report),
+        refusals(&report),
         vec![(
             "outer.zip!level1.zip!level2.zip!level3.zip".to_string(),
             "refused: archive nested more than 3 deep".to_string()
         )]
     );
     let errors = report["stats"]["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.len(), 2);
     assert_eq!(errors[0]["path"], "broken.jar");
+    assert_eq!(errors[0]["kind"], "corrupt");
     assert!(out.stderr.contains("INCOMPLETE"));
 }
 
@@ -195,11 +188,87 @@ fn entries_over_the_size_limit_are_refused_and_counted() {
         vec![loc("github.pat-classic", "app.zip!small.txt", 1, 3)]
     );
     assert_eq!(
-        warnings(&report),
+        refusals(&report),
         vec![(
             "app.zip!big.txt".to_string(),
             "refused: 5.9 KiB uncompressed, over the 4.0 KiB size limit".to_string()
         )]
     );
     assert_eq!(report["stats"]["skipped"]["too_large"], 1);
+}
+
+/// A zip whose `count` central-directory entries (`e00`, `e01`, …) all
+/// point at one local entry holding `data`: a small file that expands to
+/// `count` × `data` (the "overlapping entries" bomb).
+fn overlapping_zip(data: &[u8], count: usize) -> Vec<u8> {
+    let single = zip(&[("e00", data)]);
+    let eocd = single.len() - 22;
+    assert_eq!(&single[eocd..eocd + 4], b"PK\x05\x06");
+    let u32_at = |at: usize| u32::from_le_bytes(single[at..at + 4].try_into().unwrap()) as usize;
+    let (cd_size, cd_offset) = (u32_at(eocd + 12), u32_at(eocd + 16));
+    let entry = &single[cd_offset..cd_offset + cd_size];
+    let mut out = single[..cd_offset].to_vec();
+    for i in 0..count {
+        let mut copy = entry.to_vec();
+        let name = format!("e{i:02}");
+        copy[46..49].copy_from_slice(name.as_bytes());
+        out.extend_from_slice(&copy);
+    }
+    let mut end = single[eocd..].to_vec();
+    end[8..10].copy_from_slice(&(count as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(count as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&((cd_size * count) as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+/// Issue 14 item 8: 40 entries sharing one compressed stream each pass the
+/// per-entry ratio check; the archive's total expansion is budgeted (100×
+/// its size, at least 8 MiB) instead, and going past it is an error.
+#[test]
+fn overlapping_entries_are_budgeted_per_archive() {
+    let tree = Tree::new();
+    // Just under the 1 MiB below which entries are not ratio-checked.
+    let text = format!("{}t={GITHUB_PAT}\n", " ".repeat((1 << 20) - 100));
+    let archive = overlapping_zip(text.as_bytes(), 40);
+    assert!(archive.len() < 10_000, "{}", archive.len());
+    tree.write("overlap.zip", &archive);
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let scanned = report["findings"].as_array().unwrap().len();
+    assert!((1..=8).contains(&scanned), "{scanned} entries scanned");
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].1.contains("the archive expands past 8.0 MiB"),
+        "{refused:?}"
+    );
+}
+
+/// Issue 14 item 8: a .tgz is streamed entry by entry (it was inflated
+/// whole, up to 1 GiB per worker, and refused whole past 100× its size):
+/// entries before the budget runs out are scanned, and the rest refused.
+#[test]
+fn tarballs_are_streamed_and_budgeted() {
+    let tree = Tree::new();
+    let first = format!("t={GITHUB_PAT}\n");
+    let filler = vec![b'\n'; 12 << 20];
+    let last = format!("t={GITHUB_PAT_2}\n");
+    tree.write(
+        "pkg.tgz",
+        gzip(&tar(&[
+            ("package/a.js", first.as_bytes()),
+            ("package/filler.txt", &filler),
+            ("package/z.js", last.as_bytes()),
+        ])),
+    );
+    let (out, report) = tree.scan_json(&["--max-file-size", "20M"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![loc("github.pat-classic", "pkg.tgz!package/a.js", 1, 3)]
+    );
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].0.starts_with("pkg.tgz"), "{refused:?}");
 }

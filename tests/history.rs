@@ -237,3 +237,68 @@ fn the_oldest_of_several_introductions_is_the_one_reported() {
     );
     assert_eq!(report["findings"][0]["other_occurrences"], 5);
 }
+
+/// Writes a loose blob whose header claims `claimed` bytes but whose stream
+/// holds a few: inflating it fails, so only a scan that checks the header
+/// size first can skip it cleanly. Returns its id.
+fn loose_blob_claiming(tree: &Tree, claimed: u64) -> String {
+    use std::io::Write;
+    let id = "abad1dea".repeat(5);
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder
+        .write_all(format!("blob {claimed}\0only a few bytes").as_bytes())
+        .unwrap();
+    tree.write(
+        &format!(".git/objects/{}/{}", &id[..2], &id[2..]),
+        encoder.finish().unwrap(),
+    );
+    id
+}
+
+/// Issue 14 item 8: a blob over `--max-file-size` is skipped by its header
+/// size, never inflated (history, range and staged scans alike).
+#[test]
+fn an_oversized_blob_is_skipped_by_its_header_without_being_inflated() {
+    let tree = Tree::repo();
+    tree.write("a.txt", format!("T={GITHUB_PAT}\n"));
+    let base = commit_all(&tree, "init");
+    let huge = loose_blob_claiming(&tree, 3_000_000_000);
+    tree.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{huge},huge.txt"),
+    ]);
+
+    let (out, report) = tree.scan_json(&["--staged", "--max-file-size", "1M"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(report["stats"]["skipped"]["too_large"], 1);
+
+    tree.git(&["commit", "-q", "--no-verify", "-m", "huge"]);
+    let (out, report) = tree.scan_json(&["--git", "--max-file-size", "1M"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+    assert_eq!(report["stats"]["skipped"]["too_large"], 1);
+    let (out, report) =
+        tree.scan_json(&["--range", &format!("{base}..HEAD"), "--max-file-size", "1M"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(report["stats"]["skipped"]["too_large"], 1);
+}
+
+/// Issue 14 item 8: `-j 5000` does not start 5,000 threads.
+#[test]
+fn absurd_thread_counts_are_capped_with_a_warning() {
+    let tree = Tree::repo();
+    tree.write("a.txt", format!("T={GITHUB_PAT}\n"));
+    commit_all(&tree, "init");
+    let (out, report) = tree.scan_json(&["--git", "-j", "5000"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(locations(&report).len(), 1);
+    assert!(
+        out.stderr.contains("--threads 5000 capped at"),
+        "{}",
+        out.stderr
+    );
+    let (out, _) = tree.scan_json(&["-j", "5000"]);
+    assert!(out.stderr.contains("capped at"), "{}", out.stderr);
+}

@@ -93,27 +93,8 @@ fn pre_push_reads_git_protocol_from_stdin() {
     let (tree, [c1, _, c3]) = history();
     let zero = "0".repeat(40);
     let run = |stdin: String| {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
-            .current_dir(tree.path())
-            .args(["scan", "--pre-push", "--format", "json", "."])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        (
-            output.status.code().unwrap(),
-            locations(&report),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let (code, report, stderr) = pre_push(&tree, &stdin);
+        (code, locations(&report.expect("a report")), stderr)
     };
     // Updating a branch the remote has at c1: the two new commits.
     let (code, found, stderr) = run(format!("refs/heads/main {c3} refs/heads/main {c1}\n"));
@@ -428,4 +409,33 @@ fn pre_push_lines_cannot_inject_options_into_git() {
             "keep me\n"
         );
     }
+}
+
+/// Issue 14 items 1 and 2 in range and pre-push scans: blobs are compared,
+/// never git's diff text, so attributes and quoted paths hide nothing.
+#[test]
+fn ranges_see_through_diff_attributes_and_awkward_paths() {
+    let tree = Tree::repo();
+    tree.write(".gitattributes", "*.env -diff\n")
+        .write("My Project/a.env", "A=1\n");
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "-m", "init"]);
+    let base = git(&tree, &["rev-parse", "HEAD"]);
+    tree.write("My Project/a.env", format!("A=1\nT={GITHUB_PAT}\n"))
+        .write("tab\there.env", format!("{GITHUB_OAUTH}\n"));
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "-m", "leak"]);
+    let head = git(&tree, &["rev-parse", "HEAD"]);
+    let expected = vec![
+        loc("github.pat-classic", "My Project/a.env", 2, 3),
+        loc("github.oauth", "tab\there.env", 1, 1),
+    ];
+    let (_, report) = tree.scan_json(&["--range", &format!("{base}..HEAD")]);
+    assert_eq!(locations(&report), expected);
+    let (code, report, stderr) = pre_push(
+        &tree,
+        &format!("refs/heads/main {head} refs/heads/main {base}\n"),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(locations(&report.unwrap()), expected);
 }

@@ -149,3 +149,105 @@ fn outside_a_repository_is_a_usage_error() {
         out.stderr
     );
 }
+
+/// Names git's text output quotes (`core.quotePath`): a space, a tab, `"`,
+/// `\`, a newline, ESC, and non-ASCII.
+const AWKWARD_NAMES: [&str; 7] = [
+    "My Project/.env",
+    "tab\there.env",
+    "quote\"d.env",
+    "back\\slash.env",
+    "new\nline.env",
+    "esc\x1b[2J.env",
+    "ünïcode dir/kéy.env",
+];
+
+/// Issue 14 item 1: unusual paths do not slip past `--staged`, new or modified.
+#[test]
+fn paths_git_would_quote_are_scanned_new_and_modified() {
+    let tree = repo();
+    for name in AWKWARD_NAMES {
+        tree.write(name, format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    }
+    git(&tree, &["add", "-A"]);
+    let (out, report) = staged(&tree);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let mut found: Vec<String> = locations(&report).into_iter().map(|l| l.1).collect();
+    found.sort();
+    let mut expected: Vec<String> = AWKWARD_NAMES.iter().map(|n| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+
+    git(&tree, &["commit", "-q", "--no-verify", "-m", "init"]);
+    for name in AWKWARD_NAMES {
+        tree.write(
+            name,
+            format!("GITHUB_TOKEN={GITHUB_PAT}\nOTHER={GITHUB_OAUTH}\n"),
+        );
+    }
+    git(&tree, &["add", "-A"]);
+    let (out, report) = staged(&tree);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let found = locations(&report);
+    assert_eq!(found.len(), AWKWARD_NAMES.len(), "{found:?}");
+    assert!(found
+        .iter()
+        .all(|(rule, _, line, _)| rule == "github.oauth" && *line == 2));
+}
+
+/// Issue 14 item 2: `.gitattributes` cannot turn a staged file into
+/// "Binary files differ": the blobs themselves are compared.
+#[test]
+fn diff_attributes_and_drivers_do_not_hide_staged_content() {
+    let tree = repo();
+    tree.write(
+        ".gitattributes",
+        "secret.env -diff\n*.dat binary\nhidden.cfg diff=hide\n",
+    )
+    .write("secret.env", "A=1\n")
+    .write("keys.dat", "B=2\n")
+    .write("hidden.cfg", "C=3\n");
+    git(&tree, &["config", "diff.hide.binary", "true"]);
+    git(&tree, &["config", "diff.hide.textconv", "true"]);
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "--no-verify", "-m", "init"]);
+
+    // Modified: only the added line counts, numbered as in the staged file.
+    tree.write("secret.env", format!("A=1\nGITHUB_TOKEN={GITHUB_PAT}\n"))
+        .write("keys.dat", format!("B=2\nT={GITHUB_OAUTH}\n"))
+        .write("hidden.cfg", format!("C=3\nT={GITHUB_PAT_2}\n"))
+        // New, with the same attributes.
+        .write("new.dat", format!("{GITHUB_PAT}\n"));
+    git(&tree, &["add", "-A"]);
+    let (out, report) = staged(&tree);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.pat-classic", "hidden.cfg", 2, 3),
+            loc("github.oauth", "keys.dat", 2, 3),
+            loc("github.pat-classic", "new.dat", 1, 1),
+            loc("github.pat-classic", "secret.env", 2, 14),
+        ]
+    );
+}
+
+/// `git commit -a` stages into a temporary index named by GIT_INDEX_FILE:
+/// the hook judges that index, not `.git/index`.
+#[test]
+fn the_hook_judges_the_index_git_commit_will_record() {
+    let tree = repo();
+    tree.write("app.py", "x = 1\n");
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "init"]);
+    assert_eq!(tree.leakstop(&["hook", "install"]).code, 0);
+    tree.write("app.py", format!("x = 1\ntoken = '{GITHUB_PAT}'\n"));
+    // Nothing staged in .git/index; `-a` stages the change for this commit.
+    let commit = tree.git_output(&["commit", "-q", "-a", "-m", "leak"]);
+    assert!(
+        !commit.status.success(),
+        "the commit must be blocked: {}",
+        String::from_utf8_lossy(&commit.stderr)
+    );
+    assert!(String::from_utf8_lossy(&commit.stderr).contains("app.py:2:10"));
+}

@@ -252,3 +252,84 @@ fn a_path_and_a_url_together_are_a_usage_error() {
         out.stderr
     );
 }
+
+/// Issue 14 item 12: IPv6 forms that embed a loopback IPv4 address
+/// (IPv4-compatible, SIIT, 6to4, Teredo) are refused before any connection:
+/// a listener on 127.0.0.1 and [::1] on the same port sees none.
+#[test]
+fn ipv6_forms_of_loopback_are_refused_without_connecting() {
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let v4 = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = v4.local_addr().expect("address").port();
+    let v6 = TcpListener::bind(("::1", port)).ok();
+    let connects = Arc::new(AtomicUsize::new(0));
+    for listener in std::iter::once(v4).chain(v6) {
+        let connects = Arc::clone(&connects);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                connects.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+    }
+    let tree = Tree::new();
+    for host in [
+        "[::127.0.0.1]",
+        "[::ffff:0:7f00:1]",
+        "[2002:7f00:1::]",
+        "[2001:0:7f00:1::1]",
+        "[2001:0:808:808::80ff:fffe]",
+    ] {
+        let out = tree.leakstop(&["scan", "url", &format!("http://{host}:{port}/")]);
+        assert_eq!(out.code, 3, "{host}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("refused: ") && out.stderr.contains("address)"),
+            "{host}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(connects.load(Ordering::SeqCst), 0);
+}
+
+/// Issue 14 item 6: a page over the response size limit, or scripts left
+/// out by the request limit, were a warning and exit 0: what was not
+/// scanned is never clean. Each is a `fetch_limit` error (exit 3).
+#[test]
+fn pages_and_scripts_left_out_by_limits_make_the_scan_incomplete() {
+    let big = FakeServer::start(routes(&[(
+        "/",
+        "text/html",
+        format!("<p>{}</p>", "x".repeat(4096)),
+    )]));
+    let scripts = FakeServer::start(routes(&[
+        (
+            "/",
+            "text/html",
+            "<script src=\"/a.js\"></script><script src=\"/b.js\"></script>".to_string(),
+        ),
+        ("/a.js", "application/javascript", "var a=1;".to_string()),
+        ("/b.js", "application/javascript", "var b=2;".to_string()),
+    ]));
+    let tree = Tree::new();
+    for (site, limit) in [
+        (&big, ["--max-download", "1K"]),
+        (&scripts, ["--max-requests", "3"]),
+    ] {
+        let out = tree.leakstop(&[
+            "scan",
+            "url",
+            &format!("{}/", site.base),
+            "--allow-private-addresses",
+            "--format",
+            "json",
+            limit[0],
+            limit[1],
+        ]);
+        assert_eq!(out.code, 3, "{limit:?}: {}", out.stderr);
+        let report: Value = serde_json::from_str(&out.stdout).expect("json");
+        let errors = report["stats"]["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0]["kind"], "fetch_limit", "{errors:?}");
+    }
+}

@@ -2,12 +2,14 @@
 //! xpi), tar, tar.gz/tgz (npm packages) and gz, read in memory and fed to the
 //! sink entry by entry as `archive.zip!inner/path.js`, recursively up to a
 //! depth limit. Bombs and path tricks (a huge compression ratio, a huge
-//! declared size, deep nesting, `../` or absolute names) are refused with a
-//! warning naming the entry; the rest of the archive and of the scan go on.
+//! declared size, deep nesting, `../` or absolute names) are refused with an
+//! error naming the entry (kind `archive_refused`): what was not scanned
+//! makes the scan incomplete, as a gate must fail closed. The rest of the
+//! archive and of the scan go on.
 
 use crate::blob::{Admission, Blob, BlobSink};
 use crate::filter::Filters;
-use crate::stats::{SkipReason, StatsCollector};
+use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use std::io::{Cursor, Read};
 
 /// Limits on what one archive may expand to.
@@ -19,8 +21,26 @@ pub struct ArchiveLimits {
     /// than [`RATIO_FLOOR`] (real text compresses about 10:1; bombs 1000:1).
     pub max_ratio: u64,
     /// Most bytes one top-level archive may expand to, all entries and
-    /// nested archives together.
+    /// nested archives together; less for a small archive (see
+    /// [`ArchiveLimits::budget_for`]).
     pub max_total: u64,
+}
+
+/// The expansion every archive may have whatever its size: a small
+/// archive of ordinary text is never refused for its total.
+const BUDGET_FLOOR: u64 = 8 << 20;
+
+impl ArchiveLimits {
+    /// The total expansion allowed for an archive of `size` bytes: the
+    /// ratio limit applied to the whole file (`max_ratio` × its size, at
+    /// least [`BUDGET_FLOOR`], at most `max_total`). Per-entry checks alone
+    /// let a zip whose entries share one compressed stream expand to 1 GiB
+    /// from 530 KB.
+    pub fn budget_for(&self, size: u64) -> u64 {
+        size.saturating_mul(self.max_ratio)
+            .max(BUDGET_FLOOR)
+            .min(self.max_total)
+    }
 }
 
 impl Default for ArchiveLimits {
@@ -84,14 +104,43 @@ pub struct ArchiveScan<'a> {
 /// The expansion budget left for one top-level archive.
 struct Budget {
     left: u64,
+    total: u64,
     warned: bool,
+}
+
+/// A reader that ends (EOF) after `left` bytes and remembers that it cut:
+/// a tar stream inflating past the archive's budget stops there.
+struct Capped<'a> {
+    inner: &'a mut dyn Read,
+    left: u64,
+    hit: bool,
+}
+
+impl Read for Capped<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.hit = true;
+            }
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 impl ArchiveScan<'_> {
     /// Scans the archive `data` (of `kind`) at display path `path`.
     pub fn scan(&self, data: &[u8], path: &str, kind: ArchiveKind) {
+        let total = self.limits.budget_for(data.len() as u64);
         let mut budget = Budget {
-            left: self.limits.max_total,
+            left: total,
+            total,
             warned: false,
         };
         self.scan_at(data, path, kind, 1, &mut budget);
@@ -107,16 +156,16 @@ impl ArchiveScan<'_> {
     ) {
         let result = match kind {
             ArchiveKind::Zip => self.zip(data, path, depth, budget),
-            ArchiveKind::Tar => self.tar(data, path, depth, budget),
-            ArchiveKind::TarGz => {
-                let inflated = self.inflate(data, path, true, budget);
-                match inflated {
-                    Some(tar) => self.tar(&tar, path, depth, budget),
-                    None => Ok(()),
-                }
-            }
+            ArchiveKind::Tar => self.tar(&mut Cursor::new(data), path, depth, budget),
+            // Streamed: one entry at a time is in memory, never the tarball.
+            ArchiveKind::TarGz => self.tar(
+                &mut flate2::read::MultiGzDecoder::new(data),
+                path,
+                depth,
+                budget,
+            ),
             ArchiveKind::Gz => {
-                if let Some(inner) = self.inflate(data, path, false, budget) {
+                if let Some(inner) = self.inflate(data, path, budget) {
                     let name = path
                         .rsplit(['/', '!'])
                         .next()
@@ -129,7 +178,7 @@ impl ArchiveScan<'_> {
             }
         };
         if let Err(message) = result {
-            self.stats.error(path, message);
+            self.stats.error_as(ProblemKind::Corrupt, path, message);
         }
     }
 
@@ -146,8 +195,11 @@ impl ArchiveScan<'_> {
             let mut file = match archive.by_index(index) {
                 Ok(file) => file,
                 Err(e) => {
-                    self.stats
-                        .error(path, format!("cannot read zip entry #{index}: {e}"));
+                    self.stats.error_as(
+                        ProblemKind::Corrupt,
+                        path,
+                        format!("cannot read zip entry #{index}: {e}"),
+                    );
                     continue;
                 }
             };
@@ -175,14 +227,36 @@ impl ArchiveScan<'_> {
         Ok(())
     }
 
+    /// Reads a tar stream entry by entry, at most the budget left in all
+    /// (headers and skipped entries count: they are inflated too).
     fn tar(
         &self,
-        data: &[u8],
+        reader: &mut dyn Read,
         path: &str,
         depth: usize,
         budget: &mut Budget,
     ) -> Result<(), String> {
-        let mut archive = tar::Archive::new(Cursor::new(data));
+        let mut capped = Capped {
+            inner: reader,
+            left: budget.left,
+            hit: false,
+        };
+        let result = self.tar_entries(&mut capped, path, depth, budget);
+        if capped.hit {
+            self.over_budget(budget, path);
+            return Ok(());
+        }
+        result
+    }
+
+    fn tar_entries(
+        &self,
+        reader: &mut dyn Read,
+        path: &str,
+        depth: usize,
+        budget: &mut Budget,
+    ) -> Result<(), String> {
+        let mut archive = tar::Archive::new(reader);
         let entries = archive
             .entries()
             .map_err(|e| format!("cannot read tar: {e}"))?;
@@ -206,21 +280,10 @@ impl ArchiveScan<'_> {
         Ok(())
     }
 
-    /// Inflates a gzip stream, refusing a bomb (ratio or budget). A tarball
-    /// may inflate up to the archive budget, a single `.gz` file up to the
-    /// file size limit.
-    fn inflate(
-        &self,
-        data: &[u8],
-        path: &str,
-        tarball: bool,
-        budget: &mut Budget,
-    ) -> Option<Vec<u8>> {
-        let cap = if tarball {
-            u64::MAX
-        } else {
-            self.admission.max_file_size.max(RATIO_FLOOR)
-        };
+    /// Inflates a single `.gz` file, refusing a bomb (ratio, budget or the
+    /// file size limit).
+    fn inflate(&self, data: &[u8], path: &str, budget: &mut Budget) -> Option<Vec<u8>> {
+        let cap = self.admission.max_file_size.max(RATIO_FLOOR);
         let limit = cap.min(budget.left).min(
             (data.len() as u64)
                 .saturating_mul(self.limits.max_ratio)
@@ -246,7 +309,8 @@ impl ArchiveScan<'_> {
         let name = entry_path.rsplit(['!', '/']).next().unwrap_or(entry_path);
         if let Some(kind) = kind_of(name, bytes) {
             if depth >= self.limits.max_depth {
-                self.stats.warning(
+                self.stats.error_as(
+                    ProblemKind::ArchiveRefused,
                     entry_path,
                     format!(
                         "refused: archive nested more than {} deep",
@@ -279,7 +343,8 @@ impl ArchiveScan<'_> {
             || name.as_bytes().get(1) == Some(&b':')
             || name.split(['/', '\\']).any(|part| part == "..");
         if escapes {
-            self.stats.warning(
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                 entry_path,
                 "refused: entry name escapes the archive (`..` or absolute path)",
             );
@@ -290,7 +355,8 @@ impl ArchiveScan<'_> {
     /// Refuses entries over the size limit or with a bomb's ratio.
     fn acceptable_size(&self, entry_path: &str, size: u64, compressed: u64) -> bool {
         if size > self.admission.max_file_size {
-            self.stats.warning(
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                 entry_path,
                 format!(
                     "refused: {} uncompressed, over the {} size limit",
@@ -302,7 +368,8 @@ impl ArchiveScan<'_> {
             return false;
         }
         if size > RATIO_FLOOR && size / compressed.max(1) > self.limits.max_ratio {
-            self.stats.warning(
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
                 entry_path,
                 format!(
                     "refused: compression ratio {}:1 (over {}:1; a decompression bomb?)",
@@ -324,17 +391,8 @@ impl ArchiveScan<'_> {
         declared: u64,
         budget: &mut Budget,
     ) -> Option<Vec<u8>> {
-        if budget.left == 0 {
-            if !budget.warned {
-                budget.warned = true;
-                self.stats.warning(
-                    entry_path,
-                    format!(
-                        "refused: the archive expands past {}; its remaining entries were not scanned",
-                        crate::text::human_bytes(self.limits.max_total)
-                    ),
-                );
-            }
+        if budget.left == 0 || declared.min(self.admission.max_file_size) > budget.left {
+            self.over_budget(budget, entry_path);
             return None;
         }
         let limit = declared.min(self.admission.max_file_size).min(budget.left);
@@ -348,8 +406,26 @@ impl ArchiveScan<'_> {
         Some(bytes)
     }
 
-    /// Reads at most `limit` bytes: more is refused with `refusal` (a
-    /// warning), a read error is an error (the input could not be covered).
+    /// Reports, once per archive, that its expansion budget ran out.
+    fn over_budget(&self, budget: &mut Budget, path: &str) {
+        if !budget.warned {
+            budget.warned = true;
+            self.stats.error_as(
+                ProblemKind::ArchiveRefused,
+                path,
+                format!(
+                    "refused: the archive expands past {} ({}× its size, at least {}, at most {}); its remaining entries were not scanned",
+                    crate::text::human_bytes(budget.total),
+                    self.limits.max_ratio,
+                    crate::text::human_bytes(BUDGET_FLOOR),
+                    crate::text::human_bytes(self.limits.max_total)
+                ),
+            );
+        }
+    }
+
+    /// Reads at most `limit` bytes: more is refused with `refusal`, a read
+    /// error is corrupt input; either way the input was not covered.
     fn read_limited(
         &self,
         reader: &mut dyn Read,
@@ -358,13 +434,17 @@ impl ArchiveScan<'_> {
         refusal: &str,
     ) -> Option<Vec<u8>> {
         let mut bytes = Vec::with_capacity(limit.min(1 << 24) as usize);
-        if let Err(e) = reader.take(limit + 1).read_to_end(&mut bytes) {
-            self.stats
-                .error(path, format!("cannot read or decompress: {e}"));
+        if let Err(e) = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+            self.stats.error_as(
+                ProblemKind::Corrupt,
+                path,
+                format!("cannot read or decompress: {e}"),
+            );
             return None;
         }
         if bytes.len() as u64 > limit {
-            self.stats.warning(path, refusal);
+            self.stats
+                .error_as(ProblemKind::ArchiveRefused, path, refusal);
             return None;
         }
         Some(bytes)

@@ -13,13 +13,15 @@ use crate::rules::Severity;
 pub mod archive;
 pub mod decode;
 pub mod exposure;
+#[cfg(test)]
+mod props;
 pub mod sourcemap;
 
 pub use exposure::is_client_side;
 use exposure::is_script;
 
-use crate::stats::StatsCollector;
-use crate::text::LineIndex;
+use crate::stats::{ProblemKind, StatsCollector};
+use crate::text::{allow_marker_covers, LineIndex};
 use decode::{Decoded, Limits};
 use sourcemap::{
     inline_map, is_source_map, parse_sources, source_content, source_mapping_url, BundleMap,
@@ -166,7 +168,11 @@ impl BundleScanner<'_> {
         let sources = match parse_sources(map) {
             Ok(sources) => sources,
             Err(error) => {
-                stats.warning(path, format!("{error}; scanned as plain text"));
+                stats.warning_as(
+                    ProblemKind::SourceMapInvalid,
+                    path,
+                    format!("{error}; scanned as plain text"),
+                );
                 return self.scan_text(map, path, kind, &[], stats, budget, 0);
             }
         };
@@ -222,14 +228,21 @@ impl BundleScanner<'_> {
         budget: &mut Budget,
         depth: usize,
     ) -> Vec<Finding> {
-        let mut findings = self.engine.scan_blob(data, path, kind, stats);
+        // Allow markers count in the text as stored (and in the original
+        // files a source map embeds), never in decoded views.
+        let mut findings = if depth == 0 {
+            self.engine.scan_blob(data, path, kind, stats)
+        } else {
+            self.engine.scan_decoded(data, path, kind, stats)
+        };
         if !self.options.decode || depth >= self.options.limits.max_depth {
             return findings;
         }
-        let (views, exhausted) = decode::decode(data, skip, &mut budget.left);
-        if exhausted && !budget.warned {
+        let outcome = decode::decode(data, skip, &mut budget.left);
+        if outcome.exhausted && !budget.warned {
             budget.warned = true;
-            stats.warning(
+            stats.warning_as(
+                ProblemKind::DecodeLimit,
                 path,
                 format!(
                     "decoding stopped at this file's limit of {} decoded; encoded strings beyond it were not decoded",
@@ -237,6 +250,19 @@ impl BundleScanner<'_> {
                 ),
             );
         }
+        if outcome.oversized_runs > 0 {
+            stats.warning_as(
+                ProblemKind::DecodeLimit,
+                path,
+                format!(
+                    "{} base64 run{} longer than {} not decoded",
+                    outcome.oversized_runs,
+                    if outcome.oversized_runs == 1 { "" } else { "s" },
+                    crate::text::human_bytes(decode::MAX_BASE64_RUN as u64)
+                ),
+            );
+        }
+        let views = outcome.views;
         let mut lines: Option<LineIndex> = None;
         for view in views {
             let found = self.scan_text(&view.bytes, path, kind, &[], stats, budget, depth + 1);
@@ -253,6 +279,10 @@ impl BundleScanner<'_> {
                 }
                 let range = view.source_range(finding.span.clone());
                 let lines = lines.get_or_insert_with(|| LineIndex::new(data));
+                if depth == 0 && allow_marker_covers(data, lines, range.clone()) {
+                    stats.suppressed(Suppression::AllowComment);
+                    continue;
+                }
                 relocate(&mut finding, data, lines, range);
                 push_encoding(&mut finding, view.encoding.name());
                 findings.push(finding);
@@ -286,7 +316,7 @@ impl BundleScanner<'_> {
                 match found {
                     Ok(bytes) => bytes,
                     Err(message) => {
-                        stats.warning(path, message);
+                        stats.warning_as(ProblemKind::SourceMapMissing, path, message);
                         return;
                     }
                 }
@@ -295,7 +325,11 @@ impl BundleScanner<'_> {
         let map = match BundleMap::parse(&bytes) {
             Ok(map) => map,
             Err(error) => {
-                stats.warning(path, format!("source map not used: {error}"));
+                stats.warning_as(
+                    ProblemKind::SourceMapInvalid,
+                    path,
+                    format!("source map not used: {error}"),
+                );
                 return;
             }
         };

@@ -4,7 +4,6 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Marks hooks leakstop wrote, so re-installing updates them in place.
 const MARKER: &str = "# leakstop-managed hook";
@@ -121,23 +120,25 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-/// The hooks directory git uses for `repo`: `core.hooksPath` if set, else `.git/hooks`.
+/// The hooks directory git uses for `repo`: `core.hooksPath` if set (`~`
+/// expanded; relative to the work tree, or to the git directory of a bare
+/// repository, as git runs hooks there), else the shared `hooks` directory
+/// (linked worktrees share it). Read in-process: no git command is run.
 fn hooks_dir(repo: &Path) -> Result<PathBuf> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
-        .output()
-        .context("running git (is it installed?)")?;
-    if !output.status.success() {
-        bail!(
-            "hook install needs a git repository: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
-    ))
+    let repo = gix::discover(repo)
+        .map_err(|e| anyhow::anyhow!("hook install needs a git repository: {e}"))?;
+    let configured = repo
+        .config_snapshot()
+        .trusted_path("core.hooksPath")
+        .transpose()
+        .context("reading core.hooksPath")?
+        .map(|path| path.into_owned());
+    let dir = match configured {
+        Some(path) if path.is_absolute() => path,
+        Some(path) => repo.workdir().unwrap_or(repo.git_dir()).join(path),
+        None => repo.common_dir().join("hooks"),
+    };
+    std::path::absolute(&dir).with_context(|| format!("locating {}", dir.display()))
 }
 
 #[cfg(unix)]

@@ -163,3 +163,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A baseline file comes with the repository: any bytes load as a
+        /// baseline or an error naming the file, never a panic.
+        #[test]
+        fn any_baseline_file_loads_or_is_an_error(
+            text in prop_oneof![
+                any::<Vec<u8>>(),
+                any::<String>().prop_map(|s| format!(
+                    r#"{{"version":1,"fingerprint_algorithm":"{s}","entries":[{{"fingerprint":"{s}"}}]}}"#
+                ).into_bytes()),
+            ],
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("baseline.json");
+            std::fs::write(&path, &text).unwrap();
+            match Baseline::load(&path) {
+                Ok(baseline) => prop_assert!(baseline.fingerprints.len() <= text.len()),
+                Err(error) => prop_assert!(error.to_string().contains("baseline.json")),
+            }
+        }
+    }
+}

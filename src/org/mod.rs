@@ -19,7 +19,7 @@ use crate::scan::{self, Mode, ScanOutput, Settings};
 use crate::source::history;
 use crate::source::odb;
 use crate::source::range::Revisions;
-use crate::stats::{ScanError, ScanStats, StatsCollector};
+use crate::stats::{ProblemKind, ScanError, ScanStats, StatsCollector};
 use gix::ObjectId;
 use state::RepoState;
 use std::collections::HashSet;
@@ -71,6 +71,7 @@ pub fn run(scan: &OrgScan<'_>, engine: &Engine) -> OrgOutput {
         stats.errors.push(ScanError {
             path: name.clone(),
             message: why.clone(),
+            kind: ProblemKind::Unreadable,
         });
     }
     let draw = scan.progress && std::io::stderr().is_terminal();
@@ -93,6 +94,7 @@ pub fn run(scan: &OrgScan<'_>, engine: &Engine) -> OrgOutput {
             Err(message) => stats.errors.push(ScanError {
                 path: repo.full_name.clone(),
                 message,
+                kind: ProblemKind::Unreadable,
             }),
         }
     }
@@ -151,6 +153,7 @@ fn scan_repository(
         stats.warnings.push(ScanError {
             path: "refs".into(),
             message: "the repository is empty: nothing to scan".into(),
+            kind: ProblemKind::Other,
         });
     }
     let mut findings = earlier.map(|e| e.findings).unwrap_or_default();
@@ -171,6 +174,7 @@ fn scan_repository(
                 message: format!(
                     "the scan state could not be saved (the next run scans all again): {error}"
                 ),
+                kind: ProblemKind::Other,
             });
         }
     }

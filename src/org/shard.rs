@@ -3,7 +3,7 @@
 //! machine agrees on it without talking to the others, and it does not
 //! move when repositories are added or removed.
 
-use sha2::{Digest, Sha256};
+use ring::digest::{digest, SHA256};
 use std::fmt;
 use std::str::FromStr;
 
@@ -23,9 +23,9 @@ impl Shard {
 
 /// The 0-based shard of `full_name` among `count`.
 pub fn bucket(full_name: &str, count: u32) -> u32 {
-    let digest = Sha256::digest(full_name.to_lowercase().as_bytes());
+    let hash = digest(&SHA256, full_name.to_lowercase().as_bytes());
     let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
+    first.copy_from_slice(&hash.as_ref()[..8]);
     (u64::from_be_bytes(first) % u64::from(count.max(1))) as u32
 }
 

@@ -7,8 +7,8 @@
 //! is not used: the repository is scanned in full again.
 
 use crate::finding::Finding;
+use ring::digest::{Context, SHA256};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The state file's name inside a bare clone (git ignores unknown files there).
@@ -46,14 +46,15 @@ impl RepoState {
 
 /// A digest of everything that decides what a scan reports.
 pub fn settings_key(parts: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = Context::new(&SHA256);
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     for part in parts {
-        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(&(part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
     hasher
-        .finalize()
+        .finish()
+        .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

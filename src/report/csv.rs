@@ -1,4 +1,5 @@
-//! `--format csv`: one row per finding, RFC 4180 quoting.
+//! `--format csv`: one row per finding, RFC 4180 quoting, and cells a
+//! spreadsheet would run as a formula defused (OWASP "CSV injection").
 
 use super::Report;
 use std::io::{self, Write};
@@ -62,10 +63,37 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// Quotes `field` as RFC 4180 asks; a field a spreadsheet would read as a
+/// formula (starting with `=`, `+`, `-`, `@`, tab or CR: a path or an entry
+/// name is input) gets a leading `'` first, so it is shown as text.
 fn quote(field: &str) -> String {
+    let guarded;
+    let field = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{field}");
+        guarded.as_str()
+    } else {
+        field
+    };
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
         field.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn formulas_are_defused_and_quoting_kept() {
+        assert_eq!(quote("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(quote("+1"), "'+1");
+        assert_eq!(quote("-2+3"), "'-2+3");
+        assert_eq!(quote("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(quote("\tx"), "'\tx");
+        assert_eq!(quote("\rx"), "\"'\rx\"");
+        assert_eq!(quote("src/a.env"), "src/a.env");
+        assert_eq!(quote("a,b"), "\"a,b\"");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::Report;
 use crate::rules::Severity;
+use crate::text::escape_control as esc;
 use crate::verify::Status;
 use std::io::{self, Write};
 
@@ -31,12 +32,12 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "{}:{}:{}: {} {} [{}]",
-            style.paint("35", &finding.path),
+            style.paint("35", &esc(&finding.path)),
             finding.line,
             finding.column,
             style.paint(severity_color, &finding.severity.to_string()),
             style.paint("1", &finding.rule_id),
-            finding.rule_name,
+            esc(&finding.rule_name),
         )?;
         let secret = finding
             .secret
@@ -45,7 +46,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "    secret: {}  confidence: {}  fingerprint: {}",
-            style.paint("32", secret),
+            style.paint("32", &esc(secret)),
             finding.confidence,
             finding.fingerprint
         )?;
@@ -58,7 +59,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "    verification: {}",
-                style.paint(color, &verification.describe())
+                style.paint(color, &esc(&verification.describe()))
             )?;
         }
         if let Some(repository) = &finding.repository {
@@ -68,14 +69,18 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "    commit: {} by {} on {}",
-                commit.id, commit.author, commit.date
+                esc(&commit.id),
+                esc(&commit.author),
+                esc(&commit.date)
             )?;
         }
         if let Some(original) = &finding.original {
             writeln!(
                 out,
                 "    original: {}:{}:{}",
-                original.path, original.line, original.column
+                esc(&original.path),
+                original.line,
+                original.column
             )?;
         }
         let mut notes = Vec::new();
@@ -86,12 +91,12 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             notes.push("client-side: shipped to browsers/apps".to_string());
         }
         if !notes.is_empty() {
-            writeln!(out, "    {}", notes.join("; "))?;
+            writeln!(out, "    {}", esc(&notes.join("; ")))?;
         }
         writeln!(
             out,
             "    {}",
-            style.paint("2", &format!("│ {}", finding.context))
+            style.paint("2", &format!("│ {}", esc(&finding.context)))
         )?;
         if let Some(rule) = report.rules.get(finding.rule_id.as_str()) {
             writeln!(out, "    fix: {}", rule.remediation)?;

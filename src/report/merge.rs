@@ -112,7 +112,7 @@ pub fn add_stats(total: &mut ScanStats, part: ScanStats, prefix: Option<&str>) {
     let named = |e: ScanError| match prefix {
         Some(prefix) => ScanError {
             path: format!("{prefix}: {}", e.path),
-            message: e.message,
+            ..e
         },
         None => e,
     };

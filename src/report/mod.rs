@@ -10,7 +10,7 @@ mod sarif;
 use crate::finding::Finding;
 use crate::rules::Rule;
 use crate::stats::ScanStats;
-use crate::text::human_bytes;
+use crate::text::{escape_control as esc, human_bytes};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -91,17 +91,22 @@ pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
     for warning in &stats.warnings {
         text.push_str(&format!(
             "\nleakstop: warning: {}: {}",
-            warning.path, warning.message
+            esc(&warning.path),
+            esc(&warning.message)
         ));
     }
     if stats.incomplete() {
         text.push_str(&format!(
-            "\nleakstop: INCOMPLETE: {} input{} could not be read:",
+            "\nleakstop: INCOMPLETE: {} input{} could not be read or scanned:",
             stats.errors.len(),
             if stats.errors.len() == 1 { "" } else { "s" }
         ));
         for error in stats.errors.iter().take(20) {
-            text.push_str(&format!("\n  {}: {}", error.path, error.message));
+            text.push_str(&format!(
+                "\n  {}: {}",
+                esc(&error.path),
+                esc(&error.message)
+            ));
         }
         if stats.errors.len() > 20 {
             text.push_str(&format!("\n  … and {} more", stats.errors.len() - 20));

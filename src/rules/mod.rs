@@ -1,6 +1,8 @@
 //! The rule model: what a detector is, as loaded from `patterns/*.toml` or a
 //! user's configuration. Rules are data; the matcher compiles them.
 
+mod fragments;
+mod keywords;
 mod load;
 
 pub use load::{
@@ -40,6 +42,8 @@ pub enum CharClass {
 pub struct Rule {
     pub id: String,
     pub name: String,
+    /// The regex, with named fragments (`{{assign}}`) expanded.
+    #[serde(deserialize_with = "fragments::deserialize")]
     pub regex: String,
     pub keywords: Vec<String>,
     #[serde(default)]

@@ -3,17 +3,16 @@
 //! baseline come from the base commit, and every way the scanned commits
 //! loosen them (a rule disabled or overridden, a path, secret or regex
 //! allowlisted, `[scan]` or `[verify]` changed, a baseline entry added) is
-//! reported as a finding of its own.
+//! reported as a finding of its own. Everything is read in-process (gix).
 
 use crate::config::{Config, CONFIG_FILE_NAME};
 use crate::filter::baseline::Baseline;
 use crate::finding::{fingerprint, Finding, Secret};
 use crate::rules::{Confidence, Severity};
-use crate::source::range::Revisions;
+use crate::source::range::{self, Revisions};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Rule id of the findings this module makes.
 pub const GATE_RULE_ID: &str = "leakstop.gate-change";
@@ -26,47 +25,11 @@ pub struct TrustedInputs {
     pub changes: Vec<Finding>,
 }
 
-/// The commit a range is checked against: `A` of `A..B`, the merge base of
-/// `A...B`, `X` of `^X`, the remote's old tip of a pushed branch; `None`
-/// when the range names none (a new branch pushed: the developer's own
-/// working tree config applies).
+/// The base commit of a range (see [`range::base_commit`]), as hex.
 pub fn base_revision(root: &Path, revisions: &Revisions) -> Result<Option<String>> {
-    let spec = match revisions {
-        Revisions::Push { remote_tips, .. } => {
-            return Ok(remote_tips.first().map(|id| id.to_string()));
-        }
-        Revisions::Spec(spec) => spec.as_str(),
-        // Org scans: one config for every repository, from the command line.
-        Revisions::Since { .. } => return Ok(None),
-    };
-    if let Some(excluded) = spec.strip_prefix('^') {
-        return Ok(Some(excluded.to_string()));
-    }
-    if let Some((left, right)) = spec.split_once("...") {
-        let output = git(
-            root,
-            &[
-                "merge-base",
-                "--end-of-options",
-                or_head(left),
-                or_head(right),
-            ],
-        )?;
-        let base = String::from_utf8_lossy(&output).trim().to_string();
-        return Ok((!base.is_empty()).then_some(base));
-    }
-    if let Some((left, _)) = spec.split_once("..") {
-        return Ok(Some(or_head(left).to_string()));
-    }
-    Ok(None)
-}
-
-fn or_head(revision: &str) -> &str {
-    if revision.is_empty() {
-        "HEAD"
-    } else {
-        revision
-    }
+    let repo = gix::discover(root)
+        .with_context(|| format!("opening the repository at {}", root.display()))?;
+    Ok(range::base_commit(&repo, revisions)?.map(|id| id.to_string()))
 }
 
 /// Reads the config (`.leakstop.toml` at the root) and `baseline` (a path
@@ -262,38 +225,38 @@ fn gate_finding(path: &str, text: &str, weakening: Weakening) -> Finding {
     }
 }
 
-/// The content of `path` at `revision`, or `None` if it has no such file.
-fn read_at(root: &Path, revision: &str, path: &str) -> Result<Option<String>> {
-    if revision.starts_with('-') {
-        bail!("`{revision}` is not a revision");
-    }
-    let spec = format!("{revision}:{path}");
-    let exists = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["cat-file", "-e", "--end-of-options", &spec])
-        .output()
-        .context("running git")?;
-    if !exists.status.success() {
-        return Ok(None);
-    }
-    let bytes = git(root, &["cat-file", "blob", "--end-of-options", &spec])?;
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
-}
+/// Config and baseline files are small; a larger blob at the base is refused.
+const MAX_TRUSTED_FILE: u64 = 16 << 20;
 
-fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .context("running git")?;
-    if !output.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+/// The content of `path` at commit `revision` (hex), or `None` if that
+/// commit has no such file.
+fn read_at(root: &Path, revision: &str, path: &str) -> Result<Option<String>> {
+    let repo = gix::discover(root)
+        .with_context(|| format!("opening the repository at {}", root.display()))?;
+    let id = gix::ObjectId::from_hex(revision.as_bytes())
+        .with_context(|| format!("`{revision}` is not a commit id"))?;
+    let tree = repo
+        .find_commit(id)
+        .with_context(|| format!("reading commit {revision}"))?
+        .tree()
+        .with_context(|| format!("reading the tree of {revision}"))?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(path)
+        .with_context(|| format!("looking up {path} at {revision}"))?
+    else {
+        return Ok(None);
+    };
+    if !entry.mode().is_blob() {
+        bail!("{revision}:{path} is not a file");
     }
-    Ok(output.stdout)
+    let header = repo
+        .find_header(entry.object_id())
+        .with_context(|| format!("reading {revision}:{path}"))?;
+    if header.size() > MAX_TRUSTED_FILE {
+        bail!("{revision}:{path} is larger than {MAX_TRUSTED_FILE} bytes");
+    }
+    let blob = entry
+        .object()
+        .with_context(|| format!("reading {revision}:{path}"))?;
+    Ok(Some(String::from_utf8_lossy(&blob.data).into_owned()))
 }

@@ -83,6 +83,8 @@ pub fn run(settings: &Settings, engine: &Engine) -> Result<ScanOutput> {
     let stats = StatsCollector::default();
     let maps = FsMaps {
         root: settings.root.clone(),
+        follow_symlinks: settings.follow_symlinks,
+        max_file_size: settings.admission.max_file_size,
     };
     let map_lookup: Option<&dyn MapLookup> = match settings.mode {
         Mode::Directory => Some(&maps),

@@ -4,14 +4,16 @@
 //! and records every unreadable path without stopping.
 
 use super::{looks_binary, Admission, Blob, BlobSink, SNIFF_LEN};
+use crate::bounded::{ReadPolicy, ReadRefused};
 use crate::bundle::archive::{self, ArchiveLimits, ArchiveScan};
 use crate::bundle::MapLookup;
 use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
-use crate::stats::{SkipReason, StatsCollector};
+use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
@@ -29,23 +31,67 @@ pub struct FsOptions {
 /// skip database dumps and media.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 << 20;
 
-/// Walks `options.root` and feeds every eligible file to `sink`.
+/// The path that stands for standard input.
+pub const STDIN_PATH: &str = "-";
+
+/// Walks `options.root` and feeds every eligible file to `sink`. A root that
+/// is `-`, a FIFO or a device (`scan <(…)`, `/dev/stdin`) is read as one
+/// stream: the user named it, so it is scanned, not passed over.
 pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: &StatsCollector) {
     let root = options.root.as_path();
+    if root.as_os_str() == STDIN_PATH {
+        let stdin = std::io::stdin();
+        scan_reader(&mut stdin.lock(), "<stdin>", options, filters, sink, stats);
+        return;
+    }
+    if let Ok(metadata) = std::fs::metadata(root) {
+        if !metadata.is_dir() && !metadata.is_file() {
+            scan_stream(root, &metadata, options, filters, sink, stats);
+            return;
+        }
+    }
+    let respect_ignore_files = options.respect_ignore_files && ignore_files_usable(options, stats);
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
-        .parents(options.respect_ignore_files)
-        .ignore(options.respect_ignore_files)
-        .git_ignore(options.respect_ignore_files)
-        .git_global(options.respect_ignore_files)
-        .git_exclude(options.respect_ignore_files)
+        .parents(respect_ignore_files)
+        .ignore(respect_ignore_files)
+        .git_ignore(respect_ignore_files)
+        .git_global(respect_ignore_files)
+        .git_exclude(respect_ignore_files)
         .require_git(false)
         .follow_links(options.follow_symlinks)
         .threads(options.threads);
-    builder.filter_entry(|entry| entry.file_name() != ".git");
+    // The walker reads each directory's ignore files itself, before any
+    // callback sees the directory: a directory whose ignore file may not be
+    // read (a link to /dev/zero, a FIFO, a huge file) is left out here, and
+    // reported as an error after the walk.
+    let refused: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    {
+        let refused = Arc::clone(&refused);
+        let policy = ignore_policy(options, options.root.clone());
+        let root = options.root.clone();
+        builder.filter_entry(move |entry| {
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            if !respect_ignore_files || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            match refused_ignore_file(&policy, entry.path()) {
+                Some((name, why)) => {
+                    let path = display_path(&root, &entry.path().join(name));
+                    refused
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((path, why));
+                    false
+                }
+                None => true,
+            }
+        });
+    }
     builder.build_parallel().run(|| {
-        let mut buffer = Vec::new();
         Box::new(move |result| {
             let entry = match result {
                 Ok(entry) => entry,
@@ -84,24 +130,111 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
                 return WalkState::Continue;
             }
             if !file_type.is_file() {
+                // A FIFO could block the walk forever, a device never end.
+                stats.skipped(SkipReason::SpecialFile);
                 return WalkState::Continue;
             }
             if filters.path_excluded(&display) {
                 stats.skipped(SkipReason::AllowlistedPath);
                 return WalkState::Continue;
             }
-            scan_file(
-                entry.path(),
-                &display,
-                options,
-                filters,
-                sink,
-                stats,
-                &mut buffer,
-            );
+            scan_file(entry.path(), &display, options, filters, sink, stats);
             WalkState::Continue
         })
     });
+    for (path, why) in refused.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        stats.error_as(
+            ProblemKind::IgnoreFile,
+            path,
+            format!("ignore file not read: {why}; its directory was not scanned"),
+        );
+    }
+}
+
+/// Ignore files the walker reads in every directory.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+/// Largest ignore file read (real ones are a few KiB).
+const MAX_IGNORE_FILE: u64 = 1 << 20;
+
+fn ignore_policy(options: &FsOptions, root: PathBuf) -> ReadPolicy {
+    ReadPolicy {
+        root,
+        follow_symlinks: options.follow_symlinks,
+        max_size: MAX_IGNORE_FILE,
+    }
+}
+
+/// The first ignore file in `dir` that may not be read, and why.
+fn refused_ignore_file(policy: &ReadPolicy, dir: &Path) -> Option<(&'static str, String)> {
+    IGNORE_FILES
+        .iter()
+        .find_map(|name| match policy.check(&dir.join(name)) {
+            Err(refusal) if refusal.is_refusal() => Some((*name, refusal.to_string())),
+            _ => None,
+        })
+}
+
+/// The ignore files of the root and its parents (read before the walk
+/// starts) are safe to read; if not, the scan goes on without ignore files
+/// (scanning more, never less) and says so.
+fn ignore_files_usable(options: &FsOptions, stats: &StatsCollector) -> bool {
+    let Ok(root) = options.root.canonicalize() else {
+        return true;
+    };
+    let start = if root.is_dir() {
+        root.as_path()
+    } else {
+        root.parent().unwrap_or(&root)
+    };
+    for dir in start.ancestors() {
+        let policy = ignore_policy(options, dir.to_path_buf());
+        if let Some((name, why)) = refused_ignore_file(&policy, dir) {
+            stats.warning_as(
+                ProblemKind::IgnoreFile,
+                dir.join(name).display().to_string(),
+                format!("ignore file not read: {why}; scanning without ignore files"),
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// A FIFO, a character device or a socket named as the scan root. A
+/// socket cannot be read as a file: it is an error, not a clean scan.
+fn scan_stream(
+    root: &Path,
+    metadata: &std::fs::Metadata,
+    options: &FsOptions,
+    filters: &Filters,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) {
+    let display = display_path(root, root);
+    if is_socket(metadata) {
+        stats.error_as(
+            ProblemKind::NotRegular,
+            display,
+            "a socket, not a file or a stream; not scanned",
+        );
+        return;
+    }
+    match std::fs::File::open(root) {
+        Ok(mut stream) => scan_reader(&mut stream, &display, options, filters, sink, stats),
+        Err(error) => stats.error(display, format!("cannot open: {error}")),
+    }
+}
+
+#[cfg(unix)]
+fn is_socket(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    metadata.file_type().is_socket()
+}
+
+#[cfg(not(unix))]
+fn is_socket(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 fn scan_file(
@@ -111,7 +244,6 @@ fn scan_file(
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
-    buffer: &mut Vec<u8>,
 ) {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -125,61 +257,81 @@ fn scan_file(
         stats.skipped(SkipReason::TooLarge);
         return;
     }
-    buffer.clear();
-    // Sniff the head first, so a large binary is skipped without reading it
-    // all; then read the rest, at most one byte past the limit (a file that
-    // grew after stat is still bounded).
-    let mut limited = (&mut file).take(options.max_file_size + 1);
-    let head = match (&mut limited).take(SNIFF_LEN as u64).read_to_end(buffer) {
-        Ok(n) => n,
-        Err(error) => {
+    scan_reader(&mut file, display, options, filters, sink, stats);
+}
+
+/// Reads a file or stream, at most one byte past the size limit (a file
+/// that grew after stat, or a stream, is still bounded), and hands it on:
+/// an archive to the archive reader, text to the sink.
+fn scan_reader(
+    reader: &mut dyn Read,
+    display: &str,
+    options: &FsOptions,
+    filters: &Filters,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) {
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        // Sniff the head first, so a large binary is skipped without reading
+        // it all. The limit is u64::MAX at most: `+ 1` must not wrap to 0.
+        let mut limited = reader.take(options.max_file_size.saturating_add(1));
+        let head = match (&mut limited).take(SNIFF_LEN as u64).read_to_end(buffer) {
+            Ok(n) => n,
+            Err(error) => {
+                stats.error(display, format!("cannot read: {error}"));
+                return;
+            }
+        };
+        let admission = Admission {
+            max_file_size: options.max_file_size,
+            default_excludes: options.default_excludes,
+        };
+        let name = display.rsplit('/').next().unwrap_or(display);
+        let archive_kind = options
+            .archives
+            .and_then(|_| archive::kind_of(name, &buffer[..head]));
+        if archive_kind.is_none() && looks_binary(&buffer[..head]) {
+            stats.skipped(SkipReason::Binary);
+            return;
+        }
+        if let Err(error) = limited.read_to_end(buffer) {
             stats.error(display, format!("cannot read: {error}"));
             return;
         }
-    };
-    let admission = Admission {
-        max_file_size: options.max_file_size,
-        default_excludes: options.default_excludes,
-    };
-    let name = display.rsplit('/').next().unwrap_or(display);
-    let archive_kind = options
-        .archives
-        .and_then(|_| archive::kind_of(name, &buffer[..head]));
-    if archive_kind.is_none() && looks_binary(&buffer[..head]) {
-        stats.skipped(SkipReason::Binary);
-        return;
-    }
-    if let Err(error) = limited.read_to_end(buffer) {
-        stats.error(display, format!("cannot read: {error}"));
-        return;
-    }
-    if let (Some(kind), Some(limits)) = (archive_kind, options.archives) {
-        if buffer.len() as u64 > options.max_file_size {
-            stats.skipped(SkipReason::TooLarge);
+        if let (Some(kind), Some(limits)) = (archive_kind, options.archives) {
+            if buffer.len() as u64 > options.max_file_size {
+                stats.skipped(SkipReason::TooLarge);
+                return;
+            }
+            let scan = ArchiveScan {
+                admission,
+                limits,
+                filters,
+                sink,
+                stats,
+            };
+            scan.scan(buffer, display, kind);
             return;
         }
-        let scan = ArchiveScan {
-            admission,
-            limits,
-            filters,
-            sink,
-            stats,
+        let Some(kind) = admission.admit(buffer, display, stats) else {
+            return;
         };
-        scan.scan(buffer, display, kind);
-        return;
-    }
-    let Some(kind) = admission.admit(buffer, display, stats) else {
-        return;
-    };
-    sink.blob(&Blob {
-        data: buffer,
-        path: display,
-        kind,
-        lines: None,
-        commit: None,
-        previous: None,
-        also_in: 0,
+        sink.blob(&Blob {
+            data: buffer,
+            path: display,
+            kind,
+            lines: None,
+            commit: None,
+            previous: None,
+            also_in: 0,
+        });
     });
+}
+
+thread_local! {
+    /// Each walker thread reuses one read buffer.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `path` relative to the scan root, with `/` separators. A root that is a
@@ -222,9 +374,15 @@ fn error_path(error: &ignore::Error) -> Option<String> {
     }
 }
 
-/// Maps next to bundles on disk, never outside the scan root.
+/// Maps next to bundles on disk, never outside the scan root, read under the
+/// same rules as any side file ([`ReadPolicy`]): a map symlinked to
+/// `/dev/zero`, a FIFO, a map over the size limit or one linked from
+/// outside the root is refused with a warning, not read.
 pub struct FsMaps {
     pub root: PathBuf,
+    pub follow_symlinks: bool,
+    /// `--max-file-size`: a map over it is not read either.
+    pub max_file_size: u64,
 }
 
 impl MapLookup for FsMaps {
@@ -246,10 +404,18 @@ impl MapLookup for FsMaps {
         if !inside(&self.root, &candidate) {
             return None;
         }
-        match std::fs::read(&candidate) {
+        let policy = ReadPolicy {
+            root: self.root.clone(),
+            follow_symlinks: self.follow_symlinks,
+            max_size: self.max_file_size,
+        };
+        match policy.read(&candidate) {
             Ok(bytes) => Some(Ok(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && reference.is_none() => None,
-            Err(e) => Some(Err(format!("source map {}: {e}", candidate.display()))),
+            Err(ReadRefused::NotFound) if reference.is_none() => None,
+            Err(e) => Some(Err(format!(
+                "source map {} not read: {e}",
+                display_path(&self.root, &candidate)
+            ))),
         }
     }
 }

@@ -6,7 +6,7 @@
 use super::{Admission, Blob, BlobSink};
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
-use crate::stats::StatsCollector;
+use crate::stats::{SkipReason, StatsCollector};
 use gix::ObjectId;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -169,15 +169,23 @@ fn scan_one(
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) {
-    let Some(blob) = read_blob(repo, item.new_blob, &item.path, stats) else {
-        return;
+    let limit = plan.admission.max_file_size;
+    let blob = match read_blob_within(repo, item.new_blob, &item.path, limit, stats) {
+        BlobRead::Data(blob) => blob,
+        BlobRead::TooLarge => {
+            stats.skipped(SkipReason::TooLarge);
+            return;
+        }
+        BlobRead::Failed => return,
     };
     let Some(kind) = plan.admission.admit(&blob, &item.path, stats) else {
         return;
     };
     let read_previous = || -> Option<Vec<u8>> {
-        let id = item.old_blob?;
-        read_blob(repo, id, &item.path, stats)
+        match read_blob_within(repo, item.old_blob?, &item.path, limit, stats) {
+            BlobRead::Data(previous) => Some(previous),
+            BlobRead::TooLarge | BlobRead::Failed => None,
+        }
     };
     sink.blob(&Blob {
         data: &blob,
@@ -188,6 +196,41 @@ fn scan_one(
         previous: Some(&read_previous),
         also_in,
     });
+}
+
+/// What reading a blob under a size limit gave.
+pub enum BlobRead {
+    Data(Vec<u8>),
+    /// Over the limit: the object's header said so, nothing was inflated.
+    TooLarge,
+    /// Missing, corrupt or not a blob; already counted as an error.
+    Failed,
+}
+
+/// Reads a blob unless its header says it is over `max_size` bytes, so an
+/// oversized blob is never inflated (a 4 GB blob costs a header read).
+pub fn read_blob_within(
+    repo: &gix::Repository,
+    id: ObjectId,
+    path: &str,
+    max_size: u64,
+    stats: &StatsCollector,
+) -> BlobRead {
+    match repo.find_header(id) {
+        Ok(header) if header.kind() != gix::object::Kind::Blob => {
+            stats.error(
+                path,
+                format!("object {id} is a {}, not a blob", header.kind()),
+            );
+            BlobRead::Failed
+        }
+        Ok(header) if header.size() > max_size => BlobRead::TooLarge,
+        Ok(_) => read_blob(repo, id, path, stats).map_or(BlobRead::Failed, BlobRead::Data),
+        Err(error) => {
+            stats.error(path, describe_read_error(id, &error));
+            BlobRead::Failed
+        }
+    }
 }
 
 /// A blob that cannot be read is an input the scan should have covered: an

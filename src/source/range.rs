@@ -63,6 +63,24 @@ pub fn scan(
     )?)
 }
 
+/// The commit a range is judged against, if it names one: `A` of `A..B`,
+/// the merge base of `A...B`, `X` of `^X`, the remote's old tip of a
+/// pushed branch (a new branch names none). The range gate reads the
+/// config and baseline there (`scan::gate`).
+pub fn base_commit(
+    repo: &gix::Repository,
+    revisions: &Revisions,
+) -> Result<Option<ObjectId>, RangeError> {
+    Ok(match revisions {
+        Revisions::Spec(spec) => resolve_spec(repo, spec)?.hidden.first().copied(),
+        Revisions::Push { remote_tips, .. } => {
+            remote_tips.iter().find_map(|id| peel(repo, *id).ok())
+        }
+        // Org scans: one config for every repository, from the command line.
+        Revisions::Since { .. } => None,
+    })
+}
+
 /// The tips and hidden bases of `revisions`, each peeled to a commit.
 fn resolve(
     repo: &gix::Repository,

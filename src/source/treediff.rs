@@ -10,6 +10,7 @@ use gix::objs::tree::EntryRef;
 use gix::ObjectId;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 
 /// What one tree comparison found.
 #[derive(Default)]
@@ -204,4 +205,50 @@ fn git_tree_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> Ordering {
         entry.filename.iter().copied().chain(slash)
     }
     key(a).cmp(key(b))
+}
+
+/// How long one line diff may search for the shortest edit script before
+/// settling for a longer one (which only marks more lines as added).
+const LINE_DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The line diff of two blobs' bytes (each line with its terminator, as git
+/// compares them). It reads the content itself, so no `.gitattributes`
+/// setting (`-diff`, `binary`, a diff driver, textconv) can hide a line.
+fn line_diff(old: &[u8], new: &[u8]) -> (Vec<similar::DiffOp>, usize, usize) {
+    let old: Vec<&[u8]> = old.split_inclusive(|&b| b == b'\n').collect();
+    let new: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
+    let deadline = std::time::Instant::now() + LINE_DIFF_DEADLINE;
+    let ops = similar::capture_diff_slices_deadline(
+        similar::Algorithm::Myers,
+        &old,
+        &new,
+        Some(deadline),
+    );
+    (ops, old.len(), new.len())
+}
+
+/// The 1-based lines of `new` that `old` does not have, as `git diff -U0`
+/// numbers them in its `+` hunks.
+pub fn added_lines(old: &[u8], new: &[u8]) -> Vec<RangeInclusive<usize>> {
+    let mut added: Vec<RangeInclusive<usize>> = Vec::new();
+    for op in line_diff(old, new).0 {
+        let (tag, _, lines) = op.as_tag_tuple();
+        if tag == similar::DiffTag::Equal || lines.is_empty() {
+            continue;
+        }
+        match added.last_mut() {
+            Some(last) if *last.end() + 1 == lines.start + 1 => {
+                *last = *last.start()..=lines.end;
+            }
+            _ => added.push(lines.start + 1..=lines.end),
+        }
+    }
+    added
+}
+
+/// How alike two blobs are, from 0 to 1: twice the common lines over all
+/// lines (git's rename detection pairs files at 0.5 and above).
+pub fn similarity(old: &[u8], new: &[u8]) -> f32 {
+    let (ops, old_len, new_len) = line_diff(old, new);
+    similar::get_diff_ratio(&ops, old_len, new_len)
 }

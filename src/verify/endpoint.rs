@@ -3,8 +3,10 @@
 //! tests reach fake servers). Values are percent-encoded into URLs, so a
 //! secret or companion value can never change the host.
 
+use crate::provider::template::render;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::BTreeMap;
+use url::{Host, Url};
 
 /// Environment variable prefix for base URL overrides:
 /// `LEAKSTOP_VERIFY_URL_GITHUB=https://ghe.example.com/api/v3`.
@@ -56,35 +58,24 @@ impl Overrides {
     }
 }
 
-/// Splits `scheme://host[:port]/path` into its parts (no userinfo allowed).
-pub fn split(url: &str) -> Option<(&str, &str, &str)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    if authority.is_empty() || authority.contains(['@', '?', '#', '\\', ' ']) {
-        return None;
-    }
-    Some((scheme, authority, path))
-}
-
-/// The host of an authority, without port or IPv6 brackets.
-fn host(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    authority.split(':').next().unwrap_or(authority)
+/// Parses a base URL or request URL. A base URL may hold placeholders
+/// (`https://{shop}.myshopify.com`): each is read as a plain label `x`, so
+/// the template is judged by the shape every filled-in value keeps (values
+/// are percent-encoded, and the request URL is checked again once filled).
+pub fn parse(url: &str) -> Option<Url> {
+    let shape = render(url, |_| Some("x".to_string()), str::to_string).ok()?;
+    let parsed = Url::parse(&shape).ok()?;
+    let has_userinfo = !parsed.username().is_empty() || parsed.password().is_some();
+    (parsed.has_host() && !has_userinfo).then_some(parsed)
 }
 
 /// True for `localhost`, `127.x.y.z` and `::1`.
 pub fn is_loopback(url: &str) -> bool {
-    split(url).is_some_and(|(_, authority, _)| {
-        let host = host(authority);
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+    parse(url).is_some_and(|url| match url.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     })
 }
 
@@ -96,10 +87,10 @@ pub fn check(endpoint: &str, url: &str) -> Result<(), UnsafeUrl> {
         url: url.to_string(),
         reason: reason.to_string(),
     };
-    let Some((scheme, _, _)) = split(url) else {
+    let Some(parsed) = parse(url) else {
         return Err(fail("not an absolute http(s) URL without user info"));
     };
-    match scheme {
+    match parsed.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(fail(
@@ -140,11 +131,14 @@ mod tests {
         assert!(check("github", "https://user@api.github.com").is_err());
         assert!(check("github", "ftp://x").is_err());
         assert!(check("github", "api.github.com").is_err());
+        assert!(check("github", "https://:pw@api.github.com").is_err());
+        assert!(check("shopify", "https://{shop}.myshopify.com").is_ok());
+        assert!(check("shopify", "http://{shop}.myshopify.com").is_err());
+        assert!(check("request", "https://evil.com%2Fx%3F.myshopify.com/a").is_err());
     }
 
     #[test]
     fn values_cannot_escape_their_segment() {
-        use crate::provider::template::render;
         let url = render(
             "https://{shop}.myshopify.com/a/{secret}",
             |name| {

@@ -50,24 +50,23 @@ impl Verifier for ServiceAccount {
         };
         let mut secrets = credential.values();
         secrets.push(&assertion);
-        let email = email.to_string();
-        context
-            .client
-            .send(&request, &secrets, &|r| classify(r, &email))
-    }
-}
-
-fn classify(response: &Response, email: &str) -> Option<Verification> {
-    let json = response.json()?;
-    let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_string);
-    match response.status {
-        200 if field("access_token").is_some() => {
-            let mut result = Verification::new(Status::Live, None);
+        let mut result = context.client.send(&request, &secrets, &classify);
+        // The key's own client_email names its owner; added after the
+        // response values were scrubbed of the credential (which includes it).
+        if result.status == Status::Live {
             result
                 .owner
                 .insert("client_email".into(), email.to_string());
-            Some(result)
         }
+        result
+    }
+}
+
+fn classify(response: &Response) -> Option<Verification> {
+    let json = response.json()?;
+    let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    match response.status {
+        200 if field("access_token").is_some() => Some(Verification::new(Status::Live, None)),
         400 | 401 => {
             let error = field("error")?;
             let description = field("error_description").unwrap_or_default();

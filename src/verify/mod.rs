@@ -13,6 +13,7 @@ pub mod cache;
 pub mod endpoint;
 pub mod gcp;
 pub mod http;
+pub mod limits;
 pub mod run;
 pub mod templated;
 

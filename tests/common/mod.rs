@@ -50,6 +50,8 @@ impl Tree {
         command
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            // No user-level config from the machine running the tests.
+            .env("LEAKSTOP_USER_CONFIG", "")
             .env_remove("LEAKSTOP_LOG");
         for (name, value) in env {
             command.env(name, value);
@@ -99,9 +101,14 @@ impl Tree {
 
     /// `leakstop scan --format json <extra> .` and the parsed report.
     pub fn scan_json(&self, extra: &[&str]) -> (Output, serde_json::Value) {
+        self.scan_json_path(extra, ".")
+    }
+
+    /// `leakstop scan --format json <extra> <path>` and the parsed report.
+    pub fn scan_json_path(&self, extra: &[&str], path: &str) -> (Output, serde_json::Value) {
         let mut args = vec!["scan", "--format", "json"];
         args.extend_from_slice(extra);
-        args.push(".");
+        args.push(path);
         let output = self.leakstop(&args);
         let json = serde_json::from_str(&output.stdout).unwrap_or_else(|e| {
             panic!(
@@ -139,6 +146,19 @@ pub fn locations(report: &serde_json::Value) -> Vec<(String, String, u64, u64)> 
 
 pub fn loc(rule: &str, path: &str, line: u64, column: u64) -> (String, String, u64, u64) {
     (rule.to_string(), path.to_string(), line, column)
+}
+
+/// A zip (deflated) of `entries`, built with the crate the scanner reads it with.
+pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        writer.start_file(*name, options).expect("zip entry");
+        writer.write_all(data).expect("zip write");
+    }
+    writer.finish().expect("zip finish").into_inner()
 }
 
 /// The base64 alphabet, also the source-map VLQ digits.

@@ -7,7 +7,7 @@ use std::ops::Range;
 /// Shortest base64 run worth decoding: 20 characters hold 15 bytes.
 const MIN_BASE64_RUN: usize = 20;
 /// Longest base64 run decoded (a larger `data:` payload is an image or font).
-const MAX_BASE64_RUN: usize = 1 << 20;
+pub(super) const MAX_BASE64_RUN: usize = 1 << 20;
 /// Share of printable bytes a decoded base64 run needs to count as text.
 const MIN_PRINTABLE_PER_MILLE: usize = 950;
 
@@ -37,8 +37,17 @@ fn base64_digit(b: u8) -> Option<u32> {
     } as u32)
 }
 
-/// Base64 runs that decode to text, decoded.
-pub(super) fn base64_runs(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
+/// Characters of an over-long run decoded to tell text from binary.
+const PROBE_CHARS: usize = 4096;
+
+/// Base64 runs that decode to text, decoded. Runs longer than
+/// [`MAX_BASE64_RUN`] are not decoded; those whose start decodes to text
+/// (not an image or a font) are counted in `oversized`, for a warning.
+pub(super) fn base64_runs(
+    data: &[u8],
+    skip: &[Range<usize>],
+    oversized: &mut usize,
+) -> Vec<Decoded> {
     let mut view = Decoded::new(Encoding::Base64);
     let mut data_uri = Decoded::new(Encoding::DataUri);
     // A run of at least MIN_BASE64_RUN characters contains one of the
@@ -62,7 +71,14 @@ pub(super) fn base64_runs(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
         done = end;
         probe = end + MIN_BASE64_RUN;
         let run = start..end;
-        if run.len() < MIN_BASE64_RUN || run.len() > MAX_BASE64_RUN || skipped(skip, start) {
+        if run.len() < MIN_BASE64_RUN || skipped(skip, start) {
+            continue;
+        }
+        if run.len() > MAX_BASE64_RUN {
+            let probe = start..start + PROBE_CHARS;
+            if decode_base64_into(data, probe, &mut Decoded::new(Encoding::Base64)) {
+                *oversized += 1;
+            }
             continue;
         }
         let target = if data[..start].ends_with(b";base64,") {

@@ -159,31 +159,45 @@ impl Default for Limits {
 /// escaped string (`apiKey:"\u0061…"`) is seen by the generic rules.
 const ESCAPE_WINDOW: usize = 256;
 
-type Decoder = fn(&[u8], &[Range<usize>]) -> Vec<Decoded>;
-const DECODERS: [Decoder; 3] = [escapes, percent, base64_runs];
+/// The decoded views of a blob and what decoding left out.
+#[derive(Debug, Default)]
+pub struct DecodeOutcome {
+    pub views: Vec<Decoded>,
+    /// The budget ran out: some views were dropped.
+    pub exhausted: bool,
+    /// Text-like base64 runs longer than the longest run decoded (1 MiB).
+    pub oversized_runs: usize,
+}
+
+/// Longest base64 run decoded, in characters.
+pub const MAX_BASE64_RUN: usize = base64::MAX_BASE64_RUN;
 
 /// Every decoded view of `data`, one per encoding found in it (not recursive;
 /// the caller decodes a view again for nested encodings). `skip` ranges (an
 /// inline source map handled elsewhere) are not decoded. `budget` is reduced
 /// by the bytes produced; when it runs out, decoding stops and `exhausted` is set.
-pub fn decode(data: &[u8], skip: &[Range<usize>], budget: &mut usize) -> (Vec<Decoded>, bool) {
-    let mut out = Vec::new();
-    let mut exhausted = false;
-    for decoder in DECODERS {
+pub fn decode(data: &[u8], skip: &[Range<usize>], budget: &mut usize) -> DecodeOutcome {
+    let mut outcome = DecodeOutcome::default();
+    for step in 0..3 {
         if *budget == 0 {
-            exhausted = true;
+            outcome.exhausted = true;
             break;
         }
-        for view in decoder(data, skip) {
+        let views = match step {
+            0 => escapes(data, skip),
+            1 => percent(data, skip),
+            _ => base64_runs(data, skip, &mut outcome.oversized_runs),
+        };
+        for view in views {
             if view.bytes.len() > *budget {
-                exhausted = true;
+                outcome.exhausted = true;
                 continue;
             }
             *budget -= view.bytes.len();
-            out.push(view);
+            outcome.views.push(view);
         }
     }
-    (out, exhausted)
+    outcome
 }
 
 fn skipped(skip: &[Range<usize>], at: usize) -> bool {
@@ -263,7 +277,8 @@ pub fn escape_at(data: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
         b'b' => simple('\u{8}'),
         b'f' => simple('\u{c}'),
         b'x' => {
-            let value = hex_value(data.get(at + 2..(at + 4).min(end))?)?;
+            // All the digits, inside the window: a cut escape is not one.
+            let value = hex_value(data.get(at + 2..at + 4).filter(|_| at + 4 <= end)?)?;
             Some((char::from_u32(value)?, 4))
         }
         b'u' if at + 3 <= end && data.get(at + 2) == Some(&b'{') => {
@@ -274,7 +289,7 @@ pub fn escape_at(data: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
             Some((char::from_u32(value)?, close + 4))
         }
         b'u' => {
-            let high = hex_value(data.get(at + 2..(at + 6).min(end))?)?;
+            let high = hex_value(data.get(at + 2..at + 6).filter(|_| at + 6 <= end)?)?;
             if (0xD800..0xDC00).contains(&high)
                 && data.get(at + 6) == Some(&b'\\')
                 && data.get(at + 7) == Some(&b'u')
@@ -375,7 +390,7 @@ mod tests {
     fn view(data: &[u8]) -> Vec<(Encoding, String)> {
         let mut budget = usize::MAX;
         decode(data, &[], &mut budget)
-            .0
+            .views
             .into_iter()
             .map(|d| (d.encoding, String::from_utf8_lossy(&d.bytes).into_owned()))
             .collect()
@@ -385,7 +400,7 @@ mod tests {
     fn js_escapes_decode_with_origins() {
         let data = br#"k="\u0067h\x70_a\/b""#;
         let mut budget = usize::MAX;
-        let (views, _) = decode(data, &[], &mut budget);
+        let views = decode(data, &[], &mut budget).views;
         assert_eq!(views.len(), 1);
         let d = &views[0];
         assert_eq!(d.encoding, Encoding::JsEscape);
@@ -458,7 +473,8 @@ mod tests {
         let data = "\\u0041".repeat(200_000) + &"QUFB".repeat(200_000);
         let started = std::time::Instant::now();
         let mut budget = 1 << 20;
-        let (views, exhausted) = decode(data.as_bytes(), &[], &mut budget);
+        let outcome = decode(data.as_bytes(), &[], &mut budget);
+        let (views, exhausted) = (outcome.views, outcome.exhausted);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         let produced: usize = views.iter().map(|v| v.bytes.len()).sum();
         assert!(produced <= 1 << 20);
@@ -480,11 +496,25 @@ mod tests {
     }
 
     #[test]
+    fn over_long_text_runs_are_counted_and_binary_ones_not() {
+        let text = "QUFB".repeat(MAX_BASE64_RUN / 4 + 1);
+        let mut budget = usize::MAX;
+        let outcome = decode(text.as_bytes(), &[], &mut budget);
+        assert!(outcome.views.is_empty());
+        assert_eq!(outcome.oversized_runs, 1);
+        let binary = "AAAA".repeat(MAX_BASE64_RUN / 4 + 1);
+        assert_eq!(
+            decode(binary.as_bytes(), &[], &mut budget).oversized_runs,
+            0
+        );
+    }
+
+    #[test]
     fn skipped_ranges_are_not_decoded() {
         let data = format!(r#"a="\u0067";{}b="\u0068""#, " ".repeat(600));
         let skip = [Range { start: 0, end: 12 }];
         let mut budget = usize::MAX;
-        let (views, _) = decode(data.as_bytes(), &skip, &mut budget);
+        let views = decode(data.as_bytes(), &skip, &mut budget).views;
         assert_eq!(views.len(), 1);
         let text = String::from_utf8_lossy(&views[0].bytes);
         assert!(

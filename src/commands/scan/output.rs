@@ -3,10 +3,11 @@
 //! decides the exit code.
 
 use crate::cli::{Color, ScanArgs};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::engine::Engine;
 use crate::exit::Outcome;
-use crate::finding::Finding;
+use crate::filter::Suppression;
+use crate::finding::{Finding, Severity};
 use crate::report::{self, Report};
 use crate::rules::Rule;
 use crate::stats::{ScanStats, VerificationStats};
@@ -14,7 +15,6 @@ use crate::verify;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
 
 /// A written report: the outcome that decides the exit code, and the
 /// findings and stats as reported (verified, `--only-verified` applied).
@@ -43,7 +43,29 @@ pub fn report_outcome(
         .iter()
         .map(|r| (r.id.as_str(), r))
         .collect();
-    let mut live_findings = 0;
+    let show_client_safe =
+        args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
+    let min_severity =
+        args.min_severity
+            .or(config.scan.min_severity)
+            .unwrap_or(if show_client_safe {
+                Severity::Info
+            } else {
+                Severity::Low
+            });
+    let fail_on = args
+        .fail_on
+        .or(config.scan.fail_on)
+        .unwrap_or(Severity::Low);
+    let found = findings.len();
+    findings.retain(|f| f.severity >= min_severity);
+    if findings.len() < found {
+        *stats
+            .suppressed
+            .entry(Suppression::BelowMinSeverity)
+            .or_default() += (found - findings.len()) as u64;
+        stats.findings = findings.len() as u64;
+    }
     if args.verify || args.only_verified {
         let options = verify_options(args, config)?;
         let summary = verify::verify_findings(&mut findings, &rules_by_id, &options)?;
@@ -59,7 +81,17 @@ pub fn report_outcome(
                 .collect(),
         });
         for warning in &summary.warnings {
-            eprintln!("leakstop: warning: {warning}");
+            eprintln!(
+                "leakstop: warning: {}",
+                crate::text::escape_control(&warning.to_string())
+            );
+        }
+        for error in &summary.errors {
+            stats.errors.push(crate::stats::ScanError {
+                path: "(verification)".into(),
+                message: error.clone(),
+                kind: crate::stats::ProblemKind::Other,
+            });
         }
         let is_live = |f: &Finding| {
             f.verification
@@ -70,7 +102,6 @@ pub fn report_outcome(
             findings.retain(is_live);
             stats.findings = findings.len() as u64;
         }
-        live_findings = findings.iter().filter(|f| is_live(f)).count();
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -98,12 +129,32 @@ pub fn report_outcome(
         }
     }
     eprintln!("{}", report::summary(&stats, unused_baseline));
-    if (args.staged || args.pre_push) && !findings.is_empty() {
+    let failing = || findings.iter().filter(|f| f.severity >= fail_on);
+    let live_findings = failing()
+        .filter(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        })
+        .count();
+    let failing_findings = failing().count();
+    if failing_findings < findings.len() {
+        eprintln!(
+            "leakstop: {} finding{} below --fail-on {fail_on} (reported, not failing)",
+            findings.len() - failing_findings,
+            if findings.len() - failing_findings == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
+    if (args.staged || args.pre_push) && failing_findings > 0 {
         eprintln!("{BLOCKED_COMMIT_HELP}");
     }
     Ok(ScanReport {
         outcome: Outcome {
-            findings: findings.len(),
+            findings: failing_findings,
             live_findings,
             incomplete: stats.incomplete(),
         },
@@ -112,54 +163,19 @@ pub fn report_outcome(
     })
 }
 
-/// Verification settings: flags win over `[verify]` in the config.
+/// Verification settings: flags, then the environment, then trusted configs
+/// (crate::config::verify_options).
 fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
-    let settings = &config.verify;
-    let defaults = verify::Options::default();
-    let log = args.verbose
-        || std::env::var("LEAKSTOP_LOG")
-            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "debug" | "trace"));
-    let timeout = args
-        .verify_timeout
-        .or(settings.timeout)
-        .map_or(defaults.policy.timeout, Duration::from_secs_f64);
-    let cache_dir = if args.no_verify_cache || settings.cache == Some(false) {
-        None
-    } else {
-        verify::cache::default_dir()
+    let flags = config::VerifyFlags {
+        timeout: args.verify_timeout,
+        deadline: args.verify_deadline,
+        no_cache: args.no_verify_cache,
     };
-    // Overrides from the environment must be as safe as the config's.
-    for (name, value) in std::env::vars() {
-        if let Some(endpoint) = name.strip_prefix(verify::endpoint::ENV_PREFIX) {
-            if !value.is_empty() {
-                verify::endpoint::check(&endpoint.to_ascii_lowercase(), &value)
-                    .with_context(|| format!("environment variable {name}"))?;
-            }
-        }
+    let (options, notices) = config::verify_options(config, &flags)?;
+    for notice in notices {
+        eprintln!("leakstop: verify: {notice}");
     }
-    // A repository's own config can move where its secrets are verified:
-    // say so, so that it is never silent.
-    for (name, url) in &settings.base_urls {
-        eprintln!("leakstop: verify: base URL for `{name}` from the config: {url}");
-    }
-    Ok(verify::Options {
-        policy: verify::http::Policy {
-            timeout,
-            retries: settings.retries.unwrap_or(defaults.policy.retries),
-            log,
-            ..defaults.policy
-        },
-        concurrency: settings.concurrency.unwrap_or(defaults.concurrency),
-        provider_concurrency: settings
-            .provider_concurrency
-            .unwrap_or(defaults.provider_concurrency),
-        cache_dir,
-        cache_ttl: settings
-            .cache_ttl
-            .map_or(defaults.cache_ttl, Duration::from_secs),
-        overrides: verify::endpoint::Overrides::new(settings.base_urls.clone()),
-        verify_canaries: settings.canaries.unwrap_or(false),
-    })
+    Ok(options)
 }
 
 /// What a developer whose commit was blocked can do.

@@ -10,8 +10,8 @@ use crate::filter::baseline::Baseline;
 use crate::finding::Finding;
 use crate::scan::{gate, Mode, Settings};
 use crate::source::fs::DEFAULT_MAX_FILE_SIZE;
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use anyhow::{bail, Result};
+use std::path::Path;
 
 /// What a scan runs with: the config and baseline in force, the settings,
 /// and findings about changes to the gate's own inputs (range scans).
@@ -32,11 +32,12 @@ pub fn resolve(
     progress: bool,
 ) -> Result<Resolved> {
     let root = if mode.is_git() {
-        repository_root(&input.path)?
+        crate::source::git::repository_root(&input.path)?
     } else {
         input.path.clone()
     };
-    if !root.exists() {
+    // `-` is standard input (read by the filesystem source as a stream).
+    if root.as_os_str() != crate::source::fs::STDIN_PATH && !root.exists() {
         bail!("scan path {} does not exist", root.display());
     }
     let base = match &mode {
@@ -63,12 +64,15 @@ pub fn resolve(
         }
     };
     if let Some(source) = &config.source {
-        eprintln!("leakstop: using config {}", source.display());
+        eprintln!(
+            "leakstop: using config {}",
+            crate::text::escape_control(&source.display().to_string())
+        );
     }
     let scan = &config.scan;
     let settings = Settings {
         admission: admission(input, &config),
-        threads: input.threads,
+        threads: crate::threads::cap(input.threads),
         respect_ignore_files: !input.no_ignore,
         follow_symlinks: input.follow_symlinks,
         archives: (!input.no_archives && scan.archives.unwrap_or(true))
@@ -107,33 +111,4 @@ pub fn bundle_options(input: &ScanInput, config: &Config) -> BundleOptions {
         show_client_safe: input.show_client_safe || scan.show_client_safe.unwrap_or(false),
         ..BundleOptions::default()
     }
-}
-
-/// The top directory of the git work tree containing `dir` (a bare
-/// repository is its own top).
-fn repository_root(dir: &Path) -> Result<PathBuf> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .context("running git (is it installed?)")?;
-    if !output.status.success() {
-        let bare = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--is-bare-repository"])
-            .output()
-            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"));
-        if bare {
-            return Ok(dir.to_path_buf());
-        }
-        bail!(
-            "this scan needs a git repository: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']),
-    ))
 }

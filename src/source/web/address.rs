@@ -10,34 +10,55 @@ use ureq::unversioned::transport::NextTimeout;
 pub fn non_public(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => non_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return non_public_v4(v4);
-            }
-            let s = v6.segments();
-            if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_unspecified() {
-                Some("unspecified")
-            } else if s[0] & 0xfe00 == 0xfc00 {
-                Some("private (unique local)")
-            } else if s[0] & 0xffc0 == 0xfe80 || s[0] & 0xffc0 == 0xfec0 {
-                Some("link-local")
-            } else if s[0] & 0xff00 == 0xff00 {
-                Some("multicast")
-            } else if s[0] == 0x2001 && s[1] == 0x0db8 {
-                Some("documentation")
-            } else if s[0] == 0x64 && s[1] == 0xff9b {
-                // NAT64: the embedded IPv4 address decides.
-                let v4 =
-                    Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-                non_public_v4(v4)
-            } else if v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1) {
-                Some("loopback")
-            } else {
-                None
-            }
-        }
+        IpAddr::V6(v6) => non_public_v6(v6),
+    }
+}
+
+/// An IPv4 address from two 16-bit segments.
+fn v4_of(high: u16, low: u16) -> Ipv4Addr {
+    Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))
+}
+
+/// IPv6 forms that carry an IPv4 address are judged by that address: a
+/// host, a relay or a translator on the way may deliver the packet to it.
+fn non_public_v6(v6: Ipv6Addr) -> Option<&'static str> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return non_public_v4(v4);
+    }
+    let s = v6.segments();
+    if v6.is_loopback() {
+        Some("loopback")
+    } else if v6.is_unspecified() {
+        Some("unspecified")
+    } else if s[..6] == [0; 6] {
+        // IPv4-compatible `::a.b.c.d` (deprecated; never a public host).
+        Some("IPv4-compatible")
+    } else if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        // SIIT IPv4-translated `::ffff:0:a.b.c.d`.
+        non_public_v4(v4_of(s[6], s[7])).or(Some("IPv4-translated"))
+    } else if s[0] == 0x2002 {
+        // 6to4: the relay's IPv4 address follows the prefix.
+        non_public_v4(v4_of(s[1], s[2]))
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        // Teredo: the server's address follows the prefix, the client's is
+        // the last 32 bits inverted.
+        non_public_v4(v4_of(s[2], s[3])).or_else(|| non_public_v4(v4_of(!s[6], !s[7])))
+    } else if s[0] & 0xfe00 == 0xfc00 {
+        Some("private (unique local)")
+    } else if s[0] & 0xffc0 == 0xfe80 || s[0] & 0xffc0 == 0xfec0 {
+        Some("link-local")
+    } else if s[0] & 0xff00 == 0xff00 {
+        Some("multicast")
+    } else if s[0] == 0x2001 && s[1] == 0x0db8 {
+        Some("documentation")
+    } else if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        // Local-use NAT64 (RFC 8215): translated inside a network.
+        Some("private (local-use NAT64)")
+    } else if s[0] == 0x64 && s[1] == 0xff9b {
+        // NAT64: the embedded IPv4 address decides.
+        non_public_v4(v4_of(s[6], s[7]))
+    } else {
+        None
     }
 }
 
@@ -124,10 +145,30 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
             "::",
+            // IPv4-compatible, SIIT, 6to4, Teredo (server, then client
+            // 127.0.0.1 inverted) forms of non-public IPv4 addresses.
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101::1",
+            "2001:0:7f00:1::1",
+            "2001:0:808:808:0:0:80ff:fffe",
+            "2001:0:a00:1:0:0:f7f7:f7f7",
+            "64:ff9b:1::1",
         ] {
             assert!(non_public(ip.parse().unwrap()).is_some(), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "2002:808:808::1",
+            "2001:0:808:808:0:0:f7f7:f7f7",
+            "64:ff9b::808:808",
+        ] {
             assert_eq!(non_public(ip.parse().unwrap()), None, "{ip}");
         }
     }

@@ -11,6 +11,8 @@
 
 mod address;
 mod html;
+#[cfg(test)]
+mod props;
 mod robots;
 mod weburl;
 
@@ -18,7 +20,7 @@ pub use address::non_public;
 pub use robots::Robots;
 pub use weburl::WebUrl;
 
-use crate::stats::{SkipReason, StatsCollector};
+use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use address::GuardedResolver;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -186,7 +188,7 @@ impl Crawler<'_> {
                 self.stats.skipped(SkipReason::RobotsTxt);
                 return None;
             }
-            if !self.within_limits(&url) {
+            if !self.within_limits(&url, kind) {
                 return None;
             }
             let response = self.get(&url);
@@ -237,8 +239,9 @@ impl Crawler<'_> {
                     Some(Resource { url, kind, body })
                 }
                 Err(ureq::Error::BodyExceedsLimit(_)) => {
-                    self.stats.warning(
-                        url.to_string(),
+                    self.over_limit(
+                        kind,
+                        &url,
                         format!(
                             "not scanned: larger than the {} response/byte limit",
                             crate::text::human_bytes(limit)
@@ -276,8 +279,9 @@ impl Crawler<'_> {
             .map_err(|e| e.to_string())
     }
 
-    /// Requests, bytes and time left; warns once when a limit stops the crawl.
-    fn within_limits(&mut self, url: &WebUrl) -> bool {
+    /// Requests, bytes and time left; reports once when a limit stops the
+    /// crawl (an error: pages and scripts past it were not scanned).
+    fn within_limits(&mut self, url: &WebUrl, kind: ResourceKind) -> bool {
         let reason = if self.requests >= self.options.max_requests {
             Some(format!("the {}-request limit", self.options.max_requests))
         } else if self.bytes >= self.options.max_bytes {
@@ -297,8 +301,9 @@ impl Crawler<'_> {
             Some(reason) => {
                 if !self.limit_warned {
                     self.limit_warned = true;
-                    self.stats.warning(
-                        url.to_string(),
+                    self.over_limit(
+                        kind,
+                        url,
                         format!("not fetched: the crawl reached {reason}; this and later resources were not scanned"),
                     );
                 }
@@ -312,12 +317,26 @@ impl Crawler<'_> {
     /// a missing source map is common (maps not deployed) and only a warning.
     fn problem(&self, kind: ResourceKind, url: &WebUrl, message: String) {
         if kind == ResourceKind::SourceMap {
-            self.stats.warning(
+            self.stats.warning_as(
+                ProblemKind::SourceMapMissing,
                 url.to_string(),
                 format!("source map not fetched: {message}"),
             );
         } else {
-            self.stats.error(url.to_string(), message);
+            self.stats
+                .error_as(ProblemKind::FetchFailed, url.to_string(), message);
+        }
+    }
+
+    /// A page or script left out by a size, request or time limit was not
+    /// scanned: the scan is incomplete (a source map only warns, as above).
+    fn over_limit(&self, kind: ResourceKind, url: &WebUrl, message: String) {
+        if kind == ResourceKind::SourceMap {
+            self.stats
+                .warning_as(ProblemKind::FetchLimit, url.to_string(), message);
+        } else {
+            self.stats
+                .error_as(ProblemKind::FetchLimit, url.to_string(), message);
         }
     }
 
