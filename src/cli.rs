@@ -34,6 +34,26 @@ pub enum Command {
     /// workflow's event, scan, annotate files and lines, write the job
     /// summary, the SARIF file and the step outputs.
     Action(ActionArgs),
+    /// Work with reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine JSON reports (the shards of `scan github --shard K/N`) into
+    /// one: findings sorted as one run sorts them, stats summed.
+    Merge {
+        /// JSON reports (`--format json`).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Output format of the merged report.
+        #[arg(long, short, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +246,54 @@ pub enum ScanTarget {
     /// scripts it loads and imports, their source maps, inlined framework data
     /// (docs/client-side.md). Refuses private and loopback addresses.
     Url(UrlArgs),
+    /// Scan every repository of GitHub organisations or users, or named
+    /// repositories: clone or fetch each into a cache, scan its full history
+    /// (incrementally on later runs), one combined report. The token comes
+    /// from GITHUB_TOKEN or GH_TOKEN (docs/org-scan.md).
+    Github(GithubArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("owners").required(true).multiple(true).args(["org", "user", "repo"])))]
+pub struct GithubArgs {
+    /// An organisation whose repositories are scanned (repeatable).
+    #[arg(long, value_name = "ORG")]
+    pub org: Vec<String>,
+    /// A user whose own repositories are scanned (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub user: Vec<String>,
+    /// One repository, `owner/name` (repeatable; filters do not apply).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Vec<String>,
+    /// The REST API (GitHub Enterprise: `https://HOST/api/v3`) [default:
+    /// $GITHUB_API_URL, as Actions sets it, else https://api.github.com].
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Also scan forks.
+    #[arg(long)]
+    pub include_forks: bool,
+    /// Also scan archived repositories.
+    #[arg(long)]
+    pub include_archived: bool,
+    /// Which repositories by visibility (private includes internal).
+    #[arg(long, value_enum, default_value_t = crate::github::repos::Visibility::All)]
+    pub visibility: crate::github::repos::Visibility,
+    /// Only repositories with this topic (repeatable: all of them).
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Vec<String>,
+    /// Where clones and scan state are kept [default: $XDG_CACHE_HOME/leakstop/github].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Scan every repository's whole history, not only what is new since the last run.
+    #[arg(long)]
+    pub full: bool,
+    /// Scan only shard K of N (1-based): repositories split by a stable
+    /// hash of their name, for a matrix of machines; `report merge` joins them.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::org::shard::Shard>,
+    /// Interrupt a clone or fetch that takes longer than this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub clone_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -161,6 +161,7 @@ impl Engine {
             companions: Default::default(),
             encoding: None,
             client_exposed: false,
+            repository: None,
             raw_secret: secret,
             span: m.secret.clone(),
         }

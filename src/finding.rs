@@ -9,7 +9,7 @@ pub use rating::{Confidence, Severity};
 pub use verification::{Status, Verification};
 
 use ring::digest::{Context, SHA256};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -22,7 +22,7 @@ const SLOW_HASH_ROUNDS: u32 = 20_000;
 
 /// A secret value. Its `Debug` never prints the value, so it cannot leak
 /// through logs or error messages by accident.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Secret(String);
 
 impl Secret {
@@ -86,7 +86,7 @@ pub fn fingerprint(scope: &str, secret: &[u8], slow: bool) -> String {
 }
 
 /// The git commit that introduced a finding's blob (history scans).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CommitInfo {
     pub id: String,
     pub author: String,
@@ -94,15 +94,17 @@ pub struct CommitInfo {
 }
 
 /// A position in an original source file behind a source map.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OriginalLocation {
     pub path: String,
     pub line: usize,
     pub column: usize,
 }
 
-/// One reported secret at one location.
-#[derive(Debug, Clone, Serialize)]
+/// One reported secret at one location. Deserialized from reports (`report
+/// merge`) and org-scan state without the raw secret, which never leaves
+/// the process that found it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub rule_name: String,
@@ -144,6 +146,9 @@ pub struct Finding {
     pub encoding: Option<String>,
     /// The file is shipped to browsers or apps (docs/client-side.md).
     pub client_exposed: bool,
+    /// Org scans (`scan github`): the repository's full name, `owner/name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     #[serde(skip)]
     pub raw_secret: Secret,
     /// Byte range of the secret in the scanned bytes (for mapping derived

@@ -1,7 +1,7 @@
 //! The binary: parse arguments, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use leakstop::cli::{BaselineCommand, Cli, Command, HookCommand, RulesCommand};
+use leakstop::cli::{BaselineCommand, Cli, Command, HookCommand, ReportCommand, RulesCommand};
 use leakstop::commands;
 use leakstop::exit::{self, Outcome};
 use leakstop::text::escape_control;
@@ -71,6 +71,14 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Action(args) => {
             drop(stdout);
             commands::action::run(&args)
+        }
+        Command::Report(ReportCommand::Merge {
+            reports,
+            output,
+            format,
+        }) => {
+            drop(stdout);
+            commands::report::merge(&reports, output.as_deref(), format)
         }
         Command::Rules(RulesCommand::List { json }) => {
             commands::rules::list(json, &mut stdout)?;

@@ -2,13 +2,13 @@
 //! scan that read nothing can never pass for a clean one.
 
 use crate::filter::Suppression;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Why an input was deliberately not scanned (policy, not failure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Binary,
@@ -43,7 +43,7 @@ impl SkipReason {
 /// What sort of problem a warning or error is, so a CI job can tell an
 /// unreadable file from a refused archive entry without parsing messages
 /// (`kind` in docs/output.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// A file, object or resource could not be opened or read.
@@ -73,7 +73,7 @@ pub enum ProblemKind {
 
 /// A problem with one input. In `errors`: it should have been scanned but
 /// was not, which makes the scan incomplete; in `warnings`: it cost no coverage.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ScanError {
     pub path: String,
     pub message: String,
@@ -176,7 +176,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The final account of a scan, part of every report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanStats {
     pub files_scanned: u64,
     pub bytes_scanned: u64,
@@ -193,7 +193,7 @@ pub struct ScanStats {
 
 /// Verification counts: distinct credentials, how many checks went to a
 /// provider or came from the cache, and findings' statuses.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VerificationStats {
     pub distinct_credentials: usize,
     pub checked: usize,

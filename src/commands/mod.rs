@@ -3,5 +3,6 @@
 
 pub mod action;
 pub mod hook;
+pub mod report;
 pub mod rules;
 pub mod scan;

@@ -23,7 +23,11 @@ const HEADER: &[&str] = &[
 ];
 
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", HEADER.join(","))?;
+    // Org scans (`scan github`) add a last column naming each finding's
+    // repository; other scans keep the documented header unchanged.
+    let repositories = report.findings.iter().any(|f| f.repository.is_some());
+    let repository_column = if repositories { ",repository" } else { "" };
+    writeln!(out, "{}{repository_column}", HEADER.join(","))?;
     for f in report.findings {
         let fields = [
             f.rule_id.clone(),
@@ -50,7 +54,10 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 .map(|v| v.describe())
                 .unwrap_or_default(),
         ];
-        let row: Vec<String> = fields.iter().map(|field| quote(field)).collect();
+        let mut row: Vec<String> = fields.iter().map(|field| quote(field)).collect();
+        if repositories {
+            row.push(quote(f.repository.as_deref().unwrap_or_default()));
+        }
         writeln!(out, "{}", row.join(","))?;
     }
     Ok(())

@@ -62,6 +62,9 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 style.paint(color, &esc(&verification.describe()))
             )?;
         }
+        if let Some(repository) = &finding.repository {
+            writeln!(out, "    repository: {repository}")?;
+        }
         if let Some(commit) = &finding.commit {
             writeln!(
                 out,

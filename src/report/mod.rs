@@ -4,6 +4,7 @@
 mod csv;
 mod human;
 mod json;
+pub mod merge;
 mod sarif;
 
 use crate::finding::Finding;

@@ -117,6 +117,9 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
     if let Some(original) = &finding.original {
         properties["original"] = json!(original);
     }
+    if let Some(repository) = &finding.repository {
+        properties["repository"] = json!(repository);
+    }
     json!({
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,

@@ -219,6 +219,7 @@ fn gate_finding(path: &str, text: &str, weakening: Weakening) -> Finding {
         companions: BTreeMap::new(),
         encoding: None,
         client_exposed: false,
+        repository: None,
         raw_secret: Secret::new(String::new()),
         span: 0..0,
     }

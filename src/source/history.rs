@@ -82,7 +82,8 @@ pub struct Tips {
     pub blobs: Vec<(String, ObjectId)>,
 }
 
-fn ref_tips(repo: &gix::Repository, stats: &StatsCollector) -> Result<Tips, OdbError> {
+/// Every ref's target (and HEAD), peeled; what `scan --git` starts from.
+pub fn ref_tips(repo: &gix::Repository, stats: &StatsCollector) -> Result<Tips, OdbError> {
     let platform = repo
         .references()
         .map_err(|e| OdbError::git("reading the repository's refs", e))?;

@@ -27,6 +27,10 @@ pub enum Revisions {
         tips: Vec<ObjectId>,
         remote_tips: Vec<ObjectId>,
     },
+    /// Everything every ref reaches, minus the history of `scanned` (the
+    /// ref tips an earlier scan covered): an incremental org scan. A tip
+    /// the repository no longer has hides nothing.
+    Since { scanned: Vec<ObjectId> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +57,7 @@ pub fn scan(
     stats: &StatsCollector,
 ) -> Result<usize, RangeError> {
     let shared = odb::open(&options.repo)?;
-    let tips = resolve(&odb::local(&shared), revisions)?;
+    let tips = resolve(&odb::local(&shared), revisions, stats)?;
     Ok(history::scan_selected(
         &shared, options, &tips, filters, sink, stats,
     )?)
@@ -72,11 +76,17 @@ pub fn base_commit(
         Revisions::Push { remote_tips, .. } => {
             remote_tips.iter().find_map(|id| peel(repo, *id).ok())
         }
+        // Org scans: one config for every repository, from the command line.
+        Revisions::Since { .. } => None,
     })
 }
 
 /// The tips and hidden bases of `revisions`, each peeled to a commit.
-fn resolve(repo: &gix::Repository, revisions: &Revisions) -> Result<Tips, RangeError> {
+fn resolve(
+    repo: &gix::Repository,
+    revisions: &Revisions,
+    stats: &StatsCollector,
+) -> Result<Tips, RangeError> {
     match revisions {
         Revisions::Spec(spec) => resolve_spec(repo, spec),
         Revisions::Push { tips, remote_tips } => {
@@ -101,6 +111,13 @@ fn resolve(repo: &gix::Repository, revisions: &Revisions) -> Result<Tips, RangeE
                 ..Tips::default()
             })
         }
+        Revisions::Since { scanned } => Ok(Tips {
+            hidden: scanned
+                .iter()
+                .filter_map(|id| peel(repo, *id).ok())
+                .collect(),
+            ..history::ref_tips(repo, stats)?
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `leakstop scan` and `leakstop baseline create`: resolve the arguments and
 //! config into [`crate::scan::Settings`] once, run the scan, write the report.
 
+mod github;
 mod output;
 mod revisions;
 mod settings;
@@ -32,6 +33,9 @@ pub fn scan_report(args: &ScanArgs) -> Result<ScanReport> {
             );
         }
         return url::scan_url(args, url);
+    }
+    if let Some(ScanTarget::Github(github_args)) = &args.target {
+        return github::scan_github(args, github_args);
     }
     let mode = revisions::mode(args)?;
     let resolved = settings::resolve(
