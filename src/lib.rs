@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod blob;
+pub mod bot;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod exit;
 pub mod filter;
 pub mod finding;
+pub mod github;
 pub mod matcher;
 pub mod provider;
 pub mod report;

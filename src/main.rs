@@ -1,7 +1,9 @@
 //! The binary: parse arguments, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use leakstop::cli::{BaselineCommand, Cli, Command, HookCommand, RulesCommand};
+use leakstop::cli::{
+    AuditCommand, BaselineCommand, BotCommand, Cli, Command, HookCommand, RulesCommand,
+};
 use leakstop::commands;
 use leakstop::exit::{self, Outcome};
 use std::process::ExitCode;
@@ -64,6 +66,18 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Action(args) => {
             drop(stdout);
             commands::action::run(&args)
+        }
+        Command::Bot(BotCommand::Run(args)) => {
+            drop(stdout);
+            commands::bot::run(&args)
+        }
+        Command::Bot(BotCommand::Revoke(args)) => {
+            drop(stdout);
+            commands::bot::revoke(&args)
+        }
+        Command::Bot(BotCommand::Status { store }) => commands::bot::status(&store, &mut stdout),
+        Command::Audit(AuditCommand::Verify { file }) => {
+            commands::bot::audit_verify(&file, &mut stdout)
         }
         Command::Rules(RulesCommand::List { json }) => {
             commands::rules::list(json, &mut stdout)?;

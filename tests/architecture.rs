@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 /// Top to bottom (docs/architecture.md). Modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
     &["main", "cli", "commands", "exit", "action"],
+    &["bot"],
+    &["github"],
     &["scan"],
     &["source", "bundle"],
     &["blob"],

@@ -1,0 +1,122 @@
+//! A revocation that is one templated request (crate::provider::revoke):
+//! GitHub's `/credentials/revoke` (batched) and installation-token delete,
+//! GitLab's self-revoke, Slack's `auth.revoke`, npm's token delete.
+
+use super::{exchange, request_id, Provider, Revoked};
+use crate::finding::Secret;
+use crate::provider::revoke::RevokeRequest;
+use crate::provider::template::render;
+use crate::verify::endpoint::encode_segment;
+use crate::verify::http::{Client, Request, Response};
+
+pub struct Templated {
+    pub request: &'static RevokeRequest,
+}
+
+impl Templated {
+    fn build(&self, base_url: &str, secrets: &[&Secret]) -> Result<Request, String> {
+        let first = secrets.first().map(|s| s.expose()).unwrap_or_default();
+        let lookup = |name: &str| (name == "secret").then(|| first.to_string());
+        let path = render(self.request.path, lookup, encode_segment)?;
+        let mut headers = Vec::new();
+        for (name, template) in self.request.headers {
+            headers.push((name.to_string(), render(template, lookup, str::to_string)?));
+        }
+        let body = match self.request.json_body {
+            Some(template) => {
+                let list: Vec<String> = secrets
+                    .iter()
+                    .map(|s| serde_json::Value::String(s.expose().to_string()).to_string())
+                    .collect();
+                let joined = list.join(",");
+                Some(
+                    render(
+                        template,
+                        |name| (name == "secret").then(|| joined.clone()),
+                        str::to_string,
+                    )?
+                    .into_bytes(),
+                )
+            }
+            None => None,
+        };
+        Ok(Request {
+            method: self.request.method.to_string(),
+            url: format!("{base_url}{path}"),
+            display: format!("{base_url}{}", self.request.path),
+            headers,
+            body,
+        })
+    }
+
+    fn read(&self, response: &Response) -> Revoked {
+        let r = self.request;
+        if r.gone.contains(&response.status)
+            || r.gone_body.iter().any(|text| response.body.contains(text))
+        {
+            return Revoked::AlreadyDead;
+        }
+        let ok_json = r.ok_json_true.is_none_or(|field| {
+            response
+                .json()
+                .and_then(|v| v.get(field).and_then(serde_json::Value::as_bool))
+                == Some(true)
+        });
+        if r.ok.contains(&response.status) && ok_json {
+            return Revoked::Accepted {
+                request_id: request_id(response),
+            };
+        }
+        let detail = response
+            .json()
+            .and_then(|v| {
+                v.get("message")
+                    .or_else(|| v.get("error"))
+                    .and_then(|m| m.as_str().map(str::to_string))
+            })
+            .unwrap_or_default();
+        Revoked::Failed {
+            error: format!("HTTP {} {detail}", response.status)
+                .trim()
+                .to_string(),
+        }
+    }
+}
+
+impl Provider for Templated {
+    fn plan(&self, base_url: &str) -> Vec<String> {
+        vec![format!(
+            "{} {base_url}{}",
+            self.request.method, self.request.path
+        )]
+    }
+
+    fn revoke(&self, base_url: &str, secrets: &[&Secret], client: &Client) -> Vec<Revoked> {
+        let size = self.request.batch.unwrap_or(1).max(1);
+        let mut out = Vec::with_capacity(secrets.len());
+        for chunk in secrets.chunks(size) {
+            let values: Vec<&str> = chunk.iter().map(|s| s.expose()).collect();
+            let result = match self.build(base_url, chunk) {
+                Ok(request) => match exchange(client, &request, &values) {
+                    Ok(response) => self.read(&response),
+                    Err(error) => Revoked::Failed { error },
+                },
+                Err(error) => Revoked::Failed { error },
+            };
+            out.extend(std::iter::repeat_n(result, chunk.len()));
+        }
+        out
+    }
+
+    fn idempotent(&self) -> bool {
+        self.request.idempotent
+    }
+
+    fn after(&self) -> &str {
+        self.request.after
+    }
+
+    fn docs(&self) -> &str {
+        self.request.docs
+    }
+}
