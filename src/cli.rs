@@ -54,6 +54,10 @@ pub enum BotCommand {
     },
     /// Revoke now, whatever the policy says (a dry run unless --execute).
     Revoke(BotRevokeArgs),
+    /// Run the whole pipeline against built-in fake providers and a fake
+    /// GitHub on 127.0.0.1 with planted keys; report the time from detection
+    /// to confirmed revocation and the provider calls for each provider.
+    Drill,
 }
 
 #[derive(Debug, Subcommand)]

@@ -75,6 +75,7 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
             drop(stdout);
             commands::bot::revoke(&args)
         }
+        Command::Bot(BotCommand::Drill) => commands::bot::drill(&mut stdout),
         Command::Bot(BotCommand::Status { store }) => commands::bot::status(&store, &mut stdout),
         Command::Audit(AuditCommand::Verify { file }) => {
             commands::bot::audit_verify(&file, &mut stdout)

@@ -14,7 +14,7 @@ mod bot_setup;
 use bot_fakes::Fault;
 use bot_setup::*;
 use common::fake::Reply;
-use common::GITHUB_PAT;
+use common::{GITHUB_PAT, GITHUB_PAT_2};
 
 fn github_pat_setup() -> Setup {
     Setup::new(
@@ -547,4 +547,93 @@ fn two_bots_never_act_on_one_incident_at_once() {
     });
     assert_eq!(setup.providers.count("POST /credentials/revoke"), 1);
     assert_eq!(setup.github.issues().len(), 1);
+}
+
+#[test]
+fn github_tokens_are_revoked_in_one_batch() {
+    let setup = Setup::new(
+        &[
+            ("a.env", format!("GITHUB_TOKEN={GITHUB_PAT}\n")),
+            ("b.env", format!("GH_TOKEN={GITHUB_PAT_2}\n")),
+        ],
+        &[GITHUB_PAT, GITHUB_PAT_2],
+    );
+    let out = setup.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(setup.providers.count("POST /credentials/revoke"), 1);
+    let revoke = setup
+        .providers
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.path() == "/credentials/revoke")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&revoke.body).unwrap();
+    let mut sent: Vec<&str> = body["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    sent.sort();
+    let mut expected = vec![GITHUB_PAT, GITHUB_PAT_2];
+    expected.sort();
+    assert_eq!(sent, expected);
+    assert!(setup
+        .status("bot.sqlite")
+        .contains("2 incident(s): 2 closed"));
+    assert_eq!(setup.github.issues().len(), 2);
+}
+
+#[test]
+fn a_revocation_that_takes_a_moment_to_spread_is_confirmed_by_checking_again() {
+    let setup = github_pat_setup();
+    setup.providers.state.lock().unwrap().stale_checks = 1;
+    let out = setup.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        setup.providers.calls(),
+        [
+            "GET /user",
+            "POST /credentials/revoke",
+            "GET /user",
+            "GET /user"
+        ]
+    );
+    assert!(setup.status("bot.sqlite").contains("1 closed"));
+}
+
+#[test]
+fn the_drill_revokes_every_planted_key_and_reports_the_times() {
+    let tree = common::Tree::new();
+    let out = tree.leakstop(&["bot", "drill"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for rule in [
+        "github.pat-classic",
+        "github.app-installation",
+        "gitlab.pat",
+        "slack.bot-token",
+        "npm.access-token",
+    ] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(rule))
+            .unwrap_or_else(|| panic!("{rule}: {}", out.stdout));
+        assert!(
+            line.contains("closed, dead") && line.contains("opened and closed"),
+            "{line}"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("median time from detection to confirmed revocation:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("3.0 provider calls per incident"),
+        "{}",
+        out.stdout
+    );
 }

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod drill;
 pub mod incident;
 pub mod input;
 pub mod policy;

@@ -59,6 +59,8 @@ pub struct Settings {
     pub policy: Policy,
     pub github: Option<GithubSetup>,
     pub timeout: Duration,
+    /// Provider base URLs (the environment's `LEAKSTOP_VERIFY_URL_*` win).
+    pub overrides: Overrides,
 }
 
 /// What a run did, for the summary and the exit code.
@@ -102,7 +104,7 @@ pub fn run(
         ..HttpPolicy::default()
     };
     let client = Client::new(http_policy.clone());
-    let overrides = Overrides::default();
+    let overrides = settings.overrides.clone();
     let options = crate::verify::Options {
         policy: http_policy,
         overrides: overrides.clone(),

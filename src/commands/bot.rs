@@ -67,6 +67,7 @@ fn settings(
         policy,
         github,
         timeout: Duration::from_secs_f64(common.timeout),
+        overrides: crate::verify::endpoint::Overrides::default(),
     })
 }
 
@@ -155,6 +156,21 @@ pub fn status(args: &BotStoreArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
     }
     let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
     run::status(&store, out)?;
+    Ok(Outcome::default())
+}
+
+/// `bot drill`: fails unless every planted key was revoked, confirmed dead
+/// and its issue opened and closed.
+pub fn drill(out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let outcomes = crate::bot::drill::drill(out)?;
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !(o.dead && o.issue_closed))
+        .map(|o| o.rule_id.as_str())
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("the drill failed for {}", failed.join(", "));
+    }
     Ok(Outcome::default())
 }
 
