@@ -17,6 +17,7 @@ pub mod providers;
 pub mod run;
 mod steps;
 pub mod store;
+mod sync;
 pub mod text;
 
 /// Environment variable naming a failpoint (`after:revoke`,
