@@ -614,6 +614,7 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         "gitlab.pat",
         "slack.bot-token",
         "npm.access-token",
+        "aws.access-key-id",
     ] {
         let line = out
             .stdout
@@ -635,5 +636,109 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         out.stdout.contains("3.0 provider calls per incident"),
         "{}",
         out.stdout
+    );
+}
+
+const AWS_KEY_ID: &str = "AKIA222UC9KG0RG13CKD";
+const AWS_SECRET: &str = "KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju";
+const ADMIN_KEY_ID: &str = "AKIAADMIN00000000001";
+const ADMIN_SECRET: &str = "admin/secret/value/that/signs/iam/calls0";
+
+fn aws_setup() -> Setup {
+    let mut setup = Setup::new(
+        &[(
+            ".aws/credentials",
+            format!("[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"),
+        )],
+        &[AWS_KEY_ID],
+    );
+    setup.secrets.push(AWS_SECRET);
+    setup.secrets.push(ADMIN_SECRET);
+    setup
+        .providers
+        .state
+        .lock()
+        .unwrap()
+        .admin_keys
+        .insert(ADMIN_KEY_ID.into());
+    setup.tree.write(
+        "leakstop-bot.toml",
+        "[credentials.aws]\naccess_key_id = \"BOT_AWS_KEY_ID\"\nsecret_access_key = \"BOT_AWS_SECRET\"\n",
+    );
+    setup
+}
+
+#[test]
+fn an_aws_key_is_deactivated_with_the_admin_credentials_the_policy_names() {
+    let setup = aws_setup();
+    let env = [
+        ("BOT_AWS_KEY_ID", ADMIN_KEY_ID),
+        ("BOT_AWS_SECRET", ADMIN_SECRET),
+    ];
+    let out = setup.bot_with("run", "bot.sqlite", &["--execute"], &env);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let requests = setup.providers.server.requests();
+    let actions: Vec<(String, String)> = requests
+        .iter()
+        .map(|r| {
+            let form: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(r.body.as_bytes())
+                    .into_owned()
+                    .collect();
+            let signer = r
+                .header("authorization")
+                .unwrap_or_default()
+                .split("Credential=")
+                .nth(1)
+                .unwrap_or_default();
+            (
+                form["Action"].clone(),
+                signer.split('/').next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expect = |action: &str, signer: &str| (action.to_string(), signer.to_string());
+    assert_eq!(
+        actions,
+        [
+            expect("GetCallerIdentity", AWS_KEY_ID),
+            expect("UpdateAccessKey", ADMIN_KEY_ID),
+            expect("GetCallerIdentity", AWS_KEY_ID),
+        ]
+    );
+    assert_eq!(
+        requests[1].body,
+        format!("Action=UpdateAccessKey&AccessKeyId={AWS_KEY_ID}&Status=Inactive&UserName=alice&Version=2010-05-08")
+    );
+    assert!(
+        setup
+            .status("bot.sqlite")
+            .contains("1 incident(s): 1 closed"),
+        "one incident for the pair"
+    );
+    let issue = &setup.github.issues()[0];
+    assert!(
+        issue
+            .body
+            .contains("arn=arn:aws:iam::123456789012:user/alice"),
+        "{}",
+        issue.body
+    );
+    assert!(issue.body.contains("delete-access-key"), "{}", issue.body);
+    let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"request_id\":\"req-iam-1\""), "{audit}");
+}
+
+#[test]
+fn an_aws_key_without_admin_credentials_needs_a_human() {
+    let setup = aws_setup();
+    let out = setup.run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(setup.providers.count("POST /"), 1, "only the verification");
+    let issue = &setup.github.issues()[0];
+    assert!(
+        issue.body.contains("no AWS admin credentials"),
+        "{}",
+        issue.body
     );
 }

@@ -6,7 +6,12 @@
 use super::incident::Location;
 use crate::finding::Secret;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Lines between an AWS key id and its secret for the two to count as one
+/// credential (the companion window of the verify rules).
+const PAIR_WINDOW: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -50,6 +55,9 @@ pub struct Leak {
     pub secret: Option<Secret>,
     pub client_exposed: bool,
     pub location: Location,
+    /// Values found with the secret that acting on it needs (the AWS
+    /// secret access key next to a key id), by the verify rules' names.
+    pub companions: BTreeMap<String, Secret>,
 }
 
 /// Reads every finding of a JSON or JSONL report; `repo` names the
@@ -82,7 +90,7 @@ pub fn read(path: &Path, repo: &str) -> Result<Vec<Leak>, InputError> {
             })
             .collect::<Result<_, _>>()?
     };
-    Ok(raw
+    let leaks = raw
         .into_iter()
         .map(|f| {
             let source = if f.commit.is_some() {
@@ -109,7 +117,44 @@ pub fn read(path: &Path, repo: &str) -> Result<Vec<Leak>, InputError> {
                     commit: f.commit.map(|c| c.id),
                     source: source.into(),
                 },
+                companions: BTreeMap::new(),
             }
         })
-        .collect())
+        .collect();
+    Ok(pair_aws(leaks))
+}
+
+/// Joins each AWS secret access key to the key id found with it: together
+/// they are one credential (one incident, named by the key id); the secret
+/// alone is kept only when no key id is near it.
+fn pair_aws(mut leaks: Vec<Leak>) -> Vec<Leak> {
+    let near = |a: &Location, b: &Location| {
+        a.repo == b.repo
+            && a.path == b.path
+            && a.commit == b.commit
+            && a.line.abs_diff(b.line) <= PAIR_WINDOW
+    };
+    let mut absorbed = vec![false; leaks.len()];
+    for i in 0..leaks.len() {
+        if !leaks[i].rule_id.starts_with("aws.") || !leaks[i].rule_id.ends_with("access-key-id") {
+            continue;
+        }
+        let partner = (0..leaks.len()).find(|&j| {
+            leaks[j].rule_id == "aws.secret-access-key"
+                && leaks[j].secret.is_some()
+                && near(&leaks[i].location, &leaks[j].location)
+        });
+        if let Some(j) = partner {
+            absorbed[j] = true;
+            if let Some(secret) = leaks[j].secret.clone() {
+                leaks[i].companions.insert("secret_key".into(), secret);
+            }
+        }
+    }
+    leaks
+        .into_iter()
+        .zip(absorbed)
+        .filter(|(_, gone)| !gone)
+        .map(|(leak, _)| leak)
+        .collect()
 }

@@ -61,6 +61,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Provider base URLs (the environment's `LEAKSTOP_VERIFY_URL_*` win).
     pub overrides: Overrides,
+    /// Admin credentials by provider, read from the variables the policy names.
+    pub credentials: BTreeMap<String, BTreeMap<String, Secret>>,
 }
 
 /// What a run did, for the summary and the exit code.
@@ -431,7 +433,12 @@ impl Bot<'_> {
                 .map(|(leak, _)| leak.location.repo.clone())
                 .unwrap_or_default();
             let decision = self.decide(incident, &repo);
-            match (providers::for_rule(&incident.rule_id), base) {
+            let revoker = providers::for_rule(&incident.rule_id);
+            let revoke_base = match &revoker {
+                Some(Ok(provider)) => self.env.revoke_url(&incident.rule_id, provider.as_ref()),
+                _ => base.clone(),
+            };
+            match (revoker, revoke_base) {
                 (Some(Ok(provider)), Ok(base))
                     if self.settings.force_revoke
                         || decision.action != super::incident::Action::Notify =>

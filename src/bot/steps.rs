@@ -7,7 +7,7 @@
 
 use super::audit::Entry;
 use super::incident::{Action, State};
-use super::providers::{self, is_dead, verify_leak, Revoked};
+use super::providers::{self, is_dead, verify_leak, RevokeContext, Revoked, Target};
 use super::run::Bot;
 use super::store::{Incident, Phase};
 use super::{clock, failpoint};
@@ -330,7 +330,7 @@ impl Bot<'_> {
                     continue;
                 }
             }
-            let base = match self.env.base_url(&incident.rule_id) {
+            let base = match self.env.revoke_url(&incident.rule_id, provider.as_ref()) {
                 Ok(base) => base,
                 Err(e) => {
                     self.errors.push(format!("incident {}: {e}", incident.id));
@@ -355,8 +355,22 @@ impl Bot<'_> {
                 .iter()
                 .map(|&i| self.secrets[&incidents[i].fingerprint].1.clone())
                 .collect();
-            let refs: Vec<&crate::finding::Secret> = secrets.iter().collect();
-            let results = provider.revoke(&base, &refs, self.env.client);
+            let targets: Vec<Target<'_>> = members
+                .iter()
+                .zip(&secrets)
+                .map(|(&i, secret)| Target {
+                    secret,
+                    owner: incidents[i].owner.as_deref(),
+                })
+                .collect();
+            let provider_name = incidents[members[0]].provider.clone();
+            let context = RevokeContext {
+                base_url: &base,
+                client: self.env.client,
+                credentials: self.settings.credentials.get(&provider_name),
+            };
+            let results = provider.revoke(&context, &targets);
+            drop(targets);
             failpoint("after", "revoke");
             let call = provider.plan(&base).join(", ");
             for (&i, result) in members.iter().zip(results) {
@@ -389,6 +403,15 @@ impl Bot<'_> {
                         done.entry(incident.id)
                             .or_default()
                             .push("the provider says it was already dead".into());
+                    }
+                    Revoked::Manual(reason) => {
+                        self.result(incident, "revoke", false, &reason, None)?;
+                        self.store.set_state(
+                            incident,
+                            State::NeedsHuman,
+                            Some(&reason),
+                            clock::now(),
+                        )?;
                     }
                     Revoked::Failed { error } => {
                         self.result(incident, "revoke", false, &error, None)?;

@@ -166,7 +166,8 @@ pub fn body(facts: &IssueFacts<'_>) -> String {
         "| Detected | {} |\n",
         super::clock::rfc3339(i.detected_at)
     ));
-    if let Some(at) = i.revoke_after {
+    if let (Some(at), Some(super::incident::Action::RotateThenRevoke)) = (i.revoke_after, i.action)
+    {
         out.push_str(&format!(
             "| Old key revoked not before | {} |\n",
             super::clock::rfc3339(at)

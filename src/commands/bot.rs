@@ -58,7 +58,24 @@ fn settings(
         }),
         (None, None) => None,
     };
+    // Admin credentials: the policy names the variables; only their values
+    // (never written anywhere) reach the providers that need them.
+    let credentials = policy
+        .credentials
+        .iter()
+        .map(|(provider, names)| {
+            let values = names
+                .iter()
+                .filter_map(|(name, var)| {
+                    let value = std::env::var(var).ok().filter(|v| !v.is_empty())?;
+                    Some((name.clone(), crate::finding::Secret::new(value)))
+                })
+                .collect();
+            (provider.clone(), values)
+        })
+        .collect();
     Ok(Settings {
+        credentials,
         leaks: input::read(findings, &common.repo)?,
         execute: common.execute,
         force_revoke: force,

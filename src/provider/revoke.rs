@@ -12,8 +12,19 @@ pub enum Revoke {
     /// One templated request; `{secret}` is filled in (percent-encoded in
     /// paths, JSON-escaped in bodies).
     Request(&'static RevokeRequest),
+    /// Several signed calls with admin credentials: written in code
+    /// (crate::bot::providers), named here.
+    Builtin(BuiltinRevoke),
     /// No API: a human follows these steps.
     Manual(&'static Manual),
+}
+
+/// Revocations that need code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinRevoke {
+    /// IAM `UpdateAccessKey Status=Inactive`, SigV4-signed with the admin
+    /// credentials the policy names, for the user STS named at verification.
+    AwsIam,
 }
 
 /// A revocation request and how to read its answer.
@@ -201,6 +212,7 @@ pub fn revoke_for(rule_id: &str) -> Option<Revoke> {
             request(&SLACK_AUTH_REVOKE)
         }
         "npm.access-token" | "npm.legacy-auth-token" => request(&NPM_TOKEN_DELETE),
+        "aws.access-key-id" => Some(Revoke::Builtin(BuiltinRevoke::AwsIam)),
         "slack.incoming-webhook" | "slack.workflow-webhook" => manual(&SLACK_WEBHOOK),
         "discord.bot-token" => manual(&DISCORD_BOT),
         id if id.starts_with("stripe.") => manual(&STRIPE),

@@ -127,7 +127,7 @@ fn classify(response: &Response) -> Option<Verification> {
 }
 
 /// The text of the first `<tag>…</tag>` (STS answers are small, flat XML).
-fn xml_field(body: &str, tag: &str) -> Option<String> {
+pub fn xml_field(body: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = body.find(&open)? + open.len();
     let end = body[start..].find(&format!("</{tag}>"))? + start;

@@ -98,10 +98,12 @@ impl FakeProviders {
 
     /// Environment pointing every provider the fake plays at it.
     pub fn env(&self) -> Vec<(String, String)> {
-        ["GITHUB", "GITLAB", "SLACK", "NPM", "STRIPE"]
-            .iter()
-            .map(|p| (format!("LEAKSTOP_VERIFY_URL_{p}"), self.server.url.clone()))
-            .collect()
+        [
+            "GITHUB", "GITLAB", "SLACK", "NPM", "STRIPE", "AWS", "AWS_IAM",
+        ]
+        .iter()
+        .map(|p| (format!("LEAKSTOP_VERIFY_URL_{p}"), self.server.url.clone()))
+        .collect()
     }
 
     /// `METHOD path` of every request, in order.

@@ -68,6 +68,30 @@ pub struct Providers {
     /// Checks of a revoked token that still answer "live": the undocumented
     /// delay before a revocation reaches every server.
     pub stale_checks: usize,
+    /// AWS access key ids allowed to call IAM (the bot's admin credentials).
+    pub admin_keys: HashSet<String>,
+}
+
+/// The access key id in a SigV4 `Authorization` header's `Credential=` scope
+/// (fakes read it without checking the signature).
+fn sigv4_key_id(request: &FakeRequest<'_>) -> String {
+    let value = request.header("authorization").unwrap_or_default();
+    value
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn aws_error(status: u16, code: &str, message: &str) -> FakeReply {
+    FakeReply::json(
+        status,
+        &format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>req-err</RequestId></ErrorResponse>"
+        ),
+    )
 }
 
 impl Providers {
@@ -88,6 +112,43 @@ impl Providers {
         live
     }
 
+    /// STS and IAM (Query protocol: `POST /` with a form body).
+    fn aws(&mut self, request: &FakeRequest<'_>) -> FakeReply {
+        let form: Vec<(String, String)> = form_urlencoded::parse(request.body.as_bytes())
+            .into_owned()
+            .collect();
+        let param = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        let caller = sigv4_key_id(request);
+        match param("Action") {
+            "GetCallerIdentity" if self.is_live(&caller) => FakeReply::json(
+                200,
+                "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/alice</Arn>\
+                 <UserId>AIDAEXAMPLEUSER</UserId><Account>123456789012</Account></GetCallerIdentityResult>\
+                 <ResponseMetadata><RequestId>req-sts</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+            ),
+            "GetCallerIdentity" => aws_error(403, "InvalidClientTokenId", "The security token included in the request is invalid."),
+            "UpdateAccessKey" if !self.admin_keys.contains(&caller) => {
+                aws_error(403, "AccessDenied", "not authorized to perform iam:UpdateAccessKey")
+            }
+            "UpdateAccessKey" => {
+                let key = param("AccessKeyId").to_string();
+                if !self.live.contains(&key) || param("UserName") != "alice" {
+                    return aws_error(404, "NoSuchEntity", "The Access Key with id cannot be found.");
+                }
+                if param("Status") == "Inactive" {
+                    self.revoked.insert(key);
+                }
+                FakeReply::json(200, "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>req-iam-1</RequestId></ResponseMetadata></UpdateAccessKeyResponse>")
+            }
+            _ => aws_error(400, "InvalidAction", "unknown action"),
+        }
+    }
+
     /// Answers one request.
     pub fn answer(&mut self, request: &FakeRequest<'_>) -> FakeReply {
         let bad = || {
@@ -98,6 +159,7 @@ impl Providers {
         };
         let gitlab_token = request.header("private-token").unwrap_or_default();
         match (request.method, request.path) {
+            ("POST", "/") => self.aws(request),
             ("GET", "/user") if self.is_live(request.bearer()) => {
                 FakeReply::json(200, r#"{"login":"octocat","id":1,"type":"User"}"#)
                     .header("x-oauth-scopes", "repo")

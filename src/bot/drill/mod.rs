@@ -29,6 +29,7 @@ const PLANTED: &[(&str, &str, usize)] = &[
     ("gitlab.pat", "glpat-", 20),
     ("slack.bot-token", "xoxb-1234567890-1234567890-", 24),
     ("npm.access-token", "npm_", 36),
+    ("aws.access-key-id", "AKIA", 16),
 ];
 
 /// One provider's drill result.
@@ -114,11 +115,32 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
             );
         }
         let key = random_key(prefix, *length)?;
-        providers
-            .lock()
-            .map_err(|_| anyhow::anyhow!("fake providers"))?
-            .live
-            .insert(key.clone());
+        let mut companions = BTreeMap::new();
+        let mut credentials = BTreeMap::new();
+        let mut overrides = BTreeMap::from([(name.to_string(), provider_server.url.clone())]);
+        {
+            let mut fake = providers
+                .lock()
+                .map_err(|_| anyhow::anyhow!("fake providers"))?;
+            fake.live.insert(key.clone());
+            if rule.provider == "aws" {
+                // The key's secret half, and the bot's own admin key for IAM.
+                companions.insert("secret_key".to_string(), Secret::new(random_key("", 40)?));
+                let admin = random_key("AKIA", 16)?;
+                fake.admin_keys.insert(admin.clone());
+                credentials.insert(
+                    "aws".to_string(),
+                    BTreeMap::from([
+                        ("access_key_id".to_string(), Secret::new(admin)),
+                        (
+                            "secret_access_key".to_string(),
+                            Secret::new(random_key("", 40)?),
+                        ),
+                    ]),
+                );
+                overrides.insert("aws-iam".into(), provider_server.url.clone());
+            }
+        }
         let leak = Leak {
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -134,6 +156,7 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
                 commit: None,
                 source: "drill".into(),
             },
+            companions,
         };
         let settings = Settings {
             leaks: vec![leak],
@@ -147,10 +170,8 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
                 token: Some(token.clone()),
             }),
             timeout: Duration::from_secs(5),
-            overrides: Overrides::new(BTreeMap::from([(
-                name.to_string(),
-                provider_server.url.clone(),
-            )])),
+            credentials,
+            overrides: Overrides::new(overrides),
         };
         let store = Store::in_memory()?;
         let audit_path = scratch.join(format!("{rule_id}.audit.jsonl"));

@@ -6,11 +6,12 @@
 //! client of crate::verify: https only (plain http to loopback), no
 //! redirects, a timeout, bounded retries honouring `Retry-After`.
 
+pub mod aws;
 pub mod templated;
 
 use super::input::Leak;
 use crate::finding::{Confidence, Finding, Secret, Severity};
-use crate::provider::revoke::{revoke_for, Revoke};
+use crate::provider::revoke::{revoke_for, BuiltinRevoke, Revoke};
 use crate::rules::Rule;
 use crate::verify::endpoint::{self, Overrides};
 use crate::verify::http::{Client, Request, Response};
@@ -27,6 +28,21 @@ pub struct Env<'a> {
 }
 
 impl Env<'_> {
+    /// The base URL a provider's revocation goes to.
+    pub fn revoke_url(&self, rule_id: &str, provider: &dyn Provider) -> Result<String, String> {
+        match provider.endpoint() {
+            Some((name, default)) => {
+                let url = self
+                    .overrides
+                    .resolve(name, Some(default))
+                    .ok_or_else(|| format!("no base URL for `{name}`"))?;
+                endpoint::check(name, &url).map_err(|e| e.to_string())?;
+                Ok(url)
+            }
+            None => self.base_url(rule_id),
+        }
+    }
+
     /// The base URL of a rule's provider API (the one verification uses,
     /// with the same overrides), checked to be https or loopback.
     pub fn base_url(&self, rule_id: &str) -> Result<String, String> {
@@ -62,15 +78,38 @@ pub enum Revoked {
     AlreadyDead,
     /// The provider refused or could not be reached.
     Failed { error: String },
+    /// The bot cannot act (no admin credentials, an unknown owner): a human must.
+    Manual(String),
+}
+
+/// One credential to revoke, with what verification learnt about it.
+pub struct Target<'a> {
+    pub secret: &'a Secret,
+    /// Owner identity from verification (`arn=…, account=…`).
+    pub owner: Option<&'a str>,
+}
+
+/// Where and with what a revocation runs.
+pub struct RevokeContext<'a> {
+    pub base_url: &'a str,
+    pub client: &'a Client,
+    /// The admin credentials the policy names for this provider, read from
+    /// the environment at start-up.
+    pub credentials: Option<&'a BTreeMap<String, Secret>>,
 }
 
 /// A provider the bot can act on.
 pub trait Provider {
+    /// The API the revocation goes to, when it is not the verification's:
+    /// (endpoint name for overrides, default base URL).
+    fn endpoint(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
     /// Calls a revocation makes, for the dry-run plan: `METHOD URL` with no secret.
     fn plan(&self, base_url: &str) -> Vec<String>;
     /// Revokes several credentials of this provider (batched where the
     /// provider takes a list); one result per credential, in order.
-    fn revoke(&self, base_url: &str, secrets: &[&Secret], client: &Client) -> Vec<Revoked>;
+    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked>;
     /// Sending the revocation again after a lost answer is harmless.
     fn idempotent(&self) -> bool;
     /// What a human must still do after the revocation.
@@ -84,6 +123,7 @@ pub trait Provider {
 pub fn for_rule(rule_id: &str) -> Option<Result<Box<dyn Provider>, Manual>> {
     match revoke_for(rule_id)? {
         Revoke::Request(request) => Some(Ok(Box::new(templated::Templated { request }))),
+        Revoke::Builtin(BuiltinRevoke::AwsIam) => Some(Ok(Box::new(aws::AwsIam))),
         Revoke::Manual(manual) => Some(Err(Manual {
             steps: manual.steps.to_string(),
             url: manual.url.to_string(),
@@ -155,7 +195,7 @@ fn finding_of(leak: &Leak, secret: &Secret) -> Finding {
         other_occurrences: None,
         original: None,
         verification: None,
-        companions: BTreeMap::new(),
+        companions: leak.companions.clone(),
         encoding: None,
         client_exposed: leak.client_exposed,
         raw_secret: secret.clone(),

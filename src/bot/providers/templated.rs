@@ -2,12 +2,12 @@
 //! GitHub's `/credentials/revoke` (batched) and installation-token delete,
 //! GitLab's self-revoke, Slack's `auth.revoke`, npm's token delete.
 
-use super::{exchange, request_id, Provider, Revoked};
+use super::{exchange, request_id, Provider, RevokeContext, Revoked, Target};
 use crate::finding::Secret;
 use crate::provider::revoke::RevokeRequest;
 use crate::provider::template::render;
 use crate::verify::endpoint::encode_segment;
-use crate::verify::http::{Client, Request, Response};
+use crate::verify::http::{Request, Response};
 
 pub struct Templated {
     pub request: &'static RevokeRequest,
@@ -91,7 +91,9 @@ impl Provider for Templated {
         )]
     }
 
-    fn revoke(&self, base_url: &str, secrets: &[&Secret], client: &Client) -> Vec<Revoked> {
+    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
+        let (base_url, client) = (context.base_url, context.client);
+        let secrets: Vec<&Secret> = targets.iter().map(|t| t.secret).collect();
         let size = self.request.batch.unwrap_or(1).max(1);
         let mut out = Vec::with_capacity(secrets.len());
         for chunk in secrets.chunks(size) {
