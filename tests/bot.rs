@@ -443,7 +443,7 @@ fn policy_notify_waits_for_a_human_and_bot_revoke_acts_now() {
     let revoke = setup.bot_with(
         "revoke",
         "bot.sqlite",
-        &["--incident", "1", "--execute"],
+        &["--provider", "github", "--all-live", "--execute"],
         &[],
     );
     assert_eq!(revoke.code, 0, "{}", revoke.stderr);

@@ -87,6 +87,8 @@ pub struct Bot<'a> {
     pub settings: &'a Settings,
     /// The secret of each fingerprint, from the findings (never stored).
     pub secrets: HashMap<String, (Leak, Secret)>,
+    /// Every fingerprint in this run's findings, with or without its secret.
+    pub in_findings: std::collections::HashSet<String>,
     pub errors: Vec<String>,
     /// Issues already listed this run, by repository (for markers).
     pub issue_cache: HashMap<String, Vec<crate::github::issues::Issue>>,
@@ -133,6 +135,11 @@ pub fn run(
         holder: format!("{}:{}", super::audit::actor(), std::process::id()),
         settings,
         secrets: HashMap::new(),
+        in_findings: settings
+            .leaks
+            .iter()
+            .map(|l| l.fingerprint.clone())
+            .collect(),
         errors: Vec::new(),
         issue_cache: HashMap::new(),
     };
@@ -170,9 +177,9 @@ pub fn run(
         }
         selected.push(incident);
     }
-    if settings.execute {
-        // Incidents known to the store but absent from these findings can
-        // still be selected by id (their secret is then unknown).
+    if settings.execute && !matches!(settings.selector, Selector::All) {
+        // An operator's selection reaches incidents of earlier findings
+        // too; without their secret in this report they are reported, not touched.
         selected = store.all()?;
     }
     selected.retain(|i| matches_selector(&settings.selector, i));
@@ -220,8 +227,8 @@ fn matches_selector(selector: &Selector, incident: &Incident) -> bool {
         Selector::Fingerprint(fp) => &incident.fingerprint == fp,
         Selector::ProviderLive(provider) => {
             &incident.provider == provider
-                && (incident.live.as_deref() == Some("live") || incident.state == State::Detected)
-                && !incident.state.is_final()
+                && incident.live.as_deref() == Some("live")
+                && matches!(incident.state, State::Live | State::NeedsHuman)
         }
     }
 }

@@ -173,6 +173,13 @@ impl Bot<'_> {
             return Ok(());
         }
         let Some((leak, secret)) = self.secrets.get(&incident.fingerprint).cloned() else {
+            if !self.in_findings.contains(&incident.fingerprint) {
+                self.errors.push(format!(
+                    "incident {}: its secret is not in these findings; pass the report it came from",
+                    incident.id
+                ));
+                return Ok(());
+            }
             let manual = providers::manual_steps(
                 self.env.rules.get(incident.rule_id.as_str()).copied(),
                 &incident.rule_id,
