@@ -28,6 +28,7 @@ struct RawPolicy {
     matches: Vec<RawMatch>,
     #[serde(default)]
     credentials: BTreeMap<String, BTreeMap<String, String>>,
+    store: Option<super::secrets::StoreSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,6 +79,8 @@ pub struct Policy {
     /// Provider → (credential name → environment variable name).
     pub credentials: BTreeMap<String, BTreeMap<String, String>>,
     pub central_repo: Option<String>,
+    /// Where replacements go (`[store]`); without it nothing is rotated.
+    pub store: Option<super::secrets::StoreSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,11 +246,15 @@ impl Policy {
                 }
             }
         }
+        if let Some(store) = &raw.store {
+            store.validate().map_err(fail)?;
+        }
         Ok(Policy {
             defaults,
             matches,
             credentials: raw.credentials,
             central_repo: d.central_repo.clone(),
+            store: raw.store,
         })
     }
 

@@ -63,6 +63,8 @@ pub struct Settings {
     pub overrides: Overrides,
     /// Admin credentials by provider, read from the variables the policy names.
     pub credentials: BTreeMap<String, BTreeMap<String, Secret>>,
+    /// The secret store's token (`[store] token_env`).
+    pub store_token: Option<Secret>,
 }
 
 /// What a run did, for the summary and the exit code.

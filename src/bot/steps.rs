@@ -51,6 +51,8 @@ impl Bot<'_> {
         }
         for &i in &mine {
             self.decide_step(&mut incidents[i])?;
+            let lines = done.entry(incidents[i].id).or_default();
+            self.rotate_step(&mut incidents[i], lines)?;
         }
         self.revoke_step(incidents, &mine, &mut done)?;
         for &i in &mine {
@@ -299,7 +301,7 @@ impl Bot<'_> {
                 incident.revoke_after.is_some_and(|at| at <= now) || self.settings.force_revoke;
             let ready = matches!(
                 incident.state,
-                State::Live | State::Detected | State::NeedsHuman
+                State::Live | State::Detected | State::NeedsHuman | State::ReplacementStored
             ) && incident
                 .action
                 .is_some_and(|a| a != Action::Notify || self.settings.force_revoke)

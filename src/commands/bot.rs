@@ -74,7 +74,14 @@ fn settings(
             (provider.clone(), values)
         })
         .collect();
+    let store_token = policy
+        .store
+        .as_ref()
+        .and_then(|store| std::env::var(&store.token_env).ok())
+        .filter(|t| !t.is_empty())
+        .map(crate::finding::Secret::new);
     Ok(Settings {
+        store_token,
         credentials,
         leaks: input::read(findings, &common.repo)?,
         execute: common.execute,

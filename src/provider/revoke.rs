@@ -56,7 +56,40 @@ pub struct RevokeRequest {
     /// What a human must still do after the revocation (issue a replacement).
     pub after: &'static str,
     pub docs: &'static str,
+    /// How the credential replaces itself, where the provider can.
+    pub rotate: Option<&'static RotateRequest>,
 }
+
+/// A rotation: one request, with the leaked credential, that returns its
+/// replacement. Never sent twice: a lost answer leaves the outcome unknown,
+/// and GitLab revokes the whole token family when a revoked token rotates.
+#[derive(Debug)]
+pub struct RotateRequest {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub headers: &'static [(&'static str, &'static str)],
+    /// The JSON field holding the new secret.
+    pub new_secret: &'static str,
+    /// The JSON field holding the new credential's public id.
+    pub new_id: Option<&'static str>,
+    /// The rotation itself revokes the old credential.
+    pub revokes_old: bool,
+    /// Statuses meaning the old credential no longer authenticates.
+    pub gone: &'static [u16],
+    pub docs: &'static str,
+}
+
+/// GitLab's self-rotation: the new token comes back, the old one is revoked.
+pub const GITLAB_ROTATE: RotateRequest = RotateRequest {
+    method: "POST",
+    path: "/api/v4/personal_access_tokens/self/rotate",
+    headers: &[("private-token", "{secret}")],
+    new_secret: "token",
+    new_id: Some("id"),
+    revokes_old: true,
+    gone: &[401],
+    docs: "https://docs.gitlab.com/api/personal_access_tokens/#rotate-a-personal-access-token",
+};
 
 /// Steps a human takes where no API exists.
 #[derive(Debug)]
@@ -86,6 +119,7 @@ pub const GITHUB_CREDENTIALS: RevokeRequest = RevokeRequest {
     after: "No API creates a personal access token: the owner must issue a replacement \
             (Settings > Developer settings > Personal access tokens) and update every consumer.",
     docs: "https://docs.github.com/en/rest/credentials/revoke",
+    rotate: None,
 };
 
 /// An installation token revokes itself; a dead one answers 401.
@@ -107,6 +141,7 @@ pub const GITHUB_INSTALLATION: RevokeRequest = RevokeRequest {
     after: "Installation tokens expire within an hour; the app mints new ones itself. \
             Find out how the token reached the repository (a CI log, an artifact).",
     docs: "https://docs.github.com/en/rest/apps/installations#revoke-an-installation-access-token",
+    rotate: None,
 };
 
 /// A GitLab token revokes itself; afterwards it no longer authenticates (401).
@@ -124,6 +159,7 @@ pub const GITLAB_SELF: RevokeRequest = RevokeRequest {
     after: "Create a replacement token with the same scopes (User settings > Access tokens) \
             and update every consumer.",
     docs: "https://docs.gitlab.com/api/personal_access_tokens/#revoke-a-personal-access-token",
+    rotate: Some(&GITLAB_ROTATE),
 };
 
 /// Slack's `auth.revoke` with the token itself; HTTP 200 either way.
@@ -140,6 +176,7 @@ pub const SLACK_AUTH_REVOKE: RevokeRequest = RevokeRequest {
     idempotent: true,
     after: "Reinstall the app (OAuth) to get a new token and update every consumer.",
     docs: "https://docs.slack.dev/reference/methods/auth.revoke",
+    rotate: None,
 };
 
 /// An npm token deletes itself by its own value.
@@ -157,6 +194,7 @@ pub const NPM_TOKEN_DELETE: RevokeRequest = RevokeRequest {
     after: "Create a granular token (npm token create, or prefer OIDC trusted publishing) \
             and update the CI secret that used the old one.",
     docs: "https://docs.npmjs.com/cli/v11/commands/npm-token",
+    rotate: None,
 };
 
 const STRIPE: Manual = Manual {

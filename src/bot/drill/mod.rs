@@ -171,6 +171,7 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
             }),
             timeout: Duration::from_secs(5),
             credentials,
+            store_token: None,
             overrides: Overrides::new(overrides),
         };
         let store = Store::in_memory()?;

@@ -82,6 +82,28 @@ pub enum Revoked {
     Manual(String),
 }
 
+/// What a rotation achieved.
+pub enum Rotated {
+    /// The replacement (held only in memory until it is stored).
+    New {
+        secret: Secret,
+        id: Option<String>,
+        revoked_old: bool,
+    },
+    /// The old credential no longer authenticates: nothing to rotate.
+    AlreadyDead,
+    /// The provider said no; nothing changed.
+    Refused {
+        error: String,
+    },
+    /// The request may have landed (a timeout, a lost answer): the outcome
+    /// is unknown and must not be retried.
+    Unknown {
+        error: String,
+    },
+    NotSupported,
+}
+
 /// One credential to revoke, with what verification learnt about it.
 pub struct Target<'a> {
     pub secret: &'a Secret,
@@ -110,6 +132,10 @@ pub trait Provider {
     /// Revokes several credentials of this provider (batched where the
     /// provider takes a list); one result per credential, in order.
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked>;
+    /// Replaces the credential where the provider can (never retried).
+    fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
+        Rotated::NotSupported
+    }
     /// Sending the revocation again after a lost answer is harmless.
     fn idempotent(&self) -> bool;
     /// What a human must still do after the revocation.

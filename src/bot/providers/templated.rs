@@ -2,7 +2,7 @@
 //! GitHub's `/credentials/revoke` (batched) and installation-token delete,
 //! GitLab's self-revoke, Slack's `auth.revoke`, npm's token delete.
 
-use super::{exchange, request_id, Provider, RevokeContext, Revoked, Target};
+use super::{exchange, request_id, Provider, RevokeContext, Revoked, Rotated, Target};
 use crate::finding::Secret;
 use crate::provider::revoke::RevokeRequest;
 use crate::provider::template::render;
@@ -108,6 +108,62 @@ impl Provider for Templated {
             out.extend(std::iter::repeat_n(result, chunk.len()));
         }
         out
+    }
+
+    fn rotate(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Rotated {
+        let Some(rotate) = self.request.rotate else {
+            return Rotated::NotSupported;
+        };
+        let secret = target.secret.expose();
+        let lookup = |name: &str| (name == "secret").then(|| secret.to_string());
+        let mut headers = Vec::new();
+        for (name, template) in rotate.headers {
+            match render(template, lookup, str::to_string) {
+                Ok(value) => headers.push((name.to_string(), value)),
+                Err(error) => return Rotated::Refused { error },
+            }
+        }
+        let request = Request {
+            method: rotate.method.to_string(),
+            url: format!("{}{}", context.base_url, rotate.path),
+            display: format!("{}{}", context.base_url, rotate.path),
+            headers,
+            body: None,
+        };
+        // Not even one retry: a second rotate after a lost answer would
+        // rotate a revoked token, which GitLab punishes by revoking the family.
+        let once = crate::verify::http::Client::new(crate::verify::http::Policy {
+            retries: 0,
+            ..context.client.policy().clone()
+        });
+        let response = match exchange(&once, &request, &[secret]) {
+            Ok(response) => response,
+            Err(error) => return Rotated::Unknown { error },
+        };
+        if rotate.gone.contains(&response.status) {
+            return Rotated::AlreadyDead;
+        }
+        let json = response.json();
+        let field = |name: &str| {
+            json.as_ref().and_then(|v| v.get(name)).and_then(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .or_else(|| v.as_u64().map(|n| n.to_string()))
+            })
+        };
+        match (response.status, field(rotate.new_secret)) {
+            (200 | 201, Some(new)) if !new.is_empty() => Rotated::New {
+                secret: Secret::new(new),
+                id: rotate.new_id.and_then(field),
+                revoked_old: rotate.revokes_old,
+            },
+            (status, _) if status >= 500 || status == 429 => Rotated::Unknown {
+                error: format!("HTTP {status}"),
+            },
+            (status, _) => Rotated::Refused {
+                error: format!("HTTP {status}"),
+            },
+        }
     }
 
     fn idempotent(&self) -> bool {
