@@ -742,3 +742,63 @@ fn an_aws_key_without_admin_credentials_needs_a_human() {
         issue.body
     );
 }
+
+#[test]
+fn a_gitlab_token_is_rotated_once_the_replacement_tested_and_stored_in_vault() {
+    let setup = Setup::new(
+        &[("gitlab.env", format!("GITLAB_TOKEN={GITLAB}\n"))],
+        &[GITLAB],
+    );
+    setup.providers.state.lock().unwrap().vault_token = "vault-test-token".into();
+    setup.tree.write(
+        "leakstop-bot.toml",
+        format!(
+            "[defaults]\naction = \"rotate-then-revoke\"\n\n[store]\nkind = \"vault\"\naddress = \"{}\"\ntoken_env = \"BOT_VAULT_TOKEN\"\n",
+            setup.providers.server.url
+        ),
+    );
+    let out = setup.bot_with(
+        "run",
+        "bot.sqlite",
+        &["--execute"],
+        &[("BOT_VAULT_TOKEN", "vault-test-token")],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let new = setup.providers.state.lock().unwrap().minted.clone();
+    assert_eq!(new.len(), 1, "rotated exactly once");
+    let calls = setup.providers.calls();
+    assert_eq!(
+        calls[..3],
+        [
+            "GET /api/v4/personal_access_tokens/self",
+            "POST /api/v4/personal_access_tokens/self/rotate",
+            "GET /api/v4/personal_access_tokens/self",
+        ],
+        "{calls:?}"
+    );
+    assert_eq!(
+        setup
+            .providers
+            .count("POST /api/v4/personal_access_tokens/self/rotate"),
+        1
+    );
+    let vault = setup.providers.state.lock().unwrap().vault.clone();
+    assert_eq!(vault.len(), 1);
+    assert!(
+        vault[0]
+            .0
+            .starts_with("/v1/secret/data/leakstop/gitlab/lsfp1"),
+        "{}",
+        vault[0].0
+    );
+    assert!(vault[0].1.contains(&new[0]) && vault[0].1.contains("\"cas\":0"));
+    // The replacement went to Vault and nowhere else.
+    let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
+    for text in [&out.stdout, &out.stderr, &audit] {
+        assert!(!text.contains(&new[0]));
+    }
+    for issue in setup.github.issues() {
+        assert!(!issue.body.contains(&new[0]));
+    }
+    assert!(setup.status("bot.sqlite").contains("1 closed"));
+}

@@ -70,6 +70,11 @@ pub struct Providers {
     pub stale_checks: usize,
     /// AWS access key ids allowed to call IAM (the bot's admin credentials).
     pub admin_keys: HashSet<String>,
+    /// Tokens minted by GitLab rotations, in order.
+    pub minted: Vec<String>,
+    /// Vault: the token it accepts, and what was written (path, body).
+    pub vault_token: String,
+    pub vault: Vec<(String, String)>,
 }
 
 /// The access key id in a SigV4 `Authorization` header's `Credential=` scope
@@ -197,6 +202,37 @@ impl Providers {
                     200,
                     r#"{"id":4,"name":"ci","revoked":false,"scopes":["api"],"user_id":3,"active":true,"expires_at":null}"#,
                 )
+            }
+            ("POST", "/api/v4/personal_access_tokens/self/rotate") => {
+                if !self.revoke(gitlab_token) {
+                    // Reuse detection: rotating a revoked token revokes the family.
+                    let minted = self.minted.clone();
+                    self.revoked.extend(minted);
+                    return FakeReply::json(401, r#"{"message":"401 Unauthorized"}"#);
+                }
+                let new = format!("glpat-rotated{:014}", self.minted.len() + 1);
+                self.live.insert(new.clone());
+                self.minted.push(new.clone());
+                FakeReply::json(
+                    200,
+                    &json!({"id": 42, "name": "ci", "active": true, "token": new}).to_string(),
+                )
+            }
+            ("POST", path) if path.starts_with("/v1/") => {
+                if request.header("x-vault-token") != Some(self.vault_token.as_str())
+                    || self.vault_token.is_empty()
+                {
+                    return FakeReply::json(403, r#"{"errors":["permission denied"]}"#);
+                }
+                if self.vault.iter().any(|(p, _)| p == path) {
+                    return FakeReply::json(
+                        400,
+                        r#"{"errors":["check-and-set parameter did not match the current version"]}"#,
+                    );
+                }
+                self.vault
+                    .push((path.to_string(), request.body.to_string()));
+                FakeReply::json(200, r#"{"data":{"version":1}}"#)
             }
             ("DELETE", "/api/v4/personal_access_tokens/self") if self.revoke(gitlab_token) => {
                 FakeReply::json(204, "")
