@@ -3,6 +3,7 @@
 //! (Unix seconds) moves the clock, so an overlap window can be tested
 //! without waiting a day.
 
+use crate::verify::aws::civil_from_days;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Environment variable that overrides the current time (tests, drills).
@@ -31,19 +32,6 @@ pub fn rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Seconds in a policy duration: a number with `s`, `m`, `h` or `d`, or `0`.
