@@ -34,6 +34,12 @@ pub enum Command {
     /// workflow's event, scan, annotate files and lines, write the job
     /// summary, the SARIF file and the step outputs.
     Action(ActionArgs),
+    /// The revocation bot: incidents, verify, revoke, issues, audit (docs/bot.md).
+    #[command(subcommand)]
+    Bot(BotCommand),
+    /// Check the bot's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Work with reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -54,6 +60,102 @@ pub enum ReportCommand {
         #[arg(long, short, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotCommand {
+    /// File findings into incidents and drive each one forward by policy
+    /// (a dry run printing the plan unless --execute).
+    Run(BotRunArgs),
+    /// Incidents by state, oldest first, with time since detection.
+    Status {
+        #[command(flatten)]
+        store: BotStoreArgs,
+    },
+    /// Revoke now, whatever the policy says (a dry run unless --execute).
+    Revoke(BotRevokeArgs),
+    /// Run the whole pipeline against built-in fake providers and a fake
+    /// GitHub on 127.0.0.1 with planted keys; report the time from detection
+    /// to confirmed revocation and the provider calls for each provider.
+    Drill,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain; names a changed, deleted, inserted or reordered record.
+    Verify {
+        /// The audit log (JSON Lines).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BotStoreArgs {
+    /// The incident store (SQLite; default $XDG_DATA_HOME/leakstop/bot.sqlite).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BotRunArgs {
+    /// A leakstop JSON or JSONL report; to verify and revoke it must carry
+    /// the secrets (`scan --show-secrets --format jsonl`).
+    #[arg(long, value_name = "FILE")]
+    pub findings: PathBuf,
+    #[command(flatten)]
+    pub common: BotCommonArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["incident", "fingerprint", "provider"])))]
+pub struct BotRevokeArgs {
+    /// The incident id (`bot status`).
+    #[arg(long)]
+    pub incident: Option<i64>,
+    /// The incident's fingerprint.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// Every live incident of this provider (with --all-live).
+    #[arg(long, requires = "all_live")]
+    pub provider: Option<String>,
+    #[arg(long)]
+    pub all_live: bool,
+    /// The report holding the secrets (the store never keeps them).
+    #[arg(long, value_name = "FILE")]
+    pub findings: PathBuf,
+    #[command(flatten)]
+    pub common: BotCommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BotCommonArgs {
+    #[command(flatten)]
+    pub store: BotStoreArgs,
+    /// The repository the findings come from (`owner/name`), for issues and links.
+    #[arg(long, value_name = "OWNER/NAME", default_value = "")]
+    pub repo: String,
+    /// The repository is public: no overlap window, revoke at once.
+    #[arg(long)]
+    pub public: bool,
+    /// The policy (default: ./leakstop-bot.toml if present, else built-in defaults).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The audit log (default: next to the store, audit.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// GitHub API base URL for issues (GHES: https://HOST/api/v3; default
+    /// LEAKSTOP_GITHUB_API, else https://api.github.com); token from GITHUB_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub github_api: Option<String>,
+    /// Seconds to wait for any one answer.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub timeout: f64,
+    /// Act: send the calls. Without it the run only prints its plan.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub execute: bool,
+    /// Print the plan and change nothing (the default).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod blob;
+pub mod bot;
 pub mod bounded;
 pub mod bundle;
 pub mod cli;

@@ -1,7 +1,10 @@
 //! The binary: parse arguments, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use leakstop::cli::{BaselineCommand, Cli, Command, HookCommand, ReportCommand, RulesCommand};
+use leakstop::cli::{
+    AuditCommand, BaselineCommand, BotCommand, Cli, Command, HookCommand, ReportCommand,
+    RulesCommand,
+};
 use leakstop::commands;
 use leakstop::exit::{self, Outcome};
 use leakstop::text::escape_control;
@@ -79,6 +82,19 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
         }) => {
             drop(stdout);
             commands::report::merge(&reports, output.as_deref(), format)
+        }
+        Command::Bot(BotCommand::Run(args)) => {
+            drop(stdout);
+            commands::bot::run(&args)
+        }
+        Command::Bot(BotCommand::Revoke(args)) => {
+            drop(stdout);
+            commands::bot::revoke(&args)
+        }
+        Command::Bot(BotCommand::Drill) => commands::bot::drill(&mut stdout),
+        Command::Bot(BotCommand::Status { store }) => commands::bot::status(&store, &mut stdout),
+        Command::Audit(AuditCommand::Verify { file }) => {
+            commands::bot::audit_verify(&file, &mut stdout)
         }
         Command::Rules(RulesCommand::List { json }) => {
             commands::rules::list(json, &mut stdout)?;

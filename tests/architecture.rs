@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 /// Top to bottom (docs/architecture.md). Modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
     &["main", "cli", "commands", "exit", "action", "logging"],
+    &["bot"],
     &["org"],
     &["github"],
     &["scan"],

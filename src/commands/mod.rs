@@ -2,6 +2,7 @@
 //! [`crate::exit`] turns that into an exit code.
 
 pub mod action;
+pub mod bot;
 pub mod hook;
 pub mod report;
 pub mod rules;

@@ -6,7 +6,7 @@
 //! clone's config, a log line or an error message.
 
 use super::repos::Repository;
-use super::{check_name, describe};
+use super::session::{check_name, describe};
 use crate::finding::Secret;
 use gix::credentials::helper::Action;
 use gix::credentials::protocol::{Outcome, Result as CredentialResult};

@@ -5,7 +5,7 @@
 //! `Retry-After` or `x-ratelimit-reset` (clamped) and tries again, a bounded
 //! number of times.
 
-use super::{check_name, describe, Client, GithubError};
+use super::session::{check_name, describe, Client, GithubError};
 use octocrab::{FromResponse, Octocrab, Page};
 use serde::Deserialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

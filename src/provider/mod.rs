@@ -9,6 +9,7 @@
 
 mod builtin;
 mod companion;
+pub mod revoke;
 mod spec;
 pub mod template;
 

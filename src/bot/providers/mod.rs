@@ -1,0 +1,268 @@
+//! Providers behind one trait: verify, revoke, rotate, confirm dead. Most
+//! revocations are one templated request (crate::provider::revoke); those
+//! are sent by [`templated::Templated`]. Verification and confirmation reuse
+//! `scan --verify` (crate::verify) unchanged, so the bot asks exactly the
+//! same harmless question a scan does. Every call goes through the one HTTP
+//! client of crate::verify: https only (plain http to loopback), no
+//! redirects, a timeout, bounded retries honouring `Retry-After`.
+
+pub mod aws;
+pub mod templated;
+
+use super::input::Leak;
+use crate::finding::{Confidence, Finding, Secret, Severity};
+use crate::provider::revoke::{revoke_for, BuiltinRevoke, Revoke};
+use crate::rules::Rule;
+use crate::verify::endpoint::{self, Overrides};
+use crate::verify::http::{Client, Request, Response};
+use crate::verify::{self, Status, Verification};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+/// What the bot needs to reach providers.
+pub struct Env<'a> {
+    pub client: &'a Client,
+    pub overrides: &'a Overrides,
+    pub rules: &'a HashMap<&'a str, &'a Rule>,
+    pub options: &'a verify::Options,
+}
+
+impl Env<'_> {
+    /// The base URL a provider's revocation goes to.
+    pub fn revoke_url(&self, rule_id: &str, provider: &dyn Provider) -> Result<String, String> {
+        match provider.endpoint() {
+            Some((name, default)) => {
+                let url = self
+                    .overrides
+                    .resolve(name, Some(default))
+                    .ok_or_else(|| format!("no base URL for `{name}`"))?;
+                endpoint::check(name, &url).map_err(|e| e.to_string())?;
+                Ok(url)
+            }
+            None => self.base_url(rule_id),
+        }
+    }
+
+    /// The base URL of a rule's provider API (the one verification uses,
+    /// with the same overrides), checked to be https or loopback.
+    pub fn base_url(&self, rule_id: &str) -> Result<String, String> {
+        let rule = self
+            .rules
+            .get(rule_id)
+            .ok_or_else(|| format!("rule `{rule_id}` is not loaded"))?;
+        let name = rule
+            .verify
+            .as_ref()
+            .map(|s| s.endpoint_name(&rule.provider))
+            .unwrap_or(&rule.provider);
+        let default = rule
+            .verify
+            .as_ref()
+            .and_then(|s| s.base_url.as_deref())
+            .or(rule.provider_verify.base_url.as_deref());
+        let url = self
+            .overrides
+            .resolve(name, default)
+            .ok_or_else(|| format!("no base URL for `{name}`: set {}", endpoint::env_name(name)))?;
+        endpoint::check(name, &url).map_err(|e| e.to_string())?;
+        Ok(url)
+    }
+}
+
+/// What a revocation achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Revoked {
+    /// The provider accepted the revocation.
+    Accepted { request_id: Option<String> },
+    /// The credential no longer authenticates: nothing left to revoke.
+    AlreadyDead,
+    /// The provider refused or could not be reached.
+    Failed { error: String },
+    /// The bot cannot act (no admin credentials, an unknown owner): a human must.
+    Manual(String),
+}
+
+/// What a rotation achieved.
+pub enum Rotated {
+    /// The replacement (held only in memory until it is stored).
+    New {
+        secret: Secret,
+        id: Option<String>,
+        revoked_old: bool,
+    },
+    /// The old credential no longer authenticates: nothing to rotate.
+    AlreadyDead,
+    /// The provider said no; nothing changed.
+    Refused {
+        error: String,
+    },
+    /// The request may have landed (a timeout, a lost answer): the outcome
+    /// is unknown and must not be retried.
+    Unknown {
+        error: String,
+    },
+    NotSupported,
+}
+
+/// One credential to revoke, with what verification learnt about it.
+pub struct Target<'a> {
+    pub secret: &'a Secret,
+    /// Owner identity from verification (`arn=…, account=…`).
+    pub owner: Option<&'a str>,
+}
+
+/// Where and with what a revocation runs.
+pub struct RevokeContext<'a> {
+    pub base_url: &'a str,
+    pub client: &'a Client,
+    /// The admin credentials the policy names for this provider, read from
+    /// the environment at start-up.
+    pub credentials: Option<&'a BTreeMap<String, Secret>>,
+}
+
+/// A provider the bot can act on.
+pub trait Provider {
+    /// The API the revocation goes to, when it is not the verification's:
+    /// (endpoint name for overrides, default base URL).
+    fn endpoint(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+    /// Calls a revocation makes, for the dry-run plan: `METHOD URL` with no secret.
+    fn plan(&self, base_url: &str) -> Vec<String>;
+    /// Revokes several credentials of this provider (batched where the
+    /// provider takes a list); one result per credential, in order.
+    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked>;
+    /// Replaces the credential where the provider can (never retried).
+    fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
+        Rotated::NotSupported
+    }
+    /// Sending the revocation again after a lost answer is harmless.
+    fn idempotent(&self) -> bool;
+    /// What a human must still do after the revocation.
+    fn after(&self) -> &str;
+    fn docs(&self) -> &str;
+}
+
+/// The provider implementation for a rule, or the manual steps when the
+/// provider has no revoke API (None when leakstop knows nothing beyond the
+/// rule's remediation text).
+pub fn for_rule(rule_id: &str) -> Option<Result<Box<dyn Provider>, Manual>> {
+    match revoke_for(rule_id)? {
+        Revoke::Request(request) => Some(Ok(Box::new(templated::Templated { request }))),
+        Revoke::Builtin(BuiltinRevoke::AwsIam) => Some(Ok(Box::new(aws::AwsIam))),
+        Revoke::Manual(manual) => Some(Err(Manual {
+            steps: manual.steps.to_string(),
+            url: manual.url.to_string(),
+        })),
+    }
+}
+
+/// What a human must do where no API exists.
+#[derive(Debug, Clone)]
+pub struct Manual {
+    pub steps: String,
+    pub url: String,
+}
+
+/// The manual steps for a rule: leakstop's own where it has them, else the
+/// rule's remediation text and docs link.
+pub fn manual_steps(rule: Option<&Rule>, rule_id: &str) -> Manual {
+    if let Some(Err(manual)) = for_rule(rule_id) {
+        return manual;
+    }
+    match rule {
+        Some(rule) => Manual {
+            steps: rule.remediation.clone(),
+            url: rule.docs_url().to_string(),
+        },
+        None => Manual {
+            steps: "Revoke the credential at its provider and issue a replacement.".into(),
+            url: String::new(),
+        },
+    }
+}
+
+/// Verifies one leaked credential exactly as `scan --verify` would.
+pub fn verify_leak(leak: &Leak, secret: &Secret, env: &Env<'_>) -> Verification {
+    let mut findings = [finding_of(leak, secret)];
+    match verify::verify_findings(&mut findings, env.rules, env.options) {
+        Ok(_) => findings[0]
+            .verification
+            .take()
+            .unwrap_or_else(|| Verification::error("not checked")),
+        Err(unsafe_url) => Verification::error(unsafe_url.to_string()),
+    }
+}
+
+/// Whether a verification result means the credential is dead.
+pub fn is_dead(result: &Verification) -> bool {
+    matches!(result.status, Status::Invalid | Status::Revoked)
+}
+
+/// A finding carrying just what verification reads.
+fn finding_of(leak: &Leak, secret: &Secret) -> Finding {
+    Finding {
+        repository: None,
+        rule_id: leak.rule_id.clone(),
+        rule_name: leak.rule_name.clone(),
+        provider: leak.provider.clone(),
+        path: leak.location.path.clone(),
+        line: leak.location.line,
+        column: 1,
+        end_line: leak.location.line,
+        end_column: 1,
+        secret_redacted: secret.redacted(),
+        secret: None,
+        fingerprint: leak.fingerprint.clone(),
+        confidence: Confidence::High,
+        severity: Severity::High,
+        client_safe: false,
+        context: String::new(),
+        commit: None,
+        other_occurrences: None,
+        original: None,
+        verification: None,
+        companions: leak.companions.clone(),
+        encoding: None,
+        client_exposed: leak.client_exposed,
+        raw_secret: secret.clone(),
+        span: 0..0,
+    }
+}
+
+/// Sends one request through the verification client and hands back the
+/// provider's answer: 429, 5xx and GitHub's rate-limit 403s are retried by
+/// the client (honouring `Retry-After`); anything else is returned as is.
+pub fn exchange(client: &Client, request: &Request, secrets: &[&str]) -> Result<Response, String> {
+    let answer: RefCell<Option<Response>> = RefCell::new(None);
+    let result = client.send(request, secrets, &|response| {
+        let limited = response.status == 429
+            || response.status >= 500
+            || (response.status == 403
+                && (response.header("retry-after").is_some()
+                    || response.header("x-ratelimit-remaining") == Some("0")));
+        if limited {
+            return None;
+        }
+        *answer.borrow_mut() = Some(response.clone());
+        Some(Verification::new(Status::Live, None))
+    });
+    answer.into_inner().ok_or_else(|| {
+        result
+            .reason
+            .unwrap_or_else(|| format!("no answer ({})", result.status))
+    })
+}
+
+/// The provider's request id, where it sends one (for the audit log).
+pub fn request_id(response: &Response) -> Option<String> {
+    [
+        "x-github-request-id",
+        "x-request-id",
+        "x-amzn-requestid",
+        "x-slack-req-id",
+        "x-npm-request-id",
+    ]
+    .iter()
+    .find_map(|name| response.header(name).map(str::to_string))
+}

@@ -1,0 +1,223 @@
+//! `leakstop bot run|status|revoke` and `leakstop audit verify`: resolve
+//! flags, policy, store and audit log paths, run the bot, print its summary.
+
+use crate::bot::audit::{self, AuditLog};
+use crate::bot::input;
+use crate::bot::policy::Policy;
+use crate::bot::run::{self, GithubSetup, Selector, Settings};
+use crate::bot::store::Store;
+use crate::cli::{BotCommonArgs, BotRevokeArgs, BotRunArgs, BotStoreArgs};
+use crate::exit::Outcome;
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default policy file, read from the working directory when present.
+const POLICY_FILE: &str = "leakstop-bot.toml";
+
+fn store_path(args: &BotStoreArgs) -> anyhow::Result<PathBuf> {
+    match &args.store {
+        Some(path) => Ok(path.clone()),
+        None => run::default_data_dir()
+            .map(|dir| dir.join("bot.sqlite"))
+            .context("no --store given and no data directory (set XDG_DATA_HOME or HOME)"),
+    }
+}
+
+fn open_store(path: &Path) -> anyhow::Result<Store> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    Store::open(path).with_context(|| format!("opening {}", path.display()))
+}
+
+fn settings(
+    common: &BotCommonArgs,
+    findings: &Path,
+    selector: Selector,
+    force: bool,
+) -> anyhow::Result<Settings> {
+    let policy = match &common.policy {
+        Some(path) => Policy::load(path)?,
+        None if Path::new(POLICY_FILE).is_file() => Policy::load(Path::new(POLICY_FILE))?,
+        None => Policy::default(),
+    };
+    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let api = common.github_api.clone().or_else(|| {
+        std::env::var("LEAKSTOP_GITHUB_API")
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    let github = match (api, token) {
+        (Some(api), token) => Some(GithubSetup { api, token }),
+        (None, Some(token)) => Some(GithubSetup {
+            api: crate::github::DEFAULT_API.into(),
+            token: Some(token),
+        }),
+        (None, None) => None,
+    };
+    // Admin credentials: the policy names the variables; only their values
+    // (never written anywhere) reach the providers that need them.
+    let credentials = policy
+        .credentials
+        .iter()
+        .map(|(provider, names)| {
+            let values = names
+                .iter()
+                .filter_map(|(name, var)| {
+                    let value = std::env::var(var).ok().filter(|v| !v.is_empty())?;
+                    Some((name.clone(), crate::finding::Secret::new(value)))
+                })
+                .collect();
+            (provider.clone(), values)
+        })
+        .collect();
+    let store_token = policy
+        .store
+        .as_ref()
+        .and_then(|store| std::env::var(&store.token_env).ok())
+        .filter(|t| !t.is_empty())
+        .map(crate::finding::Secret::new);
+    Ok(Settings {
+        store_token,
+        credentials,
+        leaks: input::read(findings, &common.repo)?,
+        execute: common.execute,
+        force_revoke: force,
+        public: common.public,
+        selector,
+        policy,
+        github,
+        timeout: Duration::from_secs_f64(common.timeout),
+        overrides: crate::verify::endpoint::Overrides::default(),
+    })
+}
+
+fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+    let path = store_path(&common.store)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let store = if settings.execute {
+        open_store(&path)?
+    } else if path.is_file() {
+        Store::open(&path).with_context(|| format!("opening {}", path.display()))?
+    } else {
+        Store::in_memory()?
+    };
+    let audit_path = common
+        .audit_log
+        .clone()
+        .unwrap_or_else(|| path.with_file_name("audit.jsonl"));
+    let mut log = if settings.execute {
+        AuditLog::open(&audit_path, audit::actor())?
+    } else {
+        // A dry run writes nothing: its log is a scratch file.
+        let scratch =
+            std::env::temp_dir().join(format!("leakstop-dry-run-{}.jsonl", std::process::id()));
+        let log = AuditLog::open(&scratch, audit::actor())?;
+        let _ = std::fs::remove_file(&scratch);
+        log
+    };
+    let summary = run::run(settings, &store, &mut log, &mut out)?;
+    let states: Vec<String> = summary
+        .by_state
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    eprintln!(
+        "leakstop: bot: {} incident(s) ({} new, {} new location(s)){}{}",
+        summary.incidents,
+        summary.new_incidents,
+        summary.new_locations,
+        if states.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", states.join(", "))
+        },
+        if settings.execute {
+            format!(
+                "; audit log {} (head {})",
+                audit_path.display(),
+                &log.head()[..12]
+            )
+        } else {
+            String::new()
+        }
+    );
+    for error in &summary.errors {
+        eprintln!("leakstop: bot: {error}");
+    }
+    Ok(Outcome {
+        findings: 0,
+        live_findings: summary.live_left,
+        incomplete: !summary.errors.is_empty(),
+    })
+}
+
+pub fn run(args: &BotRunArgs) -> anyhow::Result<Outcome> {
+    let settings = settings(&args.common, &args.findings, Selector::All, false)?;
+    execute(&args.common, &settings)
+}
+
+pub fn revoke(args: &BotRevokeArgs) -> anyhow::Result<Outcome> {
+    let selector = match (&args.incident, &args.fingerprint, &args.provider) {
+        (Some(id), _, _) => Selector::Incident(*id),
+        (_, Some(fp), _) => Selector::Fingerprint(fp.clone()),
+        (_, _, Some(provider)) => Selector::ProviderLive(provider.clone()),
+        _ => anyhow::bail!("name --incident, --fingerprint or --provider with --all-live"),
+    };
+    let settings = settings(&args.common, &args.findings, selector, true)?;
+    execute(&args.common, &settings)
+}
+
+pub fn status(args: &BotStoreArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let path = store_path(args)?;
+    if !path.is_file() {
+        writeln!(out, "no incidents yet ({} does not exist)", path.display())?;
+        return Ok(Outcome::default());
+    }
+    let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    run::status(&store, out)?;
+    Ok(Outcome::default())
+}
+
+/// `bot drill`: fails unless every planted key was revoked, confirmed dead
+/// and its issue opened and closed.
+pub fn drill(out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let outcomes = crate::bot::drill::drill(out)?;
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !(o.dead && o.issue_closed))
+        .map(|o| o.rule_id.as_str())
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("the drill failed for {}", failed.join(", "));
+    }
+    Ok(Outcome::default())
+}
+
+/// `audit verify`: exit 0 for an intact chain; otherwise every problem is
+/// printed and the command fails.
+pub fn audit_verify(file: &Path, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let report = audit::verify(file).with_context(|| format!("reading {}", file.display()))?;
+    for problem in &report.problems {
+        writeln!(out, "{}: {problem}", file.display())?;
+    }
+    if !report.problems.is_empty() {
+        anyhow::bail!(
+            "{}: the audit chain is broken ({} problem(s))",
+            file.display(),
+            report.problems.len()
+        );
+    }
+    writeln!(
+        out,
+        "{}: {} record(s), chain intact, head {}",
+        file.display(),
+        report.records,
+        report.head
+    )?;
+    Ok(Outcome::default())
+}

@@ -1,0 +1,287 @@
+//! What each provider offers to kill a leaked credential, as data: the one
+//! request that revokes it where a template suffices, how to read the
+//! answer, and for every other provider the exact manual steps a human
+//! must take. The bot (crate::bot) sends these requests through the same
+//! HTTP client and URL rules as verification; nothing here makes a request.
+//!
+//! Facts and sources: ../shared/PROVIDERS.md (sections 1, 2, 4, 8, 16).
+
+/// How a credential is revoked.
+#[derive(Debug, Clone, Copy)]
+pub enum Revoke {
+    /// One templated request; `{secret}` is filled in (percent-encoded in
+    /// paths, JSON-escaped in bodies).
+    Request(&'static RevokeRequest),
+    /// Several signed calls with admin credentials: written in code
+    /// (crate::bot::providers), named here.
+    Builtin(BuiltinRevoke),
+    /// No API: a human follows these steps.
+    Manual(&'static Manual),
+}
+
+/// Revocations that need code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinRevoke {
+    /// IAM `UpdateAccessKey Status=Inactive`, SigV4-signed with the admin
+    /// credentials the policy names, for the user STS named at verification.
+    AwsIam,
+}
+
+/// A revocation request and how to read its answer.
+#[derive(Debug)]
+pub struct RevokeRequest {
+    pub method: &'static str,
+    /// Appended to the provider's base URL (the same base URL and override
+    /// as its verification: `LEAKSTOP_VERIFY_URL_<PROVIDER>`).
+    pub path: &'static str,
+    /// Header templates. The secret goes only in headers the provider documents.
+    pub headers: &'static [(&'static str, &'static str)],
+    /// A JSON body template (`{secret}` is replaced by a JSON string).
+    pub json_body: Option<&'static str>,
+    /// Several credentials in one request: the body's array holds up to
+    /// this many (GitHub's `/credentials/revoke` takes 1,000).
+    pub batch: Option<usize>,
+    /// Statuses that mean "revoked now".
+    pub ok: &'static [u16],
+    /// With `ok`: a JSON field that must be `true` (Slack answers 200 for
+    /// everything and says `ok:false` on failure).
+    pub ok_json_true: Option<&'static str>,
+    /// Statuses, or texts in the body, that mean "already dead": the
+    /// credential no longer authenticates, so there is nothing left to revoke.
+    pub gone: &'static [u16],
+    pub gone_body: &'static [&'static str],
+    /// Safe to send again after a lost answer (a second revocation of a dead
+    /// credential is harmless). GitLab's rotate is the counter-example.
+    pub idempotent: bool,
+    /// What a human must still do after the revocation (issue a replacement).
+    pub after: &'static str,
+    pub docs: &'static str,
+    /// How the credential replaces itself, where the provider can.
+    pub rotate: Option<&'static RotateRequest>,
+}
+
+/// A rotation: one request, with the leaked credential, that returns its
+/// replacement. Never sent twice: a lost answer leaves the outcome unknown,
+/// and GitLab revokes the whole token family when a revoked token rotates.
+#[derive(Debug)]
+pub struct RotateRequest {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub headers: &'static [(&'static str, &'static str)],
+    /// The JSON field holding the new secret.
+    pub new_secret: &'static str,
+    /// The JSON field holding the new credential's public id.
+    pub new_id: Option<&'static str>,
+    /// The rotation itself revokes the old credential.
+    pub revokes_old: bool,
+    /// Statuses meaning the old credential no longer authenticates.
+    pub gone: &'static [u16],
+    pub docs: &'static str,
+}
+
+/// GitLab's self-rotation: the new token comes back, the old one is revoked.
+pub const GITLAB_ROTATE: RotateRequest = RotateRequest {
+    method: "POST",
+    path: "/api/v4/personal_access_tokens/self/rotate",
+    headers: &[("private-token", "{secret}")],
+    new_secret: "token",
+    new_id: Some("id"),
+    revokes_old: true,
+    gone: &[401],
+    docs: "https://docs.gitlab.com/api/personal_access_tokens/#rotate-a-personal-access-token",
+};
+
+/// Steps a human takes where no API exists.
+#[derive(Debug)]
+pub struct Manual {
+    pub steps: &'static str,
+    pub url: &'static str,
+}
+
+/// GitHub's credential revocation API: unauthenticated (an authenticated
+/// call gets 403), batched, 202 with no per-token result, so the bot
+/// confirms with `GET /user` returning 401.
+pub const GITHUB_CREDENTIALS: RevokeRequest = RevokeRequest {
+    method: "POST",
+    path: "/credentials/revoke",
+    headers: &[
+        ("accept", "application/vnd.github+json"),
+        ("x-github-api-version", "2022-11-28"),
+        ("content-type", "application/json"),
+    ],
+    json_body: Some(r#"{"credentials":[{secret}]}"#),
+    batch: Some(1000),
+    ok: &[202],
+    ok_json_true: None,
+    gone: &[],
+    gone_body: &[],
+    idempotent: true,
+    after: "No API creates a personal access token: the owner must issue a replacement \
+            (Settings > Developer settings > Personal access tokens) and update every consumer.",
+    docs: "https://docs.github.com/en/rest/credentials/revoke",
+    rotate: None,
+};
+
+/// An installation token revokes itself; a dead one answers 401.
+pub const GITHUB_INSTALLATION: RevokeRequest = RevokeRequest {
+    method: "DELETE",
+    path: "/installation/token",
+    headers: &[
+        ("authorization", "Bearer {secret}"),
+        ("accept", "application/vnd.github+json"),
+        ("x-github-api-version", "2022-11-28"),
+    ],
+    json_body: None,
+    batch: None,
+    ok: &[204],
+    ok_json_true: None,
+    gone: &[401],
+    gone_body: &[],
+    idempotent: true,
+    after: "Installation tokens expire within an hour; the app mints new ones itself. \
+            Find out how the token reached the repository (a CI log, an artifact).",
+    docs: "https://docs.github.com/en/rest/apps/installations#revoke-an-installation-access-token",
+    rotate: None,
+};
+
+/// A GitLab token revokes itself; afterwards it no longer authenticates (401).
+pub const GITLAB_SELF: RevokeRequest = RevokeRequest {
+    method: "DELETE",
+    path: "/api/v4/personal_access_tokens/self",
+    headers: &[("private-token", "{secret}")],
+    json_body: None,
+    batch: None,
+    ok: &[204],
+    ok_json_true: None,
+    gone: &[401],
+    gone_body: &[],
+    idempotent: true,
+    after: "Create a replacement token with the same scopes (User settings > Access tokens) \
+            and update every consumer.",
+    docs: "https://docs.gitlab.com/api/personal_access_tokens/#revoke-a-personal-access-token",
+    rotate: Some(&GITLAB_ROTATE),
+};
+
+/// Slack's `auth.revoke` with the token itself; HTTP 200 either way.
+pub const SLACK_AUTH_REVOKE: RevokeRequest = RevokeRequest {
+    method: "POST",
+    path: "/api/auth.revoke",
+    headers: &[("authorization", "Bearer {secret}")],
+    json_body: None,
+    batch: None,
+    ok: &[200],
+    ok_json_true: Some("ok"),
+    gone: &[],
+    gone_body: &["token_revoked", "invalid_auth", "account_inactive"],
+    idempotent: true,
+    after: "Reinstall the app (OAuth) to get a new token and update every consumer.",
+    docs: "https://docs.slack.dev/reference/methods/auth.revoke",
+    rotate: None,
+};
+
+/// An npm token deletes itself by its own value.
+pub const NPM_TOKEN_DELETE: RevokeRequest = RevokeRequest {
+    method: "DELETE",
+    path: "/-/npm/v1/tokens/token/{secret}",
+    headers: &[("authorization", "Bearer {secret}")],
+    json_body: None,
+    batch: None,
+    ok: &[200, 204],
+    ok_json_true: None,
+    gone: &[401, 404],
+    gone_body: &[],
+    idempotent: true,
+    after: "Create a granular token (npm token create, or prefer OIDC trusted publishing) \
+            and update the CI secret that used the old one.",
+    docs: "https://docs.npmjs.com/cli/v11/commands/npm-token",
+    rotate: None,
+};
+
+const STRIPE: Manual = Manual {
+    steps: "Stripe has no API to roll a key. Dashboard > Developers > API keys > ... > Roll key, \
+            choose expiration \"now\", then update every consumer.",
+    url: "https://dashboard.stripe.com/apikeys",
+};
+const HUGGINGFACE: Manual = Manual {
+    steps: "Hugging Face has no revocation API. Settings > Access Tokens > ... > Invalidate and \
+            refresh, then update every consumer.",
+    url: "https://huggingface.co/settings/tokens",
+};
+const TELEGRAM: Manual = Manual {
+    steps: "Only @BotFather can revoke a bot token: send /revoke, pick the bot, then update \
+            every consumer with the new token.",
+    url: "https://core.telegram.org/bots/features#botfather",
+};
+const DISCORD_BOT: Manual = Manual {
+    steps: "Discord has no API to reset a bot token. Developer Portal > Applications > the app > \
+            Bot > Reset Token, then update every consumer.",
+    url: "https://discord.com/developers/applications",
+};
+const SLACK_WEBHOOK: Manual = Manual {
+    steps: "A Slack webhook URL cannot be revoked by API. App config > Incoming Webhooks > \
+            Remove the webhook (or regenerate it), then update every consumer.",
+    url: "https://api.slack.com/apps",
+};
+const PYPI: Manual = Manual {
+    steps: "PyPI has no third-party revocation API. Account settings > API tokens > Remove the \
+            token; prefer trusted publishing for CI.",
+    url: "https://pypi.org/manage/account/",
+};
+const SHOPIFY: Manual = Manual {
+    steps: "Shopify admin > Settings > Apps and sales channels > Develop apps > the app > \
+            API credentials > Rotate (or uninstall the app), then update every consumer.",
+    url: "https://help.shopify.com/en/manual/apps/app-types/custom-apps",
+};
+
+/// How the credential a rule finds is revoked, when leakstop knows more than
+/// the rule's own remediation text.
+pub fn revoke_for(rule_id: &str) -> Option<Revoke> {
+    let request = |r: &'static RevokeRequest| Some(Revoke::Request(r));
+    let manual = |m: &'static Manual| Some(Revoke::Manual(m));
+    match rule_id {
+        "github.pat-classic"
+        | "github.pat-fine-grained"
+        | "github.oauth"
+        | "github.app-user"
+        | "github.app-refresh" => request(&GITHUB_CREDENTIALS),
+        "github.app-installation" => request(&GITHUB_INSTALLATION),
+        "gitlab.pat" | "gitlab.pat-routable" => request(&GITLAB_SELF),
+        "slack.bot-token" | "slack.user-token" | "slack.legacy-token" | "slack.rotating-token" => {
+            request(&SLACK_AUTH_REVOKE)
+        }
+        "npm.access-token" | "npm.legacy-auth-token" => request(&NPM_TOKEN_DELETE),
+        "aws.access-key-id" => Some(Revoke::Builtin(BuiltinRevoke::AwsIam)),
+        "slack.incoming-webhook" | "slack.workflow-webhook" => manual(&SLACK_WEBHOOK),
+        "discord.bot-token" => manual(&DISCORD_BOT),
+        id if id.starts_with("stripe.") => manual(&STRIPE),
+        id if id.starts_with("huggingface.") => manual(&HUGGINGFACE),
+        id if id.starts_with("telegram.") => manual(&TELEGRAM),
+        id if id.starts_with("pypi.") => manual(&PYPI),
+        id if id.starts_with("shopify.") => manual(&SHOPIFY),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_tokens_go_to_the_batched_api_installation_tokens_revoke_themselves() {
+        let Some(Revoke::Request(pat)) = revoke_for("github.pat-classic") else {
+            panic!("classic PATs have a revoke API");
+        };
+        assert_eq!(pat.path, "/credentials/revoke");
+        assert!(pat.headers.iter().all(|(name, _)| *name != "authorization"));
+        assert_eq!(pat.batch, Some(1000));
+        let Some(Revoke::Request(ghs)) = revoke_for("github.app-installation") else {
+            panic!("installation tokens revoke themselves");
+        };
+        assert_eq!((ghs.method, ghs.path), ("DELETE", "/installation/token"));
+        assert!(matches!(
+            revoke_for("stripe.secret-key"),
+            Some(Revoke::Manual(_))
+        ));
+        assert!(revoke_for("made.up").is_none());
+    }
+}
