@@ -1,13 +1,14 @@
-//! The compiled rule set. One Aho-Corasick automaton over every rule's
-//! keywords selects candidate rules and positions; only those rules' regexes
-//! run, and only in windows around the keyword hits. Most bytes of a blob are
-//! seen by the automaton alone.
+//! The compiled rule set. One keyword search over every rule's keywords (a
+//! fingerprint filter, `keywords.rs`) selects candidate rules and positions;
+//! only those rules' regexes run, and only in windows around the keyword
+//! hits. Most bytes of a blob are seen by the keyword search alone.
 
 pub mod companion;
+mod keywords;
 pub mod validate;
 
 use crate::rules::Rule;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use keywords::Keywords;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -57,8 +58,8 @@ pub struct Dropped {
 /// All rules, compiled once, shared by every worker thread.
 pub struct Matcher {
     rules: Vec<Rule>,
-    automaton: AhoCorasick,
-    /// For each automaton pattern (a distinct lowercased keyword), the rules using it.
+    keywords: Keywords,
+    /// For each keyword (a distinct lowercased keyword), the rules using it.
     keyword_rules: Vec<Vec<usize>>,
 }
 
@@ -82,14 +83,10 @@ impl Matcher {
         let mut patterns: Vec<(usize, String)> =
             keyword_index.into_iter().map(|(k, i)| (i, k)).collect();
         patterns.sort();
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(patterns.iter().map(|(_, k)| k.as_bytes()))?;
+        let keywords: Vec<String> = patterns.into_iter().map(|(_, k)| k).collect();
         Ok(Matcher {
             rules,
-            automaton,
+            keywords: Keywords::new(&keywords),
             keyword_rules,
         })
     }
@@ -162,8 +159,8 @@ impl Matcher {
         // disjoint windows, not to the number of keyword hits.
         let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let mut merged: Vec<(usize, Range<usize>)> = Vec::new();
-        for hit in self.automaton.find_overlapping_iter(blob) {
-            for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
+        for hit in self.keywords.find_all(blob) {
+            for &rule_index in &self.keyword_rules[hit.keyword] {
                 let rule = &self.rules[rule_index];
                 if rule.generic && !kind.generic_rules {
                     continue;
@@ -171,8 +168,12 @@ impl Matcher {
                 let Ok(compiled) = rule.compiled() else {
                     continue;
                 };
-                let start = hit.start().saturating_sub(compiled.max_len);
-                let end = hit.end().saturating_add(compiled.max_len).min(blob.len());
+                let start = hit.span.start.saturating_sub(compiled.max_len);
+                let end = hit
+                    .span
+                    .end
+                    .saturating_add(compiled.max_len)
+                    .min(blob.len());
                 match &mut open[rule_index] {
                     Some(window) if start <= window.end => {
                         window.start = window.start.min(start);
