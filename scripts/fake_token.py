@@ -3,7 +3,7 @@
 
     scripts/fake_token.py crc PREFIX [SEED]   # GitHub/npm style: PREFIX + 30 random + base62 CRC32
     scripts/fake_token.py rand LEN CHARSET [SEED]  # CHARSET: alnum, hex, HEX, upper, b64, b64url, digits, lower,
-                                                   # alpha, b32 (RFC 4648 upper), b32lower
+                                                   # alpha, b32 (RFC 4648 upper), b32lower, b58
     scripts/fake_token.py fmt TEMPLATE [SEED]      # each {CHARSET:LEN} and {uuid} in TEMPLATE filled in:
                                                    # fmt 'dt0c01.{upper:24}.{upper:64}'
 
@@ -24,6 +24,7 @@ SETS = {
     "alpha": string.ascii_letters,
     "b32": string.ascii_uppercase + "234567",
     "b32lower": string.ascii_lowercase + "234567",
+    "b58": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
 }
 
 def b62(n):
