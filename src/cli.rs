@@ -1,5 +1,7 @@
 //! Command-line definitions. No logic lives here.
 
+pub use crate::report::Format;
+use crate::units::{parse_seconds, parse_size};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -28,6 +30,10 @@ pub enum Command {
     /// Install git hooks that run leakstop.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Run as the GitHub Action does (action.yml): pick what to scan from the
+    /// workflow's event, scan, annotate files and lines, write the job
+    /// summary, the SARIF file and the step outputs.
+    Action(ActionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +194,12 @@ pub struct ScanArgs {
     /// `verify.timeout` in the config].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub verify_timeout: Option<f64>,
+    /// Seconds for the whole verification; checks not done by then are
+    /// reported `skipped` with reason `deadline` [default: 300, or
+    /// `LEAKSTOP_VERIFY_DEADLINE`, or `verify.deadline` in an explicit or
+    /// user config].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub verify_deadline: Option<f64>,
     /// Neither read nor write the verification cache.
     #[arg(long)]
     pub no_verify_cache: bool,
@@ -195,15 +207,16 @@ pub struct ScanArgs {
     /// never values). `LEAKSTOP_LOG=debug` does the same.
     #[arg(long, short)]
     pub verbose: bool,
-}
-
-/// A positive number of seconds.
-pub fn parse_seconds(text: &str) -> Result<f64, String> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
-        .ok_or_else(|| format!("`{text}` is not a number of seconds between 0 and 3600"))
+    /// Findings of this severity or above fail the run (exit 1); below it
+    /// they are reported but exit 0. Default `low` (or `[scan] fail_on`):
+    /// an `info` finding such as a publishable key never fails a hook.
+    #[arg(global = true, long, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::finding::Severity>,
+    /// Report only findings of this severity or above; the rest are counted
+    /// as suppressed. Default `low` (or `[scan] min_severity`; `info` with
+    /// `--show-client-safe`).
+    #[arg(global = true, long, value_name = "SEVERITY")]
+    pub min_severity: Option<crate::finding::Severity>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,33 +254,39 @@ pub struct UrlArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    Jsonl,
-    Sarif,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
     Auto,
     Always,
     Never,
 }
 
-/// Parses `1048576`, `512K`, `10M`, `1G`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, multiplier) = match text.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
-        _ => (text, 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("`{text}` is not a size (examples: 1048576, 512K, 10M)"))
+/// `leakstop action`: the inputs of action.yml. Empty values count as unset
+/// (a composite action passes every input, set or not).
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// What to scan: auto (from the event), pr, push, full, dir.
+    #[arg(long, value_enum, default_value_t = crate::action::Mode::Auto)]
+    pub mode: crate::action::Mode,
+    /// The repository (or, with `--mode dir`, the directory) to scan.
+    #[arg(long, default_value = ".")]
+    pub path: PathBuf,
+    /// A config file (default: the repository's `.leakstop.toml`; for pull
+    /// requests and pushes, as it is at the base commit).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// A baseline file (for pull requests and pushes, as it is at the base commit).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
+    /// When the job fails: any finding, only verified live ones, or never.
+    #[arg(long, value_enum, default_value_t = crate::action::FailOn::Any)]
+    pub fail_on: crate::action::FailOn,
+    /// Check with each provider whether a secret is live (`true`/`false`).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub verify: bool,
+    /// Where to write the SARIF report (for github/codeql-action/upload-sarif).
+    #[arg(long, value_name = "FILE", default_value = "leakstop.sarif")]
+    pub sarif: PathBuf,
+    /// Extra `leakstop scan` flags, split like a shell would.
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    pub args: Option<String>,
 }

@@ -2,7 +2,12 @@
 //! overrides and scan settings. Unknown keys are errors naming the key and
 //! line, never silently ignored.
 
+mod verify;
+
+pub use verify::{user_config_path, verify_options, VerifyFlags, USER_CONFIG_ENV};
+
 use crate::rules::{validate_rule, Confidence, Rule, Severity, Strictness};
+use crate::units;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,8 @@ pub enum ConfigError {
     },
     #[error("config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Environment { name: String, message: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +45,25 @@ pub struct Config {
     /// Where the config was loaded from (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// How it was found, which decides what it may set.
+    #[serde(skip)]
+    pub origin: ConfigOrigin,
+}
+
+/// How a config was found. A config found in the scanned tree travels with
+/// the repository, so a pull request can change it: it may not say where
+/// secrets are sent for verification or how much verification may cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    /// No file.
+    #[default]
+    None,
+    /// `.leakstop.toml` at the scan root.
+    Discovered,
+    /// `--config FILE`: the user chose it.
+    Explicit,
+    /// The user's own file outside any repository (`[verify]` only).
+    User,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +81,10 @@ pub struct ScanSettings {
     pub archives: Option<bool>,
     /// Report publishable keys in client-side code as info (default false: suppressed).
     pub show_client_safe: Option<bool>,
+    /// Findings of this severity or above fail the run (default `low`).
+    pub fail_on: Option<Severity>,
+    /// Findings below this severity are counted, not reported (default `low`).
+    pub min_severity: Option<Severity>,
 }
 
 /// `[verify]`: how `scan --verify` runs (docs/configuration.md).
@@ -67,6 +97,9 @@ pub struct VerifySettings {
     pub base_urls: BTreeMap<String, String>,
     /// Seconds per request (default 10).
     pub timeout: Option<f64>,
+    /// Seconds for the whole verification (default 300); checks not done by
+    /// then are reported `skipped` with reason `deadline`.
+    pub deadline: Option<f64>,
     /// Retries after a 429, 5xx or connection failure (default 2).
     pub retries: Option<u32>,
     /// Requests in flight at once (default 8).
@@ -177,12 +210,13 @@ impl Config {
                 .map_err(|e| invalid(format!("verify.base_urls: {e}")))?;
         }
         if let Some(timeout) = config.verify.timeout {
-            crate::cli::parse_seconds(&timeout.to_string())
-                .map_err(|e| invalid(format!("verify.timeout: {e}")))?;
+            units::check_seconds(timeout).map_err(|e| invalid(format!("verify.timeout: {e}")))?;
+        }
+        if let Some(deadline) = config.verify.deadline {
+            units::check_seconds(deadline).map_err(|e| invalid(format!("verify.deadline: {e}")))?;
         }
         if let Some(SizeValue::Text(text)) = &config.scan.max_file_size {
-            crate::cli::parse_size(text)
-                .map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
+            units::parse_size(text).map_err(|e| invalid(format!("scan.max_file_size: {e}")))?;
         }
         Ok(config)
     }
@@ -191,7 +225,7 @@ impl Config {
     pub fn max_file_size(&self) -> Option<u64> {
         match &self.scan.max_file_size {
             Some(SizeValue::Bytes(n)) => Some(*n),
-            Some(SizeValue::Text(text)) => crate::cli::parse_size(text).ok(),
+            Some(SizeValue::Text(text)) => units::parse_size(text).ok(),
             None => None,
         }
     }
@@ -204,7 +238,9 @@ pub fn discover(
     disabled: bool,
 ) -> Result<Config, ConfigError> {
     if let Some(path) = explicit {
-        return Config::load(path);
+        let mut config = Config::load(path)?;
+        config.origin = ConfigOrigin::Explicit;
+        return Ok(config);
     }
     if disabled {
         return Ok(Config::default());
@@ -216,7 +252,9 @@ pub fn discover(
     };
     let candidate = root.join(CONFIG_FILE_NAME);
     if candidate.is_file() {
-        Config::load(&candidate)
+        let mut config = Config::load(&candidate)?;
+        config.origin = ConfigOrigin::Discovered;
+        Ok(config)
     } else {
         Ok(Config::default())
     }

@@ -6,10 +6,9 @@
 use crate::filter::{Filters, Suppression};
 use crate::finding::{fingerprint, Finding, Secret};
 use crate::matcher::validate::shannon_entropy;
-use crate::matcher::{BlobKind, Matcher, RawMatch};
+use crate::matcher::{companion, BlobKind, Matcher, RawMatch};
 use crate::stats::StatsCollector;
 use crate::text::{context_snippet, has_allow_marker, is_allow_comment_line, LineIndex};
-use crate::verify::companion;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Mutex;

@@ -2,10 +2,14 @@
 //! hash of the secret scoped by provider; locations are metadata, so
 //! baselines and allowlists survive line moves, rebases and squashes.
 
-use crate::rules::{Confidence, Severity};
-use crate::verify::Verification;
+mod rating;
+mod verification;
+
+pub use rating::{Confidence, Severity};
+pub use verification::{Status, Verification};
+
+use ring::digest::{Context, SHA256};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -52,23 +56,32 @@ pub fn redact(secret: &str) -> String {
 }
 
 /// Stable fingerprint of `secret` in the family `scope` (the rule's provider).
+///
+/// The slow variant chains SHA-256 rounds over (previous digest, secret).
+/// It is not PBKDF2 (whose HMAC rounds give other values), and baselines
+/// already hold these values, so the chain stays as it is.
 pub fn fingerprint(scope: &str, secret: &[u8], slow: bool) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(FINGERPRINT_ALGORITHM.as_bytes());
-    hasher.update([0]);
-    hasher.update(scope.as_bytes());
-    hasher.update([0]);
-    hasher.update(secret);
-    let mut digest = hasher.finalize();
+    let mut context = Context::new(&SHA256);
+    context.update(FINGERPRINT_ALGORITHM.as_bytes());
+    context.update(&[0]);
+    context.update(scope.as_bytes());
+    context.update(&[0]);
+    context.update(secret);
+    let mut digest = context.finish();
     if slow {
         for _ in 0..SLOW_HASH_ROUNDS {
-            let mut round = Sha256::new();
-            round.update(digest);
+            let mut round = Context::new(&SHA256);
+            round.update(digest.as_ref());
             round.update(secret);
-            digest = round.finalize();
+            digest = round.finish();
         }
     }
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("lsfp1:{hex}")
 }
 
@@ -151,6 +164,48 @@ mod tests {
         assert_ne!(a, fingerprint("gitlab", b"ghp_abc", false));
         assert_ne!(a, fingerprint("github", b"ghp_abc", true));
         assert!(a.starts_with("lsfp1:") && a.len() == 6 + 32);
+    }
+
+    /// Values computed by the first implementation (hand-rolled SHA-256
+    /// rounds over `sha2`): baselines in the wild hold them, so any change of
+    /// hashing code must reproduce them byte for byte.
+    #[test]
+    fn fingerprints_are_pinned() {
+        let pins: [(&str, &[u8], bool, &str); 5] = [
+            (
+                "github",
+                b"ghp_abc",
+                false,
+                "lsfp1:b890be98c325e492560a7115a1885632",
+            ),
+            (
+                "generic",
+                b"hunter2",
+                true,
+                "lsfp1:4f9d7b4092253ecc675e09677a183a95",
+            ),
+            // A published documentation example, not a credential.
+            (
+                "aws",
+                b"AKIAIOSFODNN7EXAMPLE",
+                false,
+                "lsfp1:b929403d0a2369e7e23ba3b6ee409bfa",
+            ),
+            (
+                "generic",
+                b"p@ss w\xc3\xb6rd\x00",
+                true,
+                "lsfp1:97699eb4612ed71cdd61db91f16658cc",
+            ),
+            ("", b"", true, "lsfp1:29cb3a3e80879abcd24d6bf062ce6c50"),
+        ];
+        for (scope, secret, slow, expected) in pins {
+            assert_eq!(
+                fingerprint(scope, secret, slow),
+                expected,
+                "{scope} {secret:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! applies the [`filter`]s, and a [`report`] renders the rest. See docs/ for
 //! the contracts.
 
+pub mod action;
+pub mod blob;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
@@ -15,9 +17,12 @@ pub mod exit;
 pub mod filter;
 pub mod finding;
 pub mod matcher;
+pub mod provider;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod text;
+pub mod units;
 pub mod verify;

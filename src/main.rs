@@ -61,6 +61,10 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
             eprintln!("leakstop: installed {}", hook.display());
             Ok(Outcome::default())
         }
+        Command::Action(args) => {
+            drop(stdout);
+            commands::action::run(&args)
+        }
         Command::Rules(RulesCommand::List { json }) => {
             commands::rules::list(json, &mut stdout)?;
             Ok(Outcome::default())

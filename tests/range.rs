@@ -306,3 +306,126 @@ fn a_missing_blob_is_named_and_the_rest_of_the_history_is_scanned() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("scanned 1 file"), "{}", out.stderr);
 }
+
+/// Runs `leakstop scan --pre-push --format json .` with `stdin`; exit code,
+/// report (if any) and stderr.
+fn pre_push(tree: &Tree, stdin: &str) -> (i32, Option<serde_json::Value>, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakstop"))
+        .current_dir(tree.path())
+        .args(["scan", "--pre-push", "--format", "json", "."])
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap(),
+        serde_json::from_slice(&output.stdout).ok(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn range_forms_resolve_like_git_and_agree_with_the_history_scan() {
+    let (tree, [c1, c2, c3]) = history();
+    let commits_of = |report: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["commit"]["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // One commit alone (`c2^!`), a symmetric difference, `^A` alone.
+    let (_, only_c2) = tree.scan_json(&["--range", &format!("{c2}^!")]);
+    assert_eq!(
+        locations(&only_c2),
+        vec![loc("github.oauth", "app.py", 2, 8)]
+    );
+    let (_, symmetric) = tree.scan_json(&["--range", &format!("{c1}...{c3}")]);
+    let (_, two_dots) = tree.scan_json(&["--range", &format!("{c1}..{c3}")]);
+    assert_eq!(locations(&symmetric), locations(&two_dots));
+    let (out, nothing) = tree.scan_json(&["--range", &format!("^{c3}")]);
+    assert_eq!(
+        (out.code, locations(&nothing).len()),
+        (0, 0),
+        "{}",
+        out.stderr
+    );
+
+    // A range is the history scan with the base hidden: the same findings,
+    // at the same commits, as the history's for those commits.
+    let (_, all) = tree.scan_json(&["--git"]);
+    let in_range: Vec<String> = commits_of(&all)
+        .into_iter()
+        .filter(|id| *id == c2 || *id == c3)
+        .collect();
+    assert_eq!(commits_of(&two_dots), in_range);
+}
+
+#[test]
+fn pre_push_of_a_new_branch_skips_what_any_remote_tracking_ref_reaches() {
+    let (tree, [_, c2, c3]) = history();
+    let zero = "0".repeat(40);
+    // Some remote already has c2 (a remote-tracking ref points there).
+    git(&tree, &["update-ref", "refs/remotes/upstream/main", &c2]);
+    let (code, report, stderr) = pre_push(
+        &tree,
+        &format!("refs/heads/topic {c3} refs/heads/topic {zero}\n"),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        locations(&report.unwrap()),
+        vec![loc("github.pat-classic", "conf/a.env", 1, 3)]
+    );
+    assert!(stderr.contains("walked 1 commit"), "{stderr}");
+    // An annotated tag is pushed by its tag object: peeled to the commit.
+    git(&tree, &["tag", "-a", "-m", "v1", "v1", &c3]);
+    let tag = git(&tree, &["rev-parse", "v1"]);
+    let (code, report, stderr) =
+        pre_push(&tree, &format!("refs/tags/v1 {tag} refs/tags/v1 {zero}\n"));
+    assert_eq!(
+        (code, locations(&report.unwrap()).len()),
+        (1, 1),
+        "{stderr}"
+    );
+}
+
+/// Issue 14 item 3: nothing from the pre-push protocol reaches git as an
+/// option; a malformed line is a usage error naming it.
+#[test]
+fn pre_push_lines_cannot_inject_options_into_git() {
+    let (tree, [c1, _, c3]) = history();
+    let zero = "0".repeat(40);
+    tree.write("victim.txt", "keep me\n");
+    for line in [
+        format!("refs/heads/main --output=victim.txt refs/heads/main {zero}"),
+        format!("refs/heads/main {c3} refs/heads/main --output=victim.txt"),
+        format!("--output=victim.txt {c3} refs/heads/main {c1}"),
+        format!("refs/heads/main {c3} --output=victim.txt {c1}"),
+        format!("refs/heads/main {} refs/heads/main {c1}", &c3[..12]),
+    ] {
+        let (code, report, stderr) = pre_push(&tree, &format!("{line}\n"));
+        assert_eq!(code, 4, "{line}: {stderr}");
+        assert!(report.is_none(), "no report for a refused push");
+        assert!(
+            stderr.contains("pre-push line 1 refused: bad") && stderr.contains(&line),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(tree.join("victim.txt")).unwrap(),
+            "keep me\n"
+        );
+    }
+}

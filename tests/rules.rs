@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use leakstop::commands::rules::check_examples;
 use leakstop::matcher::Matcher;
-use leakstop::rules::{check_examples, embedded_rules, validate_embedded};
+use leakstop::rules::{embedded_rules, validate_embedded};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
@@ -95,7 +96,8 @@ fn planted_secrets_of_every_rule_are_found_by_the_binary() {
             examples.join("\n\n=== next example ===\n\n") + "\n",
         );
     }
-    let (out, report) = tree.scan_json(&[]);
+    // Every severity, info included (the default --min-severity is low).
+    let (out, report) = tree.scan_json(&["--min-severity", "info"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let found: BTreeSet<String> = locations(&report)
         .into_iter()
@@ -230,5 +232,84 @@ fn rules_check_names_file_rule_and_reason() {
         out.stdout.contains("acme.toml") && out.stdout.contains("line"),
         "{}",
         out.stdout
+    );
+}
+
+/// A `.leakstop.toml` defining the rule `acme.token`.
+fn config_rule(regex: &str, keyword: &str) -> String {
+    format!(
+        "[[rule]]\nid = \"acme.token\"\nname = \"ACME API token\"\nregex = '''{regex}'''\n\
+         keywords = [\"{keyword}\"]\nconfidence = \"high\"\nseverity = \"high\"\n\
+         description = \"d\"\nremediation = \"r\"\n"
+    )
+}
+
+/// The prefilter only looks near keywords: a rule whose regex can match
+/// without one would miss secrets silently, so it does not load.
+#[test]
+fn a_rule_whose_matches_can_lack_every_keyword_is_refused() {
+    let tree = Tree::new();
+    let optional_prefix = GOOD_RULE_FILE.replace(
+        r"\b(acme_[a-z0-9]{24})\b",
+        r"\b(?:acme_|acm_)([a-z0-9]{24})\b",
+    );
+    tree.write("acme.toml", optional_prefix);
+    let out = tree.leakstop(&["rules", "check", "acme.toml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("acme.toml: rule `acme.token`: the regex can match text that contains none of the keywords"),
+        "{}",
+        out.stdout
+    );
+    // The same rule in a config is a configuration error naming it.
+    tree.write(
+        ".leakstop.toml",
+        config_rule(r"\b(?:acme_)?([a-z0-9]{24})\b", "acme_"),
+    );
+    tree.write("app.env", "ACME=acme_q8z2lmx0pt4kr7wn3vb6yc1d\n");
+    let out = tree.leakstop(&["scan", "."]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("acme.token") && out.stderr.contains("none of the keywords"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `{{assign}}` stands for the key/value operator every assignment rule
+/// shares: `=`, `:`, `=>` and `:=`, with optional quotes and spaces.
+#[test]
+fn the_assign_fragment_expands_in_user_rules() {
+    let tree = Tree::new();
+    let config = config_rule(r"acme_key{{assign}}([a-z0-9]{24})\b", "acme_key");
+    tree.write(".leakstop.toml", &config);
+    tree.write(
+        "settings.txt",
+        "acme_key = \"q8z2lmx0pt4kr7wn3vb6yc1d\"\n\
+         'acme_key' => 'k2m9x7q4w1z8r5t3y6u0p2s4'\n\
+         acme_key := \"z8k2m4x7q1w9r3t5y6u0p2s4\"\n\
+         \"acme_key\": \"m4x7q1w9r3t5y6u0p2s4z8k2\"\n",
+    );
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines: Vec<u64> = locations(&report)
+        .into_iter()
+        .filter(|(rule, ..)| rule == "acme.token")
+        .map(|(_, _, line, _)| line)
+        .collect();
+    assert_eq!(lines, vec![1, 2, 3, 4], "{report:#}");
+
+    tree.write(
+        ".leakstop.toml",
+        config.replace("{{assign}}", "{{assignment}}"),
+    );
+    let out = tree.leakstop(&["scan", "."]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("unknown regex fragment `{{assignment}}`"),
+        "{}",
+        out.stderr
     );
 }

@@ -1320,3 +1320,162 @@ fn providers_that_tell_revoked_from_unknown_are_recorded_as_revoked() {
         assert_eq!(v["reason"], reason, "{rule}");
     }
 }
+
+// ---- Gate integrity (issue 14): repository configs, untrusted answers ----
+
+/// A pull request can change the scanned tree's `.leakstop.toml`: it must
+/// not be able to send the secrets found to a host of its choosing, nor
+/// make verification retry without end. The user's own config still can.
+#[test]
+fn a_repository_config_cannot_move_verification_or_raise_its_limits() {
+    let attacker = FakeServer::start(|_, _| Reply::json(200, r#"{"login":"thief"}"#));
+    let provider = FakeServer::start(|_, _| Reply::json(503, r#"{"message":"unavailable"}"#));
+    let tree = Tree::new();
+    tree.write(".env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    tree.write(
+        ".leakstop.toml",
+        format!(
+            "[verify]\nretries = 4294967295\nconcurrency = 100000\n\
+             [verify.base_urls]\ngithub = \"{}\"\n",
+            attacker.url.replace("127.0.0.1", "localhost")
+        ),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let user_config = home.path().join("config.toml");
+    std::fs::write(
+        &user_config,
+        format!("[verify.base_urls]\ngithub = \"{}\"\n", provider.url),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &provider, cache.path())
+        .env("LEAKSTOP_VERIFY_URL_GITHUB", "")
+        .env("LEAKSTOP_USER_CONFIG", &user_config.display().to_string())
+        .json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        attacker.count(),
+        0,
+        "the token went to the repository's host"
+    );
+    // The default number of retries, not the repository's.
+    assert_eq!(provider.count(), 3, "{}", out.stderr);
+    assert_eq!(
+        verification(&report, "github.pat-classic")["reason"],
+        "HTTP 503 from the provider after 3 attempts"
+    );
+    assert!(
+        out.stderr
+            .contains("ignoring [verify.base_urls], retries, concurrency")
+            && out.stderr.contains("LEAKSTOP_VERIFY_URL_<NAME>"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// An explicit config is trusted, but its limits are clamped.
+#[test]
+fn explicit_limits_are_clamped() {
+    let server = FakeServer::start(|_, _| Reply::json(503, r#"{"message":"unavailable"}"#));
+    let tree = Tree::new();
+    tree.write(".env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    tree.write("ci.toml", "[verify]\nretries = 4294967295\n");
+    let cache = tempfile::tempdir().unwrap();
+    let (out, report) = Run::new(&tree, &server, cache.path()).json(&["--config", "ci.toml"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(server.count(), 6, "{}", out.stderr);
+    assert_eq!(
+        verification(&report, "github.pat-classic")["reason"],
+        "HTTP 503 from the provider after 6 attempts"
+    );
+    assert!(
+        out.stderr
+            .contains("verify.retries = 4294967295 is above the maximum of 5"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Durations from a server's answer are clamped: none can panic the run.
+#[test]
+fn absurd_rate_limit_headers_do_not_crash_the_run() {
+    for (header, value) in [
+        ("Retry-After", "1e30"),
+        ("Retry-After", "18446744073709551615"),
+        ("Retry-After", "inf"),
+        ("x-ratelimit-reset", "18446744073709551615"),
+    ] {
+        let server = FakeServer::start(move |_, _| {
+            Reply::json(429, r#"{"message":"slow down"}"#).with_header(header, value)
+        });
+        let (out, report) = verify_pat(&server, &[]);
+        assert_eq!(out.code, 1, "{header}: {value}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        let v = verification(&report, "github.pat-classic");
+        assert_eq!(v["status"], "rate_limited", "{header}: {value}");
+        assert_eq!(server.count(), 1, "{header}: {value}");
+    }
+}
+
+/// The whole verification has a budget; checks it leaves undone say so.
+#[test]
+fn checks_past_the_deadline_are_skipped() {
+    let server = FakeServer::start(|_, _| {
+        Reply::json(429, r#"{"message":"slow down"}"#).with_header("Retry-After", "20")
+    });
+    let tree = Tree::new();
+    tree.write(
+        ".env",
+        format!("A={}\nB={}\n", github_token(1), github_token(2)),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (out, report) = Run::new(&tree, &server, cache.path()).json(&["--verify-deadline", "1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for finding in report["findings"].as_array().unwrap() {
+        let v = &finding["verification"];
+        assert_eq!(v["status"], "skipped", "{v}");
+        assert!(v["reason"].as_str().unwrap().starts_with("deadline"), "{v}");
+    }
+    // One attempt each: the 20 s wait would pass the deadline.
+    assert!(server.count() <= 2, "{}", server.count());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // The environment sets the same budget.
+    let (out, report) = Run::new(&tree, &server, cache.path())
+        .env("LEAKSTOP_VERIFY_DEADLINE", "1")
+        .json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        report["findings"][0]["verification"]["status"], "skipped",
+        "{report:#}"
+    );
+}
+
+/// A server that echoes the token back must not get it into any report
+/// or the verification cache.
+#[test]
+fn echoed_secrets_are_scrubbed_from_every_output_and_the_cache() {
+    let server = FakeServer::start(|request, _| {
+        let token = request
+            .header("authorization")
+            .unwrap_or_default()
+            .trim_start_matches("Bearer ")
+            .to_string();
+        Reply::json(200, &format!(r#"{{"login":"{token}","id":1}}"#))
+            .with_header("X-OAuth-Scopes", &format!("repo, {token}"))
+            .with_header("GitHub-Authentication-Token-Expiration", &token)
+    });
+    let tree = Tree::new();
+    tree.write(".env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    let cache = tempfile::tempdir().unwrap();
+    for format in ["json", "jsonl", "sarif", "csv", "human"] {
+        let out = Run::new(&tree, &server, cache.path())
+            .output(&["scan", "--verify", "--format", format, "."]);
+        assert_eq!(out.code, 2, "{format}: {}", out.stderr);
+        assert!(!out.stdout.contains(GITHUB_PAT), "{format}: {}", out.stdout);
+        assert!(!out.stderr.contains(GITHUB_PAT), "{format}: {}", out.stderr);
+    }
+    let cached = std::fs::read_to_string(cache.path().join("verify-v1.json")).unwrap();
+    assert!(cached.contains("repo"), "{cached}");
+    assert!(!cached.contains(GITHUB_PAT), "{cached}");
+}

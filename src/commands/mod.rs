@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns what the run found, and
 //! [`crate::exit`] turns that into an exit code.
 
+pub mod action;
 pub mod hook;
 pub mod rules;
 pub mod scan;

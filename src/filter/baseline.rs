@@ -57,11 +57,17 @@ impl Baseline {
             path: path.to_path_buf(),
             source,
         })?;
+        Baseline::parse(path, &text)
+    }
+
+    /// Parses a baseline's text; `path` names it in errors (a file, or a
+    /// blob at a commit).
+    pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
         let invalid = |message: String| BaselineError::Invalid {
             path: path.to_path_buf(),
             message,
         };
-        let file: BaselineFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let file: BaselineFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if file.version != BASELINE_VERSION {
             return Err(invalid(format!(
                 "version {} is not supported (expected {BASELINE_VERSION})",
@@ -77,6 +83,11 @@ impl Baseline {
         Ok(Baseline {
             fingerprints: file.entries.into_iter().map(|e| e.fingerprint).collect(),
         })
+    }
+
+    /// The accepted fingerprints.
+    pub fn fingerprints(&self) -> impl Iterator<Item = &String> {
+        self.fingerprints.iter()
     }
 
     pub fn contains(&self, fingerprint: &str) -> bool {

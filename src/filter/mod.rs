@@ -21,6 +21,8 @@ pub enum Suppression {
     /// A publishable (client-safe) credential in client-side code: it is
     /// meant to be there (docs/client-side.md; `--show-client-safe`).
     ClientSafe,
+    /// Below `--min-severity` (default `low`: `info` findings).
+    BelowMinSeverity,
 }
 
 /// The compiled filters of one scan.

@@ -3,6 +3,7 @@
 //! run, and only in windows around the keyword hits. Most bytes of a blob are
 //! seen by the automaton alone.
 
+pub mod companion;
 pub mod validate;
 
 use crate::rules::Rule;

@@ -6,15 +6,25 @@ mod human;
 mod json;
 mod sarif;
 
-use crate::cli::Format;
 use crate::finding::Finding;
 use crate::rules::Rule;
 use crate::stats::ScanStats;
+use crate::text::human_bytes;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 /// JSON report format version; bump on any incompatible change (docs/output.md).
 pub const REPORT_VERSION: u32 = 1;
+
+/// The report formats (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+    Sarif,
+    Csv,
+}
 
 /// Everything a report renders.
 pub struct Report<'a> {
@@ -97,19 +107,4 @@ pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
         }
     }
     text
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

@@ -6,8 +6,8 @@
 use super::Report;
 use crate::finding::Finding;
 use crate::rules::{Confidence, Rule, Severity};
+use ring::digest::{digest, SHA256};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -144,8 +144,16 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
 /// Stable per (secret, file): the same secret in two files is two alerts,
 /// a moved line in one file is still the same alert.
 fn location_hash(finding: &Finding) -> String {
-    let digest = Sha256::digest(format!("{}\0{}", finding.fingerprint, finding.path));
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    let digest = digest(
+        &SHA256,
+        format!("{}\0{}", finding.fingerprint, finding.path).as_bytes(),
+    );
+    digest
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn level(severity: Severity) -> &'static str {

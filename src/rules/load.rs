@@ -2,7 +2,7 @@
 //! an error naming the file, the rule and the reason.
 
 use super::Rule;
-use crate::verify::spec::ProviderVerify;
+use crate::provider::ProviderVerify;
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -147,7 +147,29 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
     if let Some(verify) = &rule.verify {
         verify.validate()?;
     }
-    rule.compiled().map(|_| ()).map_err(str::to_string)
+    rule.compiled().map_err(str::to_string)?;
+    keywords_in_every_match(rule)
+}
+
+/// The matcher runs a regex only around its keywords: a match that could
+/// hold none of them would be silently missed.
+fn keywords_in_every_match(rule: &Rule) -> Result<(), String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(&rule.regex)
+        .map_err(|e| format!("invalid regex: {e}"))?;
+    if super::keywords::in_every_match(&hir, &rule.keywords) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the regex can match text that contains none of the keywords {:?}; \
+             the matcher only looks near a keyword, so every match must contain one \
+             (add a keyword, or make the regex require one)",
+            rule.keywords
+        ))
+    }
 }
 
 fn valid_provider_id(id: &str) -> bool {

@@ -1,39 +1,19 @@
 //! The rule model: what a detector is, as loaded from `patterns/*.toml` or a
 //! user's configuration. Rules are data; the matcher compiles them.
 
-mod check;
+mod fragments;
+mod keywords;
 mod load;
 
-pub use check::{check_examples, ExampleFailure};
 pub use load::{
     embedded_rules, ensure_unique_ids, parse_rule_file, validate_embedded, validate_rule,
     RuleError, Strictness,
 };
 
-use crate::verify::spec::{ProviderVerify, VerifySpec};
+pub use crate::finding::{Confidence, Severity};
+use crate::provider::{ProviderVerify, VerifySpec};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::sync::OnceLock;
-
-/// How sure a rule is that a match is a real credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
-}
-
-/// How bad a leak of this credential is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
 
 /// Offline checksum schemes some token formats carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,34 +36,14 @@ pub enum CharClass {
     Special,
 }
 
-impl fmt::Display for Confidence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Confidence::Low => "low",
-            Confidence::Medium => "medium",
-            Confidence::High => "high",
-        })
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        })
-    }
-}
-
 /// One detector. Field meanings are documented in docs/rules.md.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
     pub name: String,
+    /// The regex, with named fragments (`{{assign}}`) expanded.
+    #[serde(deserialize_with = "fragments::deserialize")]
     pub regex: String,
     pub keywords: Vec<String>,
     #[serde(default)]

@@ -3,14 +3,15 @@
 //! classic leak), skips binaries by content and files over the size limit,
 //! and records every unreadable path without stopping.
 
-use super::archive::{self, ArchiveLimits, ArchiveScan};
 use super::{looks_binary, Admission, Blob, BlobSink, SNIFF_LEN};
+use crate::bundle::archive::{self, ArchiveLimits, ArchiveScan};
+use crate::bundle::MapLookup;
 use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
 use crate::stats::{SkipReason, StatsCollector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
@@ -218,5 +219,75 @@ fn error_path(error: &ignore::Error) -> Option<String> {
         }
         ignore::Error::Loop { child, .. } => Some(child.display().to_string()),
         _ => None,
+    }
+}
+
+/// Maps next to bundles on disk, never outside the scan root.
+pub struct FsMaps {
+    pub root: PathBuf,
+}
+
+impl MapLookup for FsMaps {
+    fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
+        if path.contains('!') {
+            return None; // inside an archive: only inline maps
+        }
+        let bundle = if self.root.is_file() {
+            self.root.clone()
+        } else {
+            self.root.join(path)
+        };
+        let candidate = match reference {
+            Some(r) if r.contains("://") || r.starts_with('/') => return None,
+            Some(r) => bundle.parent()?.join(r.split(['?', '#']).next()?),
+            None => PathBuf::from(format!("{}.map", bundle.display())),
+        };
+        // A reference may not climb out of the scanned tree.
+        if !inside(&self.root, &candidate) {
+            return None;
+        }
+        match std::fs::read(&candidate) {
+            Ok(bytes) => Some(Ok(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && reference.is_none() => None,
+            Err(e) => Some(Err(format!("source map {}: {e}", candidate.display()))),
+        }
+    }
+}
+
+/// True if `path` (normalised lexically) stays under `root` (or its directory).
+fn inside(root: &Path, path: &Path) -> bool {
+    let base = if root.is_file() {
+        root.parent().unwrap_or(root)
+    } else {
+        root
+    };
+    let Ok(rest) = path.strip_prefix(base) else {
+        return false;
+    };
+    let mut depth = 0i32;
+    for component in rest.components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_references_stay_inside_the_root() {
+        let root = Path::new("/repo");
+        assert!(inside(root, Path::new("/repo/dist/a.js.map")));
+        assert!(inside(root, Path::new("/repo/dist/../maps/a.map")));
+        assert!(!inside(root, Path::new("/repo/dist/../../etc/passwd")));
+        assert!(!inside(root, Path::new("/elsewhere/a.map")));
     }
 }

@@ -5,15 +5,14 @@
 //! attributed to the first commit and path that introduced it.
 
 use super::odb::{self, Introduced, ObjectScanOptions, OdbError, SharedRepository};
+use super::treediff::{diff_tree, Changes};
 use super::BlobSink;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::stats::StatsCollector;
-use gix::object::tree::EntryKind;
-use gix::objs::tree::EntryRef;
 use gix::ObjectId;
 use rayon::prelude::*;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 /// Scans the history of every ref. Returns the number of commits walked.
@@ -24,14 +23,30 @@ pub fn scan(
     stats: &StatsCollector,
 ) -> Result<usize, OdbError> {
     let shared = odb::open(&options.repo)?;
-    let repo = odb::local(&shared);
+    let tips = ref_tips(&odb::local(&shared), stats)?;
+    scan_selected(&shared, options, &tips, filters, sink, stats)
+}
+
+/// Scans what the commits reachable from `tips.commits`, and not from
+/// `tips.hidden`, introduced (and the trees and blobs refs point at).
+/// Range and pre-push scans are this with hidden bases, so they and the
+/// history scan agree on what a commit introduced by construction.
+/// Returns the number of commits walked.
+pub fn scan_selected(
+    shared: &SharedRepository,
+    options: &ObjectScanOptions,
+    tips: &Tips,
+    filters: &Filters,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) -> Result<usize, OdbError> {
+    let repo = odb::local(shared);
     if repo.is_shallow() {
         stats.warning(options.repo.display().to_string(), odb::SHALLOW_WARNING);
     }
-    let tips = ref_tips(&repo, stats)?;
-    let walked = walk(&repo, &tips.commits, stats);
-    let commits = read_commits(&shared, &walked, stats);
-    let mut introduced = diff_commits(&shared, &walked, &commits, stats);
+    let walked = walk(&repo, &tips.commits, &tips.hidden, stats);
+    let commits = read_commits(shared, &walked, stats);
+    let mut introduced = diff_commits(shared, &walked, &commits, stats);
     for (name, tree) in &tips.trees {
         let mut changes = Changes::default();
         diff_tree(&repo, None, *tree, &format!("{name}:"), &mut changes, stats);
@@ -47,7 +62,7 @@ pub fn scan(
     }
     let infos: Vec<CommitInfo> = commits.into_iter().map(|c| c.info).collect();
     odb::scan_introduced(
-        &shared,
+        shared,
         introduced,
         &options.plan(&infos, filters),
         sink,
@@ -56,13 +71,15 @@ pub fn scan(
     Ok(infos.len())
 }
 
-/// What the refs point at, peeled through annotated tags.
-#[derive(Default)]
-struct Tips {
-    commits: Vec<ObjectId>,
+/// What a scan starts from: refs peeled through annotated tags.
+#[derive(Debug, Default)]
+pub struct Tips {
+    pub commits: Vec<ObjectId>,
+    /// Commits whose history is left out (the bases of a range).
+    pub hidden: Vec<ObjectId>,
     /// Refs (usually tags) that point straight at a tree or a blob.
-    trees: Vec<(String, ObjectId)>,
-    blobs: Vec<(String, ObjectId)>,
+    pub trees: Vec<(String, ObjectId)>,
+    pub blobs: Vec<(String, ObjectId)>,
 }
 
 fn ref_tips(repo: &gix::Repository, stats: &StatsCollector) -> Result<Tips, OdbError> {
@@ -110,14 +127,24 @@ struct Walked {
     parents: Vec<ObjectId>,
 }
 
-/// Every commit reachable from `tips`, parents before children and otherwise
+/// Every commit reachable from `tips` and not from `hidden`, parents before children and otherwise
 /// oldest first, so "first introduced" means what a reader of the history
 /// would call first. A commit that cannot be read ends that line of the walk
 /// with an error; the rest goes on.
-fn walk(repo: &gix::Repository, tips: &[ObjectId], stats: &StatsCollector) -> Vec<Walked> {
+fn walk(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+    stats: &StatsCollector,
+) -> Vec<Walked> {
     let mut found: Vec<(Walked, i64)> = Vec::new();
     let by_time = gix::revision::walk::Sorting::ByCommitTime(Default::default());
-    let walk = match repo.rev_walk(tips.iter().copied()).sorting(by_time).all() {
+    let walk = repo
+        .rev_walk(tips.iter().copied())
+        .with_hidden(hidden.iter().copied())
+        .sorting(by_time)
+        .all();
+    let walk = match walk {
         Ok(walk) => walk,
         Err(error) => {
             stats.error(
@@ -256,11 +283,17 @@ fn diff_commits(
                 let Some(tree) = commits[index].tree else {
                     return Vec::new();
                 };
-                let parent_tree = commit
-                    .parents
-                    .first()
-                    .and_then(|p| position.get(p))
-                    .and_then(|&p| commits[p].tree);
+                // A parent outside the walk is a range's base (hidden): its
+                // tree is read here; a parent missing from a shallow clone
+                // has none.
+                let parent_tree = commit.parents.first().and_then(|p| match position.get(p) {
+                    Some(&p) => commits[p].tree,
+                    None => repo
+                        .find_commit(*p)
+                        .ok()
+                        .and_then(|c| c.tree_id().ok())
+                        .map(|id| id.detach()),
+                });
                 let mut changes = Changes::default();
                 diff_tree(repo, parent_tree, tree, "", &mut changes, stats);
                 changes.into_introduced(Some(index), stats)
@@ -268,197 +301,6 @@ fn diff_commits(
         )
         .collect();
     per_commit.into_iter().flatten().collect()
-}
-
-/// What one tree comparison found.
-#[derive(Default)]
-struct Changes {
-    /// (path, blob before, blob after) for added and modified files.
-    changed: Vec<(String, Option<ObjectId>, ObjectId)>,
-    /// (path, blob) for deleted files: candidates for renames.
-    deleted: Vec<(String, ObjectId)>,
-    gitlinks: Vec<String>,
-}
-
-impl Changes {
-    /// Pairs added files with deleted ones to follow renames: the same file
-    /// name, or the only addition with the only deletion. The previous version
-    /// is what keeps a rename from re-reporting old secrets as new.
-    fn into_introduced(self, commit: Option<usize>, stats: &StatsCollector) -> Vec<Introduced> {
-        for path in &self.gitlinks {
-            stats.warning(
-                path,
-                "submodule (gitlink); its own repository is not scanned",
-            );
-        }
-        let additions = self.changed.iter().filter(|c| c.1.is_none()).count();
-        let only_pair = (additions == 1 && self.deleted.len() == 1).then(|| self.deleted[0].1);
-        let mut deleted_by_name: HashMap<&str, ObjectId> = HashMap::new();
-        for (path, id) in &self.deleted {
-            deleted_by_name.entry(file_name(path)).or_insert(*id);
-        }
-        self.changed
-            .into_iter()
-            .map(|(path, old, new)| {
-                let old = old
-                    .or_else(|| deleted_by_name.get(file_name(&path)).copied())
-                    .or(only_pair);
-                Introduced {
-                    commit,
-                    path,
-                    old_blob: old,
-                    new_blob: new,
-                }
-            })
-            .collect()
-    }
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit(['/', ':']).next().unwrap_or(path)
-}
-
-/// Reads a tree; an unreadable tree is an error naming it (the scan becomes
-/// incomplete) and its part of the comparison is skipped.
-fn read_tree<'repo>(
-    repo: &'repo gix::Repository,
-    id: ObjectId,
-    path: &str,
-    stats: &StatsCollector,
-) -> Option<gix::Tree<'repo>> {
-    match repo.find_tree(id) {
-        Ok(tree) => Some(tree),
-        Err(error) => {
-            stats.error(place(path), odb::describe_read_error(id, &error));
-            None
-        }
-    }
-}
-
-fn place(path: &str) -> &str {
-    if path.is_empty() {
-        "/"
-    } else {
-        path
-    }
-}
-
-/// A tree's entries, decoded lazily (no per-tree allocation). A malformed
-/// entry ends the listing with an error naming the tree.
-fn entries<'a>(
-    data: &'a [u8],
-    id: ObjectId,
-    path: &'a str,
-    stats: &'a StatsCollector,
-) -> std::iter::Peekable<impl Iterator<Item = EntryRef<'a>> + 'a> {
-    gix::objs::TreeRefIter::from_bytes(data)
-        .map_while(move |entry| match entry {
-            Ok(entry) => Some(entry),
-            Err(error) => {
-                stats.error(place(path), odb::describe_read_error(id, &error));
-                None
-            }
-        })
-        .peekable()
-}
-
-/// Recursively compares tree `new` with tree `old` in one merge pass over
-/// their sorted entries, skipping identical subtrees by id, so a commit costs
-/// what it changed, not the size of its tree.
-fn diff_tree(
-    repo: &gix::Repository,
-    old: Option<ObjectId>,
-    new: ObjectId,
-    prefix: &str,
-    changes: &mut Changes,
-    stats: &StatsCollector,
-) {
-    let Some(new_tree) = read_tree(repo, new, prefix, stats) else {
-        return;
-    };
-    let old_tree = old.and_then(|old| read_tree(repo, old, prefix, stats));
-    let mut new_entries = entries(&new_tree.data, new, prefix, stats);
-    let mut old_entries = match &old_tree {
-        Some(tree) => entries(&tree.data, tree.id, prefix, stats),
-        None => entries(&[], new, prefix, stats),
-    };
-    let join = |name: &[u8]| {
-        let name = String::from_utf8_lossy(name);
-        if prefix.is_empty() || prefix.ends_with(':') {
-            format!("{prefix}{name}")
-        } else {
-            format!("{prefix}/{name}")
-        }
-    };
-    loop {
-        let order = match (new_entries.peek(), old_entries.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(n), Some(o)) => git_tree_order(n, o),
-        };
-        let added = if order == Ordering::Greater {
-            None
-        } else {
-            new_entries.next()
-        };
-        let removed = if order == Ordering::Less {
-            None
-        } else {
-            old_entries.next()
-        };
-        match (added, removed) {
-            (Some(n), Some(o)) if n.oid == o.oid => {}
-            (Some(n), previous) => {
-                let path = join(n.filename);
-                // A gitlink's id names a commit in another repository.
-                let previous = previous
-                    .filter(|o| !o.mode.is_commit())
-                    .map(|o| o.oid.to_owned());
-                match n.mode.kind() {
-                    EntryKind::Tree => {
-                        diff_tree(repo, previous, n.oid.to_owned(), &path, changes, stats)
-                    }
-                    EntryKind::Commit => changes.gitlinks.push(path),
-                    EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
-                        changes.changed.push((path, previous, n.oid.to_owned()))
-                    }
-                }
-            }
-            (None, Some(gone)) => match gone.mode.kind() {
-                EntryKind::Tree => {
-                    let mut removed = Changes::default();
-                    diff_tree(
-                        repo,
-                        None,
-                        gone.oid.to_owned(),
-                        &join(gone.filename),
-                        &mut removed,
-                        stats,
-                    );
-                    changes
-                        .deleted
-                        .extend(removed.changed.into_iter().map(|(p, _, id)| (p, id)));
-                }
-                EntryKind::Commit => {}
-                _ => changes
-                    .deleted
-                    .push((join(gone.filename), gone.oid.to_owned())),
-            },
-            (None, None) => break,
-        }
-    }
-}
-
-/// Git's tree order: by name, as if a tree's name ended in `/`. Entries
-/// compare equal only if both are trees or both are not, so a file replaced
-/// by a directory is a deletion and an addition.
-fn git_tree_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> Ordering {
-    fn key<'e>(entry: &'e EntryRef<'_>) -> impl Iterator<Item = u8> + 'e {
-        let slash = entry.mode.is_tree().then_some(b'/');
-        entry.filename.iter().copied().chain(slash)
-    }
-    key(a).cmp(key(b))
 }
 
 /// `2024-05-01T12:30:00+02:00`, as `git log --format=%aI` prints it.

@@ -4,10 +4,9 @@
 //! so pack caches are never shared or locked.
 
 use super::{Admission, Blob, BlobSink};
-use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
-use crate::stats::{SkipReason, StatsCollector};
+use crate::stats::StatsCollector;
 use gix::ObjectId;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -143,13 +142,7 @@ pub fn scan_introduced(
         if !seen.insert(item.new_blob) {
             continue;
         }
-        if plan.filters.path_excluded(&item.path) {
-            stats.skipped(SkipReason::AllowlistedPath);
-        } else if plan.admission.default_excludes
-            && item.path.split('/').rev().skip(1).any(is_vendored_dir)
-        {
-            stats.skipped(SkipReason::VendoredDirectory);
-        } else {
+        if plan.admission.admit_path(&item.path, plan.filters, stats) {
             todo.push(item);
         }
     }

@@ -5,9 +5,10 @@
 
 use super::http::{Request, Response};
 use super::{Context, Credential, Status, Verification, Verifier};
+use ring::digest::{digest, SHA256};
 use ring::hmac;
-use sha2::{Digest, Sha256};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+use url::Position;
 
 const REGION: &str = "us-east-1";
 const SERVICE: &str = "sts";
@@ -51,16 +52,20 @@ impl Verifier for AwsSts {
                 );
             }
         }
-        let Some((_, authority, _)) = super::endpoint::split(context.base_url) else {
+        // The signed `host` header must be what goes on the wire: sign and
+        // send the URL as the parser normalised it.
+        let Some(url) = super::endpoint::parse(context.base_url) else {
             return Verification::error("the STS base URL has no host");
         };
+        let authority = url[Position::BeforeHost..Position::AfterPort].to_string();
+        let base_url = url[..Position::AfterPath].trim_end_matches('/').to_string();
         let amz_date = amz_date(SystemTime::now());
         let mut headers = vec![
             (
                 "content-type".to_string(),
                 "application/x-www-form-urlencoded; charset=utf-8".to_string(),
             ),
-            ("host".to_string(), authority.to_string()),
+            ("host".to_string(), authority),
             ("x-amz-date".to_string(), amz_date.clone()),
         ];
         if let Some(token) = credential.get("session_token") {
@@ -84,8 +89,8 @@ impl Verifier for AwsSts {
         headers.push(("authorization".to_string(), authorization));
         let request = Request {
             method: "POST".into(),
-            url: format!("{}/", context.base_url),
-            display: format!("{}/ (sts:GetCallerIdentity)", context.base_url),
+            url: format!("{base_url}/"),
+            display: format!("{base_url}/ (sts:GetCallerIdentity)"),
             headers,
             body: Some(BODY.as_bytes().to_vec()),
         };
@@ -190,14 +195,14 @@ pub fn authorization(request: &Signing<'_>, key_id: &str, secret: &str) -> Strin
         request.query,
         canonical_headers,
         signed_headers,
-        hex(&Sha256::digest(request.body))
+        hex(digest(&SHA256, request.body).as_ref())
     );
     let date = &request.amz_date[..8.min(request.amz_date.len())];
     let scope = format!("{date}/{}/{}/aws4_request", request.region, request.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
         request.amz_date,
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        hex(digest(&SHA256, canonical_request.as_bytes()).as_ref())
     );
     let mut key = format!("AWS4{secret}").into_bytes();
     for part in [date, request.region, request.service, "aws4_request"] {
@@ -219,40 +224,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `YYYYMMDDTHHMMSSZ` in UTC.
+/// `YYYYMMDDTHHMMSSZ` in UTC (ISO 8601 basic format, as SigV4 wants it).
 pub fn amz_date(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let at = jiff::Timestamp::try_from(time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    at.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// The `get-vanilla` case of AWS's Signature Version 4 test suite.
     #[test]

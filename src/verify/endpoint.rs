@@ -3,7 +3,10 @@
 //! tests reach fake servers). Values are percent-encoded into URLs, so a
 //! secret or companion value can never change the host.
 
+use crate::provider::template::render;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::BTreeMap;
+use url::{Host, Url};
 
 /// Environment variable prefix for base URL overrides:
 /// `LEAKSTOP_VERIFY_URL_GITHUB=https://ghe.example.com/api/v3`.
@@ -55,35 +58,24 @@ impl Overrides {
     }
 }
 
-/// Splits `scheme://host[:port]/path` into its parts (no userinfo allowed).
-pub fn split(url: &str) -> Option<(&str, &str, &str)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    if authority.is_empty() || authority.contains(['@', '?', '#', '\\', ' ']) {
-        return None;
-    }
-    Some((scheme, authority, path))
-}
-
-/// The host of an authority, without port or IPv6 brackets.
-fn host(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    authority.split(':').next().unwrap_or(authority)
+/// Parses a base URL or request URL. A base URL may hold placeholders
+/// (`https://{shop}.myshopify.com`): each is read as a plain label `x`, so
+/// the template is judged by the shape every filled-in value keeps (values
+/// are percent-encoded, and the request URL is checked again once filled).
+pub fn parse(url: &str) -> Option<Url> {
+    let shape = render(url, |_| Some("x".to_string()), str::to_string).ok()?;
+    let parsed = Url::parse(&shape).ok()?;
+    let has_userinfo = !parsed.username().is_empty() || parsed.password().is_some();
+    (parsed.has_host() && !has_userinfo).then_some(parsed)
 }
 
 /// True for `localhost`, `127.x.y.z` and `::1`.
 pub fn is_loopback(url: &str) -> bool {
-    split(url).is_some_and(|(_, authority, _)| {
-        let host = host(authority);
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+    parse(url).is_some_and(|url| match url.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     })
 }
 
@@ -95,10 +87,10 @@ pub fn check(endpoint: &str, url: &str) -> Result<(), UnsafeUrl> {
         url: url.to_string(),
         reason: reason.to_string(),
     };
-    let Some((scheme, _, _)) = split(url) else {
+    let Some(parsed) = parse(url) else {
         return Err(fail("not an absolute http(s) URL without user info"));
     };
-    match scheme {
+    match parsed.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(fail(
@@ -108,73 +100,20 @@ pub fn check(endpoint: &str, url: &str) -> Result<(), UnsafeUrl> {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters and `:`/`@`
-/// (allowed in a path segment), so a value stays inside its segment.
+/// What a value may keep unencoded in a path segment: RFC 3986 unreserved
+/// characters and `:`/`@`; everything else (`/`, `?`, `#`, spaces,
+/// non-ASCII) is percent-encoded, so a value stays inside its segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'@');
+
+/// Percent-encodes `value` for a URL path segment (or host label).
 pub fn encode_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'@' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-/// The placeholder starting at `text[0] == '{'`: `{name}` where name is
-/// lowercase letters and `_`; other braces (a GraphQL query) are literal.
-fn placeholder_at(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix('{')?;
-    let close = inner.find('}')?;
-    let name = &inner[..close];
-    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')).then_some(name)
-}
-
-/// Fills `{name}` placeholders in `template` from `lookup`; `encode` is
-/// applied to each value. An unknown name is an error naming it.
-pub fn render(
-    template: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-    encode: impl Fn(&str) -> String,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        rest = &rest[open..];
-        match placeholder_at(rest) {
-            Some(name) => {
-                let value = lookup(name).ok_or_else(|| format!("no value for `{{{name}}}`"))?;
-                out.push_str(&encode(&value));
-                rest = &rest[name.len() + 2..];
-            }
-            None => {
-                out.push('{');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The `{name}` placeholders in a template.
-pub fn placeholders(template: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        rest = &rest[open..];
-        match placeholder_at(rest) {
-            Some(name) => {
-                names.push(name);
-                rest = &rest[name.len() + 2..];
-            }
-            None => rest = &rest[1..],
-        }
-    }
-    names
+    utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -192,6 +131,10 @@ mod tests {
         assert!(check("github", "https://user@api.github.com").is_err());
         assert!(check("github", "ftp://x").is_err());
         assert!(check("github", "api.github.com").is_err());
+        assert!(check("github", "https://:pw@api.github.com").is_err());
+        assert!(check("shopify", "https://{shop}.myshopify.com").is_ok());
+        assert!(check("shopify", "http://{shop}.myshopify.com").is_err());
+        assert!(check("request", "https://evil.com%2Fx%3F.myshopify.com/a").is_err());
     }
 
     #[test]
@@ -213,14 +156,8 @@ mod tests {
         .unwrap();
         assert_eq!(url, "https://evil.com%2Fx%3F.myshopify.com/a/a%2Fb%20c");
         assert_eq!(
-            render("{nope}", |_| None, encode_segment).unwrap_err(),
-            "no value for `{nope}`"
-        );
-        assert_eq!(placeholders("a{b}c{d}"), vec!["b", "d"]);
-        assert_eq!(placeholders("{ viewer { id } }"), Vec::<&str>::new());
-        assert_eq!(
-            render("{ q {x} }", |_| Some("1".into()), str::to_string).unwrap(),
-            "{ q 1 }"
+            encode_segment("a~b-c.d_e:f@g%h é"),
+            "a~b-c.d_e:f@g%25h%20%C3%A9"
         );
     }
 

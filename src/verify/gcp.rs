@@ -5,7 +5,6 @@
 //! assertion.
 
 use super::http::{Request, Response};
-use super::spec::form_encode;
 use super::{Context, Credential, Status, Verification, Verifier};
 use base64::Engine as _;
 use ring::rand::SystemRandom;
@@ -35,11 +34,10 @@ impl Verifier for ServiceAccount {
             Ok(jwt) => jwt,
             Err(reason) => return Verification::error(reason),
         };
-        let body = format!(
-            "grant_type={}&assertion={}",
-            form_encode("urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            form_encode(&assertion)
-        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            .append_pair("assertion", &assertion)
+            .finish();
         let request = Request {
             method: "POST".into(),
             url: format!("{}/token", context.base_url),
@@ -52,24 +50,23 @@ impl Verifier for ServiceAccount {
         };
         let mut secrets = credential.values();
         secrets.push(&assertion);
-        let email = email.to_string();
-        context
-            .client
-            .send(&request, &secrets, &|r| classify(r, &email))
-    }
-}
-
-fn classify(response: &Response, email: &str) -> Option<Verification> {
-    let json = response.json()?;
-    let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_string);
-    match response.status {
-        200 if field("access_token").is_some() => {
-            let mut result = Verification::new(Status::Live, None);
+        let mut result = context.client.send(&request, &secrets, &classify);
+        // The key's own client_email names its owner; added after the
+        // response values were scrubbed of the credential (which includes it).
+        if result.status == Status::Live {
             result
                 .owner
                 .insert("client_email".into(), email.to_string());
-            Some(result)
         }
+        result
+    }
+}
+
+fn classify(response: &Response) -> Option<Verification> {
+    let json = response.json()?;
+    let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    match response.status {
+        200 if field("access_token").is_some() => Some(Verification::new(Status::Live, None)),
         400 | 401 => {
             let error = field("error")?;
             let description = field("error_description").unwrap_or_default();

@@ -4,6 +4,7 @@
 //! `Retry-After` and rate-limit reset headers, and request logging that never
 //! contains a secret (it prints the templated URL and header names only).
 
+use super::limits::{self, Deadline};
 use super::{Status, Verification};
 use std::io::Read;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,13 +12,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Largest response body read; identity responses are small.
 const MAX_BODY: u64 = 1 << 20;
 
+/// Longest wait a rate-limit header is read as; anything longer is as good
+/// as "too long" (the policy's `max_wait` decides).
+const MAX_HEADER_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// Retry and timeout policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub timeout: Duration,
-    /// Retries after the first attempt (429, 5xx, connection failures).
+    /// Retries after the first attempt (429, 5xx, connection failures);
+    /// at most [`limits::MAX_RETRIES`].
     pub retries: u32,
-    /// First backoff delay; doubles on each retry.
+    /// First backoff delay; doubles on each retry, up to [`limits::MAX_BACKOFF`].
     pub backoff: Duration,
     /// Longest wait a `Retry-After` may ask for; beyond it the result is `rate_limited`.
     pub max_wait: Duration,
@@ -76,6 +82,8 @@ pub struct Client {
     /// No proxy: loopback base URLs (tests, local fakes) are reached directly.
     direct: ureq::Agent,
     policy: Policy,
+    /// The end of the overall verification budget, if there is one.
+    deadline: Option<Deadline>,
 }
 
 impl Client {
@@ -96,7 +104,23 @@ impl Client {
             agent: build(true),
             direct: build(false),
             policy,
+            deadline: None,
         }
+    }
+
+    /// Stops retrying (and reports `skipped: deadline`) when a wait would
+    /// run past `deadline`.
+    pub fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The overall budget is spent: checks not yet started are skipped.
+    pub fn past_deadline(&self) -> Option<Verification> {
+        let deadline = self.deadline?;
+        deadline
+            .passed()
+            .then(|| limits::deadline_skipped(deadline.budget))
     }
 
     pub fn policy(&self) -> &Policy {
@@ -114,7 +138,9 @@ impl Client {
     /// Sends `request`, retrying 429/5xx/connection failures. `classify`
     /// turns a response into a result, or `None` when the response is not one
     /// the provider documents (then 429 and 5xx are retried, anything else is
-    /// an error). `secrets` are scrubbed from any error text.
+    /// an error). `secrets` are scrubbed from every value the result takes
+    /// from the response (owner, scopes, expiry, reason): a server that
+    /// echoes the token must not put it into reports or the cache.
     pub fn send(
         &self,
         request: &Request,
@@ -124,10 +150,14 @@ impl Client {
         let endpoint = format!("{} {}", request.method, request.display);
         let mut result = self.attempts(request, secrets, classify);
         result.endpoint = Some(endpoint);
-        // Reasons can echo provider error texts; none may carry the secret.
-        // (Owner values come from named identity fields, and may rightly be
-        // a companion such as a username.)
         result.reason = result.reason.map(|reason| scrub(&reason, secrets));
+        for value in result.owner.values_mut() {
+            *value = scrub(value, secrets);
+        }
+        for scope in &mut result.scopes {
+            *scope = scrub(scope, secrets);
+        }
+        result.expires_at = result.expires_at.map(|expiry| scrub(&expiry, secrets));
         result
     }
 
@@ -139,8 +169,8 @@ impl Client {
     ) -> Verification {
         let mut attempt = 0;
         loop {
-            let backoff = self.policy.backoff * 2u32.saturating_pow(attempt);
-            let last = attempt >= self.policy.retries;
+            let backoff = limits::backoff(self.policy.backoff, attempt);
+            let last = attempt >= self.policy.retries.min(limits::MAX_RETRIES);
             let started = Instant::now();
             let next = match self.once(request) {
                 Ok(response) => {
@@ -170,6 +200,9 @@ impl Client {
             match next {
                 Next::Done(result) => return result,
                 Next::Retry(wait) => {
+                    if let Some(deadline) = self.deadline.filter(|d| d.would_pass(wait)) {
+                        return limits::deadline_skipped(deadline.budget);
+                    }
                     self.log(&format!("retrying in {} ms", wait.as_millis()));
                     std::thread::sleep(wait);
                 }
@@ -191,7 +224,7 @@ impl Client {
             return Next::Done(result);
         }
         let status = response.status;
-        let last = attempt >= self.policy.retries;
+        let last = attempt >= self.policy.retries.min(limits::MAX_RETRIES);
         let attempts = attempt + 1;
         // 429, or GitHub's 403 for its primary (remaining 0) and secondary
         // (Retry-After) rate limits.
@@ -330,15 +363,13 @@ fn describe(error: &ureq::Error) -> String {
 pub fn rate_limit_wait(response: &Response) -> Option<Duration> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     if let Some(value) = response.header("retry-after").map(str::trim) {
-        if let Some(seconds) = value
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-        {
-            return Some(Duration::from_secs_f64(seconds));
+        if let Some(seconds) = value.parse::<f64>().ok().filter(|s| *s >= 0.0) {
+            return Some(limits::clamp_seconds(seconds, MAX_HEADER_WAIT));
         }
-        if let Some(at) = http_date(value) {
-            return Some(Duration::from_secs(at.saturating_sub(now)));
+        if let Ok(at) = httpdate::parse_http_date(value) {
+            // A date in the past means "now".
+            let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+            return Some(wait.min(MAX_HEADER_WAIT));
         }
     }
     let reset = ["x-ratelimit-reset", "ratelimit-reset"]
@@ -350,39 +381,7 @@ pub fn rate_limit_wait(response: &Response) -> Option<Duration> {
     } else {
         reset
     };
-    Some(Duration::from_secs(wait))
-}
-
-/// Unix seconds of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the
-/// form `Retry-After` dates take.
-fn http_date(text: &str) -> Option<u64> {
-    let mut parts = text.split_whitespace().skip(1);
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = parts.next()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| *m == month)? as u64
-        + 1;
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
-    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || year < 1970 {
-        return None;
-    }
-    // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    Some(Duration::from_secs(wait).min(MAX_HEADER_WAIT))
 }
 
 /// Replaces every occurrence of a secret value in `text` by its redacted form.
@@ -420,6 +419,18 @@ mod tests {
             Some(Duration::from_secs(5))
         );
         assert_eq!(rate_limit_wait(&response(&[])), None);
+        // Absurd values from a server are clamped, never a panic.
+        for absurd in ["1e30", "18446744073709551615", "inf"] {
+            assert_eq!(
+                rate_limit_wait(&response(&[("retry-after", absurd)])),
+                Some(MAX_HEADER_WAIT),
+                "{absurd}"
+            );
+        }
+        assert_eq!(
+            rate_limit_wait(&response(&[("x-ratelimit-reset", "18446744073709551615")])),
+            Some(MAX_HEADER_WAIT)
+        );
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -431,16 +442,10 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(
-            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(
-            http_date("Tue, 29 Feb 2000 12:00:00 GMT"),
-            Some(951_825_600)
-        );
-        assert_eq!(http_date("soon"), None);
+        let in_a_minute = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(60));
+        let wait = rate_limit_wait(&response(&[("retry-after", &in_a_minute)])).unwrap();
+        assert!((58..=60).contains(&wait.as_secs()), "{wait:?}");
+        assert_eq!(rate_limit_wait(&response(&[("retry-after", "soon")])), None);
         // A date in the past means "now".
         assert_eq!(
             rate_limit_wait(&response(&[(

@@ -6,15 +6,18 @@
 use super::cache::Cache;
 use super::endpoint::{self, Overrides, UnsafeUrl};
 use super::http::{Client, Policy};
-use super::spec::HttpVerifier;
+use super::limits::{self, Deadline, Slots};
+use super::templated::HttpVerifier;
 use super::{Context, Credential, Status, Verification, Verifier};
 use crate::finding::{Finding, Secret};
+use crate::provider::Check;
 use crate::rules::Rule;
-use sha2::{Digest, Sha256};
+use ring::digest::{Context as Hasher, SHA256};
 use std::collections::{BTreeMap, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How verification runs (from flags and `[verify]` config).
@@ -30,6 +33,8 @@ pub struct Options {
     pub cache_ttl: Duration,
     pub overrides: Overrides,
     pub verify_canaries: bool,
+    /// The overall budget: checks not done by then are `skipped: deadline`.
+    pub deadline: Duration,
 }
 
 impl Default for Options {
@@ -42,7 +47,22 @@ impl Default for Options {
             cache_ttl: Duration::from_secs(24 * 3600),
             overrides: Overrides::default(),
             verify_canaries: false,
+            deadline: limits::DEFAULT_DEADLINE,
         }
+    }
+}
+
+impl Options {
+    /// The options with every limit within its maximum (module `limits`),
+    /// whoever built them.
+    pub fn clamped(mut self) -> Self {
+        self.policy.retries = self.policy.retries.min(limits::MAX_RETRIES);
+        self.concurrency = self.concurrency.clamp(1, limits::MAX_CONCURRENCY);
+        self.provider_concurrency = self
+            .provider_concurrency
+            .clamp(1, limits::MAX_PROVIDER_CONCURRENCY);
+        self.deadline = self.deadline.min(limits::MAX_DEADLINE);
+        self
     }
 }
 
@@ -57,6 +77,8 @@ pub struct Summary {
     pub by_status: BTreeMap<Status, usize>,
     /// Problems that did not stop the run (a cache that could not be written).
     pub warnings: Vec<String>,
+    /// Checks that failed inside leakstop (a panic): the run is incomplete.
+    pub errors: Vec<String>,
 }
 
 impl Summary {
@@ -97,6 +119,7 @@ pub fn verify_findings(
     rules: &HashMap<&str, &Rule>,
     options: &Options,
 ) -> Result<Summary, UnsafeUrl> {
+    let options = &options.clone().clamped();
     let (jobs, decided) = plan_all(findings, rules, options)?;
     let mut summary = Summary::default();
     let results = answer(&jobs, options, &mut summary);
@@ -176,7 +199,8 @@ fn answer(jobs: &[Job<'_>], options: &Options, summary: &mut Summary) -> Vec<Ver
         .cache_dir
         .as_deref()
         .map(|dir| Cache::open(dir, options.cache_ttl));
-    let client = Client::new(options.policy.clone());
+    let client =
+        Client::new(options.policy.clone()).with_deadline(Deadline::starting_now(options.deadline));
     let mut results: Vec<Option<Verification>> = jobs
         .iter()
         .map(|job| cache.as_ref().and_then(|c| c.get(&job.key)))
@@ -193,7 +217,12 @@ fn answer(jobs: &[Job<'_>], options: &Options, summary: &mut Summary) -> Vec<Ver
     let pending: Vec<usize> = (0..jobs.len()).filter(|&i| results[i].is_none()).collect();
     summary.cached = jobs.len() - pending.len();
     summary.checked = pending.len();
-    let fresh = run_pool(jobs, &pending, &client, options);
+    let (fresh, panicked) = run_pool(jobs, &pending, &client, options);
+    if panicked > 0 {
+        summary.errors.push(format!(
+            "{panicked} check(s) failed inside leakstop (reported as errors); the verification is incomplete"
+        ));
+    }
     for (job, result) in pending.into_iter().zip(fresh) {
         if let Some(cache) = cache.as_mut() {
             cache.put(jobs[job].key.clone(), &result);
@@ -230,7 +259,7 @@ fn plan(rule: &Rule, finding: &Finding, options: &Options) -> Result<Plan, Unsaf
             "leakstop knows no harmless read-only check for this kind of credential",
         )));
     };
-    if let Some(reason) = &spec.not_supported {
+    if let Check::NotSupported(reason) = &spec.check {
         return Ok(Plan::Decided(not_supported(reason)));
     }
     let mut parts = BTreeMap::new();
@@ -270,41 +299,44 @@ fn plan(rule: &Rule, finding: &Finding, options: &Options) -> Result<Plan, Unsaf
 /// The cache and dedupe key: a hash of the check (verifier, base URL) and
 /// every part of the credential. Never the credential in clear.
 fn cache_key(rule: &Rule, credential: &Credential, base_url: &str) -> String {
-    let verifier = rule
-        .verify
-        .as_ref()
-        .and_then(|s| s.kind.clone())
-        .unwrap_or_else(|| rule.id.clone());
-    let mut hasher = Sha256::new();
+    let verifier = match rule.verify.as_ref().map(|s| &s.check) {
+        Some(Check::Builtin(builtin)) => builtin.name(),
+        _ => rule.id.as_str(),
+    };
+    let mut hasher = Hasher::new(&SHA256);
     hasher.update(b"leakstop-verify-v1\0");
     hasher.update(verifier.as_bytes());
-    hasher.update([0]);
+    hasher.update(&[0]);
     hasher.update(base_url.as_bytes());
     for (name, value) in &credential.parts {
-        hasher.update([0]);
+        hasher.update(&[0]);
         hasher.update(name.as_bytes());
-        hasher.update([0]);
+        hasher.update(&[0]);
         hasher.update(Secret::expose(value).as_bytes());
     }
     hasher
-        .finalize()
+        .finish()
+        .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
 /// Runs the `pending` jobs on up to `options.concurrency` threads; results in
-/// the order of `pending`.
+/// the order of `pending`, and how many checks panicked. A panicking check
+/// gives its provider slot back (the guard drops) and is recorded as an
+/// error; the other workers go on.
 fn run_pool(
     jobs: &[Job<'_>],
     pending: &[usize],
     client: &Client,
     options: &Options,
-) -> Vec<Verification> {
+) -> (Vec<Verification>, usize) {
     let next = AtomicUsize::new(0);
+    let panicked = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Verification>>> =
         pending.iter().map(|_| Mutex::new(None)).collect();
-    let limits = Limits::default();
+    let limits = Slots::default();
     let workers = options.concurrency.max(1).min(pending.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -319,22 +351,31 @@ fn run_pool(
                     .provider_verify
                     .concurrency
                     .unwrap_or(options.provider_concurrency)
-                    .max(1);
-                limits.acquire(job.provider, limit);
-                let result = check(job, client, options);
-                limits.release(job.provider);
+                    .min(limits::MAX_PROVIDER_CONCURRENCY);
+                let result = match client.past_deadline() {
+                    Some(skipped) => skipped,
+                    None => {
+                        let _slot = limits.acquire(job.provider, limit);
+                        catch_unwind(AssertUnwindSafe(|| check(job, client, options)))
+                            .unwrap_or_else(|_| {
+                                panicked.fetch_add(1, Ordering::Relaxed);
+                                Verification::error("the check failed inside leakstop")
+                            })
+                    }
+                };
                 *slots[slot].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             });
         }
     });
-    slots
+    let results = slots
         .into_iter()
         .map(|slot| {
             slot.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or_else(|| Verification::error("not checked"))
         })
-        .collect()
+        .collect();
+    (results, panicked.into_inner())
 }
 
 fn check(job: &Job<'_>, client: &Client, options: &Options) -> Verification {
@@ -346,39 +387,9 @@ fn check(job: &Job<'_>, client: &Client, options: &Options) -> Verification {
         base_url: &job.base_url,
         verify_canaries: options.verify_canaries,
     };
-    match spec.kind.as_deref() {
-        Some(kind) => match super::builtin(kind) {
-            Some(verifier) => verifier.verify(&job.credential, &context),
-            None => Verification::error(format!("unknown verifier `{kind}`")),
-        },
-        None => HttpVerifier { spec }.verify(&job.credential, &context),
-    }
-}
-
-/// Per-provider limits on requests in flight.
-#[derive(Default)]
-struct Limits {
-    in_flight: Mutex<HashMap<String, usize>>,
-    freed: Condvar,
-}
-
-impl Limits {
-    fn acquire(&self, provider: &str, limit: usize) {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        while in_flight.get(provider).copied().unwrap_or(0) >= limit {
-            in_flight = self
-                .freed
-                .wait(in_flight)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        *in_flight.entry(provider.to_string()).or_default() += 1;
-    }
-
-    fn release(&self, provider: &str) {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = in_flight.get_mut(provider) {
-            *count = count.saturating_sub(1);
-        }
-        self.freed.notify_all();
+    match &spec.check {
+        Check::Builtin(kind) => super::builtin(*kind).verify(&job.credential, &context),
+        Check::Request(check) => HttpVerifier { check }.verify(&job.credential, &context),
+        Check::NotSupported(reason) => not_supported(reason),
     }
 }

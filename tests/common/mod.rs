@@ -50,6 +50,8 @@ impl Tree {
         command
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            // No user-level config from the machine running the tests.
+            .env("LEAKSTOP_USER_CONFIG", "")
             .env_remove("LEAKSTOP_LOG");
         for (name, value) in env {
             command.env(name, value);

@@ -1,14 +1,10 @@
 //! Companion values: what a check needs besides the secret itself, found near
 //! it in the same file at scan time (the Twilio account SID next to an auth
 //! token, the shop domain next to a Shopify token, the other half of an AWS
-//! key pair), or inside the secret (a Mailchimp key's data centre).
+//! key pair), or inside the secret (a Mailchimp key's data centre). This is
+//! the definition; the matcher does the search.
 
-use crate::finding::Secret;
-use crate::matcher::RawMatch;
-use crate::rules::Rule;
-use crate::text::LineIndex;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// Lines searched on each side of the secret by default.
@@ -40,7 +36,8 @@ pub struct CompanionSpec {
 }
 
 impl CompanionSpec {
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the name's shape (cheap: done whenever a rule loads).
+    pub fn check_name(&self) -> Result<(), String> {
         if self.name == "secret"
             || self.name.is_empty()
             || !self
@@ -59,6 +56,13 @@ impl CompanionSpec {
                 self.name
             ));
         }
+        Ok(())
+    }
+
+    /// Compiles the regex: done when a rule is validated (user rules at load,
+    /// the embedded library by the test suite).
+    pub fn validate(&self) -> Result<(), String> {
+        self.check_name()?;
         if let Some(pattern) = &self.regex {
             let regex = regex::bytes::Regex::new(pattern)
                 .map_err(|e| format!("companion `{}` regex: {e}", self.name))?;
@@ -72,7 +76,8 @@ impl CompanionSpec {
         Ok(())
     }
 
-    fn regex(&self) -> Option<&regex::bytes::Regex> {
+    /// The regex, compiled on first use.
+    pub fn regex(&self) -> Option<&regex::bytes::Regex> {
         self.compiled
             .get_or_init(|| {
                 self.regex
@@ -80,6 +85,11 @@ impl CompanionSpec {
                     .and_then(|p| regex::bytes::Regex::new(p).ok())
             })
             .as_ref()
+    }
+
+    /// Lines searched on each side of the secret.
+    pub fn within_lines(&self) -> usize {
+        self.within_lines.unwrap_or(DEFAULT_WITHIN_LINES)
     }
 
     /// What the finding says when the value is missing.
@@ -91,68 +101,4 @@ impl CompanionSpec {
             )
         })
     }
-}
-
-/// Finds the companions of the secret `this` in `blob`. `matches` are all
-/// the blob's matches (companion rules' secrets among them), `rules` the
-/// matcher's rules. Missing values are simply absent.
-pub fn find(
-    blob: &[u8],
-    lines: &LineIndex,
-    this: &RawMatch,
-    matches: &[RawMatch],
-    rules: &[Rule],
-) -> BTreeMap<String, Secret> {
-    let mut found = BTreeMap::new();
-    let Some(spec) = rules[this.rule].verify.as_ref() else {
-        return found;
-    };
-    for companion in &spec.companions {
-        if let Some(value) = find_one(blob, lines, this, matches, rules, companion) {
-            found.insert(companion.name.clone(), Secret::new(value));
-        }
-    }
-    found
-}
-
-fn find_one(
-    blob: &[u8],
-    lines: &LineIndex,
-    this: &RawMatch,
-    matches: &[RawMatch],
-    rules: &[Rule],
-    companion: &CompanionSpec,
-) -> Option<String> {
-    let within = companion.within_lines.unwrap_or(DEFAULT_WITHIN_LINES);
-    let line = lines.line_of(this.secret.start);
-    let last_line = lines.line_of(blob.len());
-    let first = lines.line_range(blob, line.saturating_sub(within)).start;
-    let end = lines.line_range(blob, (line + within).min(last_line)).end;
-    let distance = |start: usize| start.abs_diff(this.secret.start);
-    let text = |range: std::ops::Range<usize>| String::from_utf8_lossy(&blob[range]).into_owned();
-    if companion.in_secret {
-        let secret = &blob[this.secret.clone()];
-        let captures = companion.regex()?.captures(secret)?;
-        return captures
-            .get(1)
-            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
-    }
-    // Another rule's secret, the nearest one in the window.
-    let by_rule = matches
-        .iter()
-        .filter(|m| m.secret != this.secret)
-        .filter(|m| companion.rules.iter().any(|id| *id == rules[m.rule].id))
-        .filter(|m| m.secret.start >= first && m.secret.end <= end)
-        .min_by_key(|m| distance(m.secret.start));
-    if let Some(m) = by_rule {
-        return Some(text(m.secret.clone()));
-    }
-    let regex = companion.regex()?;
-    regex
-        .captures_iter(&blob[first..end])
-        .filter_map(|c| c.get(1))
-        .map(|m| (first + m.start())..(first + m.end()))
-        .filter(|range| *range != this.secret)
-        .min_by_key(|range| distance(range.start))
-        .map(text)
 }

@@ -10,15 +10,22 @@ use crate::filter::Suppression;
 use crate::finding::{Finding, OriginalLocation};
 use crate::matcher::BlobKind;
 use crate::rules::Severity;
-use crate::source::decode::{self, Decoded, Limits};
-use crate::source::sourcemap::{
-    self, inline_map, is_source_map, parse_sources, source_content, source_mapping_url, BundleMap,
-};
+pub mod archive;
+pub mod decode;
+pub mod exposure;
+pub mod sourcemap;
+
+pub use exposure::is_client_side;
+use exposure::is_script;
+
 use crate::stats::StatsCollector;
 use crate::text::LineIndex;
+use decode::{Decoded, Limits};
+use sourcemap::{
+    inline_map, is_source_map, parse_sources, source_content, source_mapping_url, BundleMap,
+};
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
 
 /// Which bundle features run (all on by default; `--no-decode`,
 /// `--no-sourcemaps`, `--show-client-safe`).
@@ -50,62 +57,6 @@ pub trait MapLookup: Sync {
     /// `reference` if it has one, else the conventional `<path>.map`. `None`
     /// if there is none; an error message if one exists but cannot be read.
     fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>>;
-}
-
-/// Maps next to bundles on disk, never outside the scan root.
-pub struct FsMaps {
-    pub root: PathBuf,
-}
-
-impl MapLookup for FsMaps {
-    fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
-        if path.contains('!') {
-            return None; // inside an archive: only inline maps
-        }
-        let bundle = if self.root.is_file() {
-            self.root.clone()
-        } else {
-            self.root.join(path)
-        };
-        let candidate = match reference {
-            Some(r) if r.contains("://") || r.starts_with('/') => return None,
-            Some(r) => bundle.parent()?.join(r.split(['?', '#']).next()?),
-            None => PathBuf::from(format!("{}.map", bundle.display())),
-        };
-        // A reference may not climb out of the scanned tree.
-        if !inside(&self.root, &candidate) {
-            return None;
-        }
-        match std::fs::read(&candidate) {
-            Ok(bytes) => Some(Ok(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && reference.is_none() => None,
-            Err(e) => Some(Err(format!("source map {}: {e}", candidate.display()))),
-        }
-    }
-}
-
-/// True if `path` (normalised lexically) stays under `root` (or its directory).
-fn inside(root: &Path, path: &Path) -> bool {
-    let base = if root.is_file() {
-        root.parent().unwrap_or(root)
-    } else {
-        root
-    };
-    let Ok(rest) = path.strip_prefix(base) else {
-        return false;
-    };
-    let mut depth = 0i32;
-    for component in rest.components() {
-        match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            _ => {}
-        }
-        if depth < 0 {
-            return false;
-        }
-    }
-    true
 }
 
 /// Bytes on each side of a secret that must be unchanged by a decoding for
@@ -282,7 +233,7 @@ impl BundleScanner<'_> {
                 path,
                 format!(
                     "decoding stopped at this file's limit of {} decoded; encoded strings beyond it were not decoded",
-                    crate::report::human_bytes(budget.limit as u64)
+                    crate::text::human_bytes(budget.limit as u64)
                 ),
             );
         }
@@ -449,110 +400,4 @@ fn layers(finding: &Finding) -> usize {
         .encoding
         .as_deref()
         .map_or(0, |e| e.split('+').count())
-}
-
-/// Scripts that can carry a `sourceMappingURL`.
-fn is_script(path: &str) -> bool {
-    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
-    [".js", ".mjs", ".cjs", ".jsx", ".css"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
-        || path.starts_with("http://")
-        || path.starts_with("https://")
-}
-
-/// Directories a web server serves as they are: everything in them is public.
-const SERVED_DIRS: &[&str] = &["public", "www", "static"];
-
-/// Build output directories: their web assets ship to browsers (a Java or
-/// Python `build/` also holds server code, which does not).
-const BUILD_DIRS: &[&str] = &["dist", "build"];
-
-/// What a browser loads from a build directory.
-const WEB_ASSETS: &[&str] = &[
-    ".js",
-    ".mjs",
-    ".cjs",
-    ".jsx",
-    ".css",
-    ".html",
-    ".htm",
-    ".map",
-    ".json",
-    ".webmanifest",
-];
-
-/// Archives whose content ships to devices.
-const CLIENT_ARCHIVES: &[&str] = &[".apk!", ".aar!", ".ipa!", ".xpi!", ".crx!"];
-
-/// A line this long in a script's head means minified bundle output.
-const MINIFIED_LINE: usize = 1000;
-
-/// True if `path` is client-side (docs/client-side.md): anything under
-/// `public/`, `www/`, `static/` or `.next/static/`, web assets under `dist/`
-/// or `build/`, a source map, an entry of a mobile app or browser extension,
-/// or a minified script.
-pub fn is_client_side(path: &str, data: &[u8]) -> bool {
-    let segments: Vec<&str> = path.split(['/', '!']).collect();
-    let dirs = &segments[..segments.len().saturating_sub(1)];
-    let name = segments.last().copied().unwrap_or(path);
-    let web_asset = WEB_ASSETS.iter().any(|ext| name.ends_with(ext));
-    if dirs.iter().any(|d| SERVED_DIRS.contains(d))
-        || (web_asset && dirs.iter().any(|d| BUILD_DIRS.contains(d)))
-        || path.contains(".next/static/")
-    {
-        return true;
-    }
-    if CLIENT_ARCHIVES.iter().any(|a| path.contains(a)) || path.ends_with(".map") {
-        return true;
-    }
-    if !is_script(path) {
-        return false;
-    }
-    if [".min.", ".bundle.", ".chunk."]
-        .iter()
-        .any(|m| name.contains(m))
-    {
-        return true;
-    }
-    let head = &data[..data.len().min(64 << 10)];
-    let mut start = 0;
-    for newline in memchr::memchr_iter(b'\n', head).chain(std::iter::once(head.len())) {
-        if newline - start >= MINIFIED_LINE {
-            return true;
-        }
-        start = newline + 1;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_side_paths() {
-        assert!(is_client_side("dist/app.js", b"x"));
-        assert!(is_client_side("public/.env", b"x"));
-        assert!(!is_client_side(
-            "build/resources/main/application.properties",
-            b"x"
-        ));
-        assert!(is_client_side("web/.next/static/chunks/a.js", b"x"));
-        assert!(is_client_side("app.apk!assets/index.js", b"x"));
-        assert!(is_client_side("src/vendor.min.js", b"x"));
-        assert!(is_client_side("src/a.js", &[b'a'; 2000]));
-        assert!(!is_client_side("src/a.js", b"const a = 1;\n"));
-        assert!(!is_client_side("server/config.py", &[b'a'; 2000]));
-        assert!(!is_client_side("dist", b"x"));
-    }
-
-    #[test]
-    fn map_references_stay_inside_the_root() {
-        let root = Path::new("/repo");
-        assert!(inside(root, Path::new("/repo/dist/a.js.map")));
-        assert!(inside(root, Path::new("/repo/dist/../maps/a.map")));
-        assert!(!inside(root, Path::new("/repo/dist/../../etc/passwd")));
-        assert!(!inside(root, Path::new("/elsewhere/a.map")));
-    }
 }

@@ -1,204 +1,23 @@
-//! Verification as data: the `[rule.verify]` table of a pattern file
-//! describes one harmless HTTP request and how to read its answer
-//! (docs/rules.md, "Verification"). A rule whose provider needs more than one
-//! templated request names a built-in verifier with `kind` instead.
+//! The data-driven check: a rule's `request` (crate::provider) is filled in,
+//! sent, and its answer read by the rule's `responses` (docs/rules.md,
+//! "Verification"). A rule whose provider needs more than one templated
+//! request names a built-in verifier with `kind` instead.
 
-use super::companion::CompanionSpec;
-use super::endpoint::{encode_segment, placeholders, render};
+use super::endpoint::encode_segment;
 use super::http::{Request, Response};
 use super::{Context, Credential, Status, Verification, Verifier};
+use crate::provider::template::render;
+use crate::provider::{HttpCheck, Outcome, ResponseRule};
 use base64::Engine as _;
-use serde::Deserialize;
-use std::collections::BTreeMap;
 
-/// Provider-wide verification settings: the file-level `[verify]` table.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderVerify {
-    /// Default base URL of the provider's API.
-    pub base_url: Option<String>,
-    /// Most requests in flight to this provider at once.
-    pub concurrency: Option<usize>,
-}
-
-/// A rule's `[rule.verify]` table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerifySpec {
-    /// A built-in verifier (`aws-sts`, `gcp-service-account`) instead of `request`.
-    pub kind: Option<String>,
-    /// There is no harmless check; the reason is recorded on the finding.
-    pub not_supported: Option<String>,
-    /// Name of the base URL (default: the provider id); the override key in
-    /// config `[verify.base_urls]` and `LEAKSTOP_VERIFY_URL_<NAME>`.
-    pub endpoint: Option<String>,
-    /// Base URL for this rule when it differs from the provider's.
-    pub base_url: Option<String>,
-    /// The template name of the secret itself (default `secret`); pair rules
-    /// name both halves so either half's finding makes the same check.
-    pub secret_as: Option<String>,
-    /// Values found near the secret that the check also needs.
-    #[serde(default)]
-    pub companions: Vec<CompanionSpec>,
-    pub request: Option<RequestSpec>,
-    /// How to read the answer: the first rule that matches decides.
-    #[serde(default)]
-    pub responses: Vec<ResponseRule>,
-    /// JSON paths (dotted, numeric parts index arrays) naming the owner.
-    #[serde(default)]
-    pub owner: Vec<String>,
-    /// Response header naming the owner (e.g. `openai-organization`).
-    pub owner_header: Option<String>,
-    /// Response header with comma-separated scopes.
-    pub scopes_header: Option<String>,
-    /// JSON path of a scopes array (or a single string).
-    pub scopes_json: Option<String>,
-    pub expiry_header: Option<String>,
-    pub expiry_json: Option<String>,
-    /// Companion values that name the owner (a username, a shop), copied
-    /// into a live result's owner. Never the secret.
-    #[serde(default)]
-    pub owner_companions: Vec<String>,
-}
-
-/// The request: `{secret}` and companion names are filled in.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequestSpec {
-    #[serde(default = "default_method")]
-    pub method: String,
-    /// Appended to the base URL; values are percent-encoded into it.
-    pub path: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// `[user, password]` templates for HTTP Basic authentication.
-    pub basic_auth: Option<[String; 2]>,
-    /// A JSON body; string values are templates.
-    pub json_body: Option<serde_json::Value>,
-    /// A form body (`application/x-www-form-urlencoded`).
-    pub form_body: Option<BTreeMap<String, String>>,
-}
-
-fn default_method() -> String {
-    "GET".into()
-}
-
-/// One way to read a response.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResponseRule {
-    /// HTTP statuses this rule applies to.
-    pub status: Vec<u16>,
-    /// JSON path that must be present (not null, not empty).
-    pub json: Option<String>,
-    /// With `json`: the value it must equal.
-    pub equals: Option<serde_json::Value>,
-    /// Text the body (or the `json` field, if given) must contain.
-    pub contains: Option<String>,
-    /// A response header that must be present.
-    pub header: Option<String>,
-    pub result: Outcome,
-    /// Recorded with the result (e.g. "key lacks permission for this endpoint").
-    pub reason: Option<String>,
-}
-
-/// What a matching response means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Live,
-    Invalid,
-    Revoked,
-    RateLimited,
-}
-
-impl VerifySpec {
-    /// The template name of the secret.
-    pub fn secret_name(&self) -> &str {
-        self.secret_as.as_deref().unwrap_or("secret")
-    }
-
-    /// The base URL name this rule uses.
-    pub fn endpoint_name<'a>(&'a self, provider: &'a str) -> &'a str {
-        self.endpoint.as_deref().unwrap_or(provider)
-    }
-
-    /// Checks the table's shape; used for the embedded library and user rules.
-    pub fn validate(&self) -> Result<(), String> {
-        let modes = [
-            self.kind.is_some(),
-            self.not_supported.is_some(),
-            self.request.is_some(),
-        ];
-        if modes.iter().filter(|m| **m).count() != 1 {
-            return Err("verify needs exactly one of `kind`, `not_supported` or `request`".into());
-        }
-        if let Some(kind) = &self.kind {
-            if super::builtin(kind).is_none() {
-                return Err(format!(
-                    "verify.kind `{kind}` is unknown (known: {})",
-                    super::BUILTIN_KINDS.join(", ")
-                ));
-            }
-        }
-        let mut names = vec![self.secret_name()];
-        for companion in &self.companions {
-            companion.validate()?;
-            names.push(&companion.name);
-        }
-        let Some(request) = &self.request else {
-            return Ok(());
-        };
-        if !request.path.starts_with('/') {
-            return Err("verify.request.path must start with `/`".into());
-        }
-        let templates = request
-            .headers
-            .values()
-            .chain(request.basic_auth.iter().flatten())
-            .chain(request.form_body.iter().flat_map(|f| f.values()))
-            .chain(std::iter::once(&request.path))
-            .chain(self.base_url.iter());
-        for template in templates {
-            for name in placeholders(template) {
-                if !names.contains(&name) {
-                    return Err(format!("verify template uses unknown value `{{{name}}}`"));
-                }
-            }
-        }
-        if self.responses.is_empty() {
-            return Err("verify.responses must say which answers mean live and invalid".into());
-        }
-        for name in &self.owner_companions {
-            if !self.companions.iter().any(|c| c.name == *name) {
-                return Err(format!("owner_companions names unknown companion `{name}`"));
-            }
-        }
-        for rule in &self.responses {
-            if rule.result == Outcome::Live && rule.json.is_none() && rule.header.is_none() {
-                // "Any 2xx" is not proof: some endpoints answer 200 to anything.
-                return Err(
-                    "a `live` response rule needs `json` or `header`: a status alone proves nothing"
-                        .into(),
-                );
-            }
-            if rule.equals.is_some() && rule.json.is_none() {
-                return Err("`equals` needs `json`".into());
-            }
-        }
-        Ok(())
-    }
-
+impl HttpCheck {
     /// Builds the request for `credential` against `base_url`.
     pub fn build_request(
         &self,
         credential: &Credential,
         base_url: &str,
     ) -> Result<Request, String> {
-        let request = self
-            .request
-            .as_ref()
-            .ok_or("this rule's verify has no request")?;
+        let request = &self.request;
         let lookup = |name: &str| credential.get(name).map(str::to_string);
         let url = render(
             &format!("{base_url}{}", request.path),
@@ -225,16 +44,15 @@ impl VerifySpec {
             headers.push(("Content-Type".into(), "application/json".into()));
             body = Some(serde_json::to_vec(&filled).map_err(|e| e.to_string())?);
         } else if let Some(form) = &request.form_body {
-            let mut pairs = Vec::new();
+            let mut pairs = form_urlencoded::Serializer::new(String::new());
             for (key, template) in form {
-                let value = render(template, lookup, str::to_string)?;
-                pairs.push(format!("{}={}", form_encode(key), form_encode(&value)));
+                pairs.append_pair(key, &render(template, lookup, str::to_string)?);
             }
             headers.push((
                 "Content-Type".into(),
                 "application/x-www-form-urlencoded".into(),
             ));
-            body = Some(pairs.join("&").into_bytes());
+            body = Some(pairs.finish().into_bytes());
         }
         Ok(Request {
             method: request.method.to_ascii_uppercase(),
@@ -318,23 +136,31 @@ impl VerifySpec {
 
 /// The data-driven verifier: one templated request.
 pub struct HttpVerifier<'a> {
-    pub spec: &'a VerifySpec,
+    pub check: &'a HttpCheck,
 }
 
 impl Verifier for HttpVerifier<'_> {
     fn verify(&self, credential: &Credential, context: &Context<'_>) -> Verification {
-        let request = match self.spec.build_request(credential, context.base_url) {
+        let request = match self.check.build_request(credential, context.base_url) {
             Ok(request) => request,
             Err(e) => return Verification::error(format!("building the request: {e}")),
         };
         if let Err(e) = super::endpoint::check("request", &request.url) {
             return Verification::error(e.reason);
         }
+        // Companions the rule names as owner names (a username) are not
+        // secret: a response may show them.
+        let secrets: Vec<&str> = credential
+            .parts
+            .iter()
+            .filter(|(name, _)| !self.check.owner_companions.contains(name))
+            .map(|(_, value)| value.expose())
+            .collect();
         let mut result = context
             .client
-            .send(&request, &credential.values(), &|r| self.spec.classify(r));
+            .send(&request, &secrets, &|r| self.check.classify(r));
         if result.status == Status::Live {
-            for name in &self.spec.owner_companions {
+            for name in &self.check.owner_companions {
                 if let Some(value) = credential.get(name) {
                     result.owner.insert(name.clone(), value.to_string());
                 }
@@ -435,38 +261,16 @@ fn fill_json(
     })
 }
 
-/// `application/x-www-form-urlencoded` encoding of one key or value.
-pub fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn spec(text: &str) -> VerifySpec {
-        toml::from_str(text).expect("spec parses")
-    }
-
-    #[test]
-    fn live_needs_a_body_or_header_match() {
-        let s = spec(
-            r#"
-request = { path = "/user" }
-responses = [{ status = [200], result = "live" }]
-"#,
-        );
-        assert!(s.validate().unwrap_err().contains("status alone"));
+    fn spec(text: &str) -> HttpCheck {
+        let spec: crate::provider::VerifySpec = toml::from_str(text).expect("spec parses");
+        match spec.check {
+            crate::provider::Check::Request(check) => *check,
+            other => panic!("not a request: {other:?}"),
+        }
     }
 
     #[test]
@@ -483,7 +287,6 @@ responses = [
 ]
 "#,
         );
-        s.validate().unwrap();
         let response = Response {
             status: 200,
             headers: vec![("x-oauth-scopes".into(), "repo, gist".into())],
@@ -554,9 +357,8 @@ companions = [{ name = "sid", regex = '(AC[0-9a-f]{4})' }]
 responses = [{ status = [200], json = "ok", result = "live" }]
 "#,
         );
-        s.validate().unwrap();
         let mut credential = Credential {
-            parts: BTreeMap::new(),
+            parts: std::collections::BTreeMap::new(),
         };
         for (name, value) in [("secret", "12:a/b"), ("sid", "AC12")] {
             credential

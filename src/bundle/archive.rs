@@ -5,7 +5,7 @@
 //! declared size, deep nesting, `../` or absolute names) are refused with a
 //! warning naming the entry; the rest of the archive and of the scan go on.
 
-use super::{Admission, Blob, BlobSink};
+use crate::blob::{Admission, Blob, BlobSink};
 use crate::filter::Filters;
 use crate::stats::{SkipReason, StatsCollector};
 use std::io::{Cursor, Read};
@@ -229,8 +229,8 @@ impl ArchiveScan<'_> {
         let mut decoder = flate2::read::MultiGzDecoder::new(data);
         let refusal = format!(
             "refused: expands past {} from {} compressed (ratio or size limit; a decompression bomb?)",
-            crate::report::human_bytes(limit),
-            crate::report::human_bytes(data.len() as u64)
+            crate::text::human_bytes(limit),
+            crate::text::human_bytes(data.len() as u64)
         );
         let out = self.read_limited(&mut decoder, path, limit, &refusal)?;
         budget.left -= out.len() as u64;
@@ -294,8 +294,8 @@ impl ArchiveScan<'_> {
                 entry_path,
                 format!(
                     "refused: {} uncompressed, over the {} size limit",
-                    crate::report::human_bytes(size),
-                    crate::report::human_bytes(self.admission.max_file_size)
+                    crate::text::human_bytes(size),
+                    crate::text::human_bytes(self.admission.max_file_size)
                 ),
             );
             self.stats.skipped(SkipReason::TooLarge);
@@ -331,7 +331,7 @@ impl ArchiveScan<'_> {
                     entry_path,
                     format!(
                         "refused: the archive expands past {}; its remaining entries were not scanned",
-                        crate::report::human_bytes(self.limits.max_total)
+                        crate::text::human_bytes(self.limits.max_total)
                     ),
                 );
             }

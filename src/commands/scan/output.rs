@@ -1,0 +1,183 @@
+//! The shared report path of every scan: verification (when asked), the
+//! report in the requested format, the summary line and the outcome that
+//! decides the exit code.
+
+use crate::cli::{Color, ScanArgs};
+use crate::config::{self, Config};
+use crate::engine::Engine;
+use crate::exit::Outcome;
+use crate::filter::Suppression;
+use crate::finding::{Finding, Severity};
+use crate::report::{self, Report};
+use crate::rules::Rule;
+use crate::stats::{ScanStats, VerificationStats};
+use crate::verify;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+
+/// A written report: the outcome that decides the exit code, and the
+/// findings and stats as reported (verified, `--only-verified` applied).
+pub struct ScanReport {
+    pub outcome: Outcome,
+    pub findings: Vec<Finding>,
+    pub stats: ScanStats,
+}
+
+/// Writes the report in the requested format and the summary.
+pub fn report_outcome(
+    args: &ScanArgs,
+    config: &Config,
+    engine: &Engine,
+    mut findings: Vec<Finding>,
+    mut stats: ScanStats,
+) -> Result<ScanReport> {
+    let unused_baseline = engine
+        .filters()
+        .baseline()
+        .unused(&engine.baseline_hits())
+        .count();
+    let rules_by_id: HashMap<&str, &Rule> = engine
+        .matcher()
+        .rules()
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let show_client_safe =
+        args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
+    let min_severity =
+        args.min_severity
+            .or(config.scan.min_severity)
+            .unwrap_or(if show_client_safe {
+                Severity::Info
+            } else {
+                Severity::Low
+            });
+    let fail_on = args
+        .fail_on
+        .or(config.scan.fail_on)
+        .unwrap_or(Severity::Low);
+    let found = findings.len();
+    findings.retain(|f| f.severity >= min_severity);
+    if findings.len() < found {
+        *stats
+            .suppressed
+            .entry(Suppression::BelowMinSeverity)
+            .or_default() += (found - findings.len()) as u64;
+        stats.findings = findings.len() as u64;
+    }
+    if args.verify || args.only_verified {
+        let options = verify_options(args, config)?;
+        let summary = verify::verify_findings(&mut findings, &rules_by_id, &options)?;
+        eprintln!("{}", summary.describe(findings.len()));
+        stats.verification = Some(VerificationStats {
+            distinct_credentials: summary.distinct,
+            checked: summary.checked,
+            cached: summary.cached,
+            by_status: summary
+                .by_status
+                .iter()
+                .map(|(status, n)| (status.to_string(), *n))
+                .collect(),
+        });
+        for warning in &summary.warnings {
+            eprintln!("leakstop: warning: {warning}");
+        }
+        for error in &summary.errors {
+            stats.errors.push(crate::stats::ScanError {
+                path: "(verification)".into(),
+                message: error.clone(),
+            });
+        }
+        let is_live = |f: &Finding| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        };
+        if args.only_verified {
+            findings.retain(is_live);
+            stats.findings = findings.len() as u64;
+        }
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let report = Report {
+        findings: &findings,
+        stats: &stats,
+        rules: rules_by_id,
+        color,
+    };
+    match &args.output {
+        Some(path) => {
+            let mut buffer = Vec::new();
+            report::write(args.format, &report, &mut buffer)?;
+            std::fs::write(path, buffer)
+                .with_context(|| format!("writing report to {}", path.display()))?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            report::write(args.format, &report, &mut stdout)?;
+            stdout.flush()?;
+        }
+    }
+    eprintln!("{}", report::summary(&stats, unused_baseline));
+    let failing = || findings.iter().filter(|f| f.severity >= fail_on);
+    let live_findings = failing()
+        .filter(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        })
+        .count();
+    let failing_findings = failing().count();
+    if failing_findings < findings.len() {
+        eprintln!(
+            "leakstop: {} finding{} below --fail-on {fail_on} (reported, not failing)",
+            findings.len() - failing_findings,
+            if findings.len() - failing_findings == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
+    if (args.staged || args.pre_push) && failing_findings > 0 {
+        eprintln!("{BLOCKED_COMMIT_HELP}");
+    }
+    Ok(ScanReport {
+        outcome: Outcome {
+            findings: failing_findings,
+            live_findings,
+            incomplete: stats.incomplete(),
+        },
+        findings,
+        stats,
+    })
+}
+
+/// Verification settings: flags, then the environment, then trusted configs
+/// (crate::config::verify_options).
+fn verify_options(args: &ScanArgs, config: &Config) -> Result<verify::Options> {
+    let flags = config::VerifyFlags {
+        timeout: args.verify_timeout,
+        deadline: args.verify_deadline,
+        no_cache: args.no_verify_cache,
+        verbose: args.verbose,
+    };
+    let (options, notices) = config::verify_options(config, &flags)?;
+    for notice in notices {
+        eprintln!("leakstop: verify: {notice}");
+    }
+    Ok(options)
+}
+
+/// What a developer whose commit was blocked can do.
+const BLOCKED_COMMIT_HELP: &str = "leakstop: commit blocked: the staged changes above contain secrets. Either
+  1. remove the secret from the file and `git add` it again (rotate it if it was ever pushed or shared);
+  2. if it is not a secret, add `leakstop:allow` in a comment on that line (or on a comment line above);
+  3. or accept it: `leakstop baseline create -o .leakstop-baseline.json`, and run the hook with
+     `leakstop scan --staged --baseline .leakstop-baseline.json`.";
