@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use leakstop::commands::rules::check_examples;
+use leakstop::commands::rules::{check_examples, FAMILIES};
 use leakstop::matcher::Matcher;
 use leakstop::rules::{embedded_rules, validate_embedded};
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,6 +150,59 @@ fn rules_list_prints_every_rule() {
     assert_eq!(
         rows.as_array().unwrap().len(),
         embedded_rules().unwrap().len()
+    );
+}
+
+/// Every provider file names one of the documented families, so `rules list`
+/// can count coverage by kind of service.
+#[test]
+fn every_provider_names_a_known_family() {
+    let known: BTreeSet<&str> = FAMILIES.iter().map(|(name, _)| *name).collect();
+    let unknown: BTreeSet<String> = embedded_rules()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            !r.provider_family
+                .as_deref()
+                .is_some_and(|f| known.contains(f))
+        })
+        .map(|r| format!("{}: {:?}", r.provider, r.provider_family))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "providers without a known family: {unknown:?}"
+    );
+}
+
+/// `rules list` ends with one line per family: providers and rules, which add
+/// up to the totals; the JSON rows carry the family too.
+#[test]
+fn rules_list_counts_by_family() {
+    let rules = embedded_rules().unwrap();
+    let tree = Tree::new();
+    let out = tree.leakstop(&["rules", "list"]);
+    assert_eq!(out.code, 0);
+    let table: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("FAMILY"))
+        .skip(1)
+        .collect();
+    let (mut providers, mut count) = (0, 0);
+    for line in &table {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols.len(), 3, "{line}");
+        assert!(FAMILIES.iter().any(|(f, _)| *f == cols[0]), "{line}");
+        providers += cols[1].parse::<usize>().unwrap();
+        count += cols[2].parse::<usize>().unwrap();
+    }
+    let distinct: BTreeSet<&str> = rules.iter().map(|r| r.provider.as_str()).collect();
+    assert_eq!((providers, count), (distinct.len(), rules.len()));
+    let json = tree.leakstop(&["rules", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        rows[0]["family"].as_str(),
+        rules[0].provider_family.as_deref()
     );
 }
 

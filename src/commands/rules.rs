@@ -6,9 +6,49 @@ use crate::matcher::{BlobKind, Dropped, Matcher};
 use crate::provider::Check;
 use crate::rules::{self, parse_rule_file, Strictness};
 use anyhow::{Context, Result};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
+
+/// The families a rule file's `family` may name, with what each covers
+/// (docs/rules.md lists the providers of each).
+pub const FAMILIES: &[(&str, &str)] = &[
+    ("ai", "AI and ML APIs, model hosts, vector databases"),
+    ("ci-forge", "CI/CD services and code forges"),
+    ("registry", "package and container registries"),
+    ("cloud", "clouds, PaaS, hosted databases and CDNs"),
+    (
+        "observability",
+        "monitoring, logging, error tracking, analytics, feature flags",
+    ),
+    (
+        "comms",
+        "email, SMS, chat, support desks, marketing, social networks",
+    ),
+    (
+        "payments",
+        "payments, commerce, shipping, crypto and finance",
+    ),
+    ("identity", "identity, authentication and verification"),
+    (
+        "productivity",
+        "productivity, collaboration, automation and media",
+    ),
+    (
+        "security",
+        "security tooling, secret managers and network access",
+    ),
+    ("data", "maps, weather, search and other data APIs"),
+    ("iot", "IoT platforms and push notifications"),
+    (
+        "file-format",
+        "key files, password hashes, tickets and connection strings",
+    ),
+    (
+        "generic",
+        "keyword and structure rules shared by many services",
+    ),
+];
 
 /// Prints every rule with its provider, confidence and severity.
 pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
@@ -20,6 +60,7 @@ pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
                 serde_json::json!({
                     "id": r.id, "name": r.name, "provider": r.provider,
                     "confidence": r.confidence, "severity": r.severity,
+                    "family": r.provider_family,
                     "client_safe": r.client_safe, "generic": r.generic,
                     "verify": verify_mode(r),
                 })
@@ -55,6 +96,22 @@ pub fn list(json: bool, out: &mut dyn Write) -> Result<()> {
             .collect::<HashSet<_>>()
             .len()
     )?;
+    write_family_counts(&rules, out)
+}
+
+/// One line per family: how many providers and rules it holds.
+fn write_family_counts(rules: &[rules::Rule], out: &mut dyn Write) -> Result<()> {
+    let mut families: BTreeMap<&str, (BTreeSet<&str>, usize)> = BTreeMap::new();
+    for rule in rules {
+        let family = rule.provider_family.as_deref().unwrap_or("(none)");
+        let entry = families.entry(family).or_default();
+        entry.0.insert(&rule.provider);
+        entry.1 += 1;
+    }
+    writeln!(out, "{:14}  {:>9}  {:>5}", "FAMILY", "PROVIDERS", "RULES")?;
+    for (family, (providers, count)) in &families {
+        writeln!(out, "{family:14}  {:>9}  {count:>5}", providers.len())?;
+    }
     Ok(())
 }
 

@@ -23,6 +23,9 @@ struct RuleFile {
     provider: String,
     name: String,
     docs: String,
+    /// The kind of service (`ai`, `cloud`, …): `rules list` counts by it.
+    #[serde(default)]
+    family: Option<String>,
     /// Provider-wide verification settings.
     #[serde(default)]
     verify: ProviderVerify,
@@ -37,6 +40,7 @@ impl RuleFile {
             provider,
             name,
             docs,
+            family,
             verify,
             rule,
         } = self;
@@ -45,6 +49,7 @@ impl RuleFile {
                 rule.provider = provider.clone();
                 rule.provider_name = name.clone();
                 rule.provider_docs = docs.clone();
+                rule.provider_family = family.clone();
                 rule.origin = origin.to_string();
                 rule.provider_verify = verify.clone();
                 rule

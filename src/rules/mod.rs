@@ -91,6 +91,9 @@ pub struct Rule {
     pub provider_name: String,
     #[serde(skip)]
     pub provider_docs: String,
+    /// The file header's optional `family` (docs/rules.md lists them).
+    #[serde(skip)]
+    pub provider_family: Option<String>,
     /// Where the rule came from, for error messages (`patterns/github.toml`).
     #[serde(skip)]
     pub origin: String,
