@@ -157,6 +157,15 @@ pub struct Finding {
     pub span: std::ops::Range<usize>,
 }
 
+impl Finding {
+    /// Verification found the credential live (`scan --verify`).
+    pub fn is_live(&self) -> bool {
+        self.verification
+            .as_ref()
+            .is_some_and(|v| v.status == Status::Live)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! repository, so every value is escaped the way the runner unescapes it: a
 //! newline in a file name cannot end the command and start another one.
 
-use crate::finding::{Finding, Severity, Status};
+use crate::finding::{Finding, Severity};
 
 /// Escapes a command's message (`%`, CR, LF).
 pub fn escape_data(text: &str) -> String {
@@ -33,10 +33,7 @@ pub fn command(finding: &Finding, prefix: &str) -> String {
         Severity::Medium | Severity::Low => "warning",
         Severity::Info => "notice",
     };
-    let live = finding
-        .verification
-        .as_ref()
-        .is_some_and(|v| v.status == Status::Live);
+    let live = finding.is_live();
     let mut message = format!(
         "{} ({}): {}{}",
         finding.rule_name,

@@ -2,7 +2,7 @@
 //! secrets redacted. Cells hold file names and rule text from the scanned
 //! repository, escaped so they cannot break the table or inject HTML.
 
-use crate::finding::{Finding, Status};
+use crate::finding::Finding;
 use std::fmt::Write;
 
 /// Rows shown; the rest are counted (the SARIF file has them all).
@@ -45,14 +45,7 @@ pub fn render(
     links: &Links,
     prefix: &str,
 ) -> String {
-    let live = findings
-        .iter()
-        .filter(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.status == Status::Live)
-        })
-        .count();
+    let live = findings.iter().filter(|f| f.is_live()).count();
     let mut out = String::new();
     let _ = writeln!(
         out,

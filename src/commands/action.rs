@@ -7,7 +7,6 @@ use crate::action::{self, annotate, summary, Event, Selection};
 use crate::cli::{ActionArgs, Cli, Command};
 use crate::commands::scan;
 use crate::exit::Outcome;
-use crate::finding::Status;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use std::io::Write;
@@ -48,15 +47,7 @@ pub fn run(args: &ActionArgs) -> Result<Outcome> {
         writeln!(stdout, "{}", annotate::command(finding, &prefix))?;
     }
     stdout.flush()?;
-    let live = report
-        .findings
-        .iter()
-        .filter(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.status == Status::Live)
-        })
-        .count();
+    let live = report.findings.iter().filter(|f| f.is_live()).count();
     append(
         "GITHUB_STEP_SUMMARY",
         &summary::render(

@@ -2,7 +2,6 @@
 //! format), with the same summary and outcome as the scan it stands for.
 
 use crate::exit::Outcome;
-use crate::finding::Status;
 use crate::report::{self, merge, Format, Report};
 use crate::rules::{self, Rule};
 use anyhow::{Context, Result};
@@ -48,14 +47,7 @@ pub fn merge(reports: &[PathBuf], output: Option<&Path>, format: Format) -> Resu
     eprintln!("{}", report::summary(&stats, 0));
     Ok(Outcome {
         findings: findings.len(),
-        live_findings: findings
-            .iter()
-            .filter(|f| {
-                f.verification
-                    .as_ref()
-                    .is_some_and(|v| v.status == Status::Live)
-            })
-            .count(),
+        live_findings: findings.iter().filter(|f| f.is_live()).count(),
         incomplete: stats.incomplete(),
     })
 }

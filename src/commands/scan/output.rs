@@ -93,13 +93,8 @@ pub fn report_outcome(
                 kind: crate::stats::ProblemKind::Other,
             });
         }
-        let is_live = |f: &Finding| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.status == verify::Status::Live)
-        };
         if args.only_verified {
-            findings.retain(is_live);
+            findings.retain(Finding::is_live);
             stats.findings = findings.len() as u64;
         }
     }
@@ -130,13 +125,7 @@ pub fn report_outcome(
     }
     eprintln!("{}", report::summary(&stats, unused_baseline));
     let failing = || findings.iter().filter(|f| f.severity >= fail_on);
-    let live_findings = failing()
-        .filter(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.status == verify::Status::Live)
-        })
-        .count();
+    let live_findings = failing().filter(|f| f.is_live()).count();
     let failing_findings = failing().count();
     if failing_findings < findings.len() {
         eprintln!(
