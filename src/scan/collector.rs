@@ -43,7 +43,7 @@ impl BlobSink for Collector<'_> {
         if scanned.is_err() {
             self.stats.error_as(
                 ProblemKind::Other,
-                blob.path,
+                &*blob.provenance.display_path(),
                 "internal error while scanning this blob (a leakstop bug; please report it); the rest of the scan went on",
             );
         }
@@ -54,7 +54,7 @@ impl Collector<'_> {
     fn collect(&self, blob: &Blob<'_>) {
         let mut found = self
             .scanner
-            .scan(blob.data, blob.path, blob.kind, self.stats);
+            .scan(blob.data, blob.provenance, blob.kind, self.stats);
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
         }
@@ -67,7 +67,12 @@ impl Collector<'_> {
             // Secrets the file already had before this commit are not new.
             let before: HashSet<String> = self
                 .scanner
-                .scan(&previous, blob.path, blob.kind, &StatsCollector::default())
+                .scan(
+                    &previous,
+                    blob.provenance,
+                    blob.kind,
+                    &StatsCollector::default(),
+                )
                 .into_iter()
                 .map(|f| f.fingerprint)
                 .collect();

@@ -66,17 +66,18 @@ pub fn scan(
     };
     let mut staged = Vec::new();
     for file in diff.changes.into_introduced(None, stats) {
-        if admission.admit_path(&file.path, filters, stats) {
+        if admission.admit_path(&file.provenance.display_path(), filters, stats) {
             staged.push(file);
         }
     }
     let unpaired = staged.iter().filter(|f| f.old_blob.is_none()).count();
     let pair_by_similarity = unpaired * deleted.len() <= MAX_SIMILARITY_PAIRS;
     for file in staged {
+        let path = file.provenance.display_path();
         let data = match odb::read_blob_within(
             &repo,
             file.new_blob,
-            &file.path,
+            &path,
             admission.max_file_size,
             stats,
         ) {
@@ -87,12 +88,11 @@ pub fn scan(
             }
             BlobRead::Failed => continue,
         };
-        let Some(kind) = admission.admit(&data, &file.path, stats) else {
+        let Some(kind) = admission.admit(&data, &path, stats) else {
             continue;
         };
         let read =
-            |id| match odb::read_blob_within(&repo, id, &file.path, admission.max_file_size, stats)
-            {
+            |id| match odb::read_blob_within(&repo, id, &path, admission.max_file_size, stats) {
                 BlobRead::Data(data) => Some(data),
                 _ => None,
             };
@@ -105,7 +105,7 @@ pub fn scan(
         let added = treediff::added_lines(old.as_deref().unwrap_or_default(), &data);
         sink.blob(&Blob {
             data: &data,
-            path: &file.path,
+            provenance: &file.provenance,
             kind,
             lines: Some(&added),
             commit: None,
