@@ -123,6 +123,7 @@ fn read_source(
         repo: settings.root.clone(),
         admission: settings.admission,
         all_objects: settings.mode == Mode::History { all_objects: true },
+        archives: settings.archives,
     };
     match &settings.mode {
         Mode::Directory => {
@@ -143,6 +144,7 @@ fn read_source(
                 repo: settings.root.clone(),
                 max_file_size: settings.admission.max_file_size,
                 default_excludes: settings.admission.default_excludes,
+                archives: settings.archives,
             };
             staged::scan(&options, filters, sink, stats)?;
             Ok(None)

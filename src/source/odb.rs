@@ -3,7 +3,9 @@
 //! scanned in parallel; every worker thread has its own repository handle,
 //! so pack caches are never shared or locked.
 
+use super::archived::{self, ArchiveReading, CommittedArchive};
 use super::{Admission, Blob, BlobSink};
+use crate::bundle::archive::ArchiveLimits;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::provenance::Provenance;
@@ -98,6 +100,8 @@ pub struct ObjectScanOptions {
     pub admission: Admission,
     /// Also scan blobs no walked commit introduced (dangling objects, dropped stashes).
     pub all_objects: bool,
+    /// Open archives (`None`: `--no-archives`, archives are binaries).
+    pub archives: Option<ArchiveLimits>,
 }
 
 impl ObjectScanOptions {
@@ -107,6 +111,7 @@ impl ObjectScanOptions {
             admission: self.admission,
             filters,
             all_objects: self.all_objects,
+            archives: self.archives,
         }
     }
 }
@@ -122,6 +127,7 @@ pub struct ScanPlan<'a> {
     pub filters: &'a Filters,
     /// Also scan blobs no walked commit introduced.
     pub all_objects: bool,
+    pub archives: Option<ArchiveLimits>,
 }
 
 /// Scans each distinct introduced blob once, at its first introduction (the
@@ -183,21 +189,40 @@ fn scan_one(
         }
         BlobRead::Failed => return,
     };
-    let Some(kind) = plan.admission.admit(&blob, &path, stats) else {
-        return;
-    };
     let read_previous = || -> Option<Vec<u8>> {
         match read_blob_within(repo, item.old_blob?, &path, limit, stats) {
             BlobRead::Data(previous) => Some(previous),
             BlobRead::TooLarge | BlobRead::Failed => None,
         }
     };
+    let commit = item.commit.map(|index| &plan.commits[index]);
+    if let Some(kind) = archived::kind_of(&item.provenance, &blob, plan.archives) {
+        let previous = read_previous();
+        let archive = CommittedArchive {
+            data: &blob,
+            origin: &item.provenance,
+            kind,
+            commit,
+            also_in,
+            previous: previous.as_deref(),
+        };
+        let reading = ArchiveReading {
+            limits: plan.archives.unwrap_or_default(),
+            admission: plan.admission,
+            filters: plan.filters,
+        };
+        archived::scan(&archive, reading, sink, stats);
+        return;
+    }
+    let Some(kind) = plan.admission.admit(&blob, &path, stats) else {
+        return;
+    };
     sink.blob(&Blob {
         data: &blob,
         provenance: &item.provenance,
         kind,
         lines: None,
-        commit: item.commit.map(|index| &plan.commits[index]),
+        commit,
         previous: Some(&read_previous),
         also_in,
     });
