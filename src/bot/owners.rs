@@ -4,8 +4,8 @@
 //! commit the secret was found in, else from the working tree), or
 //! `committer` (the GitHub login of the commit's author, known from a
 //! `users.noreply.github.com` address). Users become assignees; teams
-//! (`@org/team`) and e-mail owners cannot be assigned, so the issue
-//! mentions them instead. When the chosen way finds nobody, the policy's
+//! (`@org/team`) cannot be assigned, so the issue mentions them instead
+//! (e-mail owners are skipped: an issue cannot reach them). When the chosen way finds nobody, the policy's
 //! fixed `assignees` apply.
 
 use globset::{GlobBuilder, GlobMatcher};
@@ -29,7 +29,7 @@ pub enum Assign {
 pub struct Owners {
     /// GitHub logins, without `@`.
     pub users: Vec<String>,
-    /// `@org/team` and e-mail owners, as written.
+    /// `@org/team` owners, as written.
     pub mentions: Vec<String>,
 }
 
@@ -81,9 +81,18 @@ impl Codeowners {
         };
         let mut owners = Owners::default();
         for owner in &rule.owners {
-            match owner.strip_prefix('@') {
-                Some(login) if !login.contains('/') => owners.users.push(login.to_string()),
-                _ => owners.mentions.push(owner.clone()),
+            // Owners reach the issue body unescaped: only well-formed names.
+            let name = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            };
+            match owner.strip_prefix('@').map(|o| o.split_once('/')) {
+                Some(None) if name(&owner[1..]) => owners.users.push(owner[1..].to_string()),
+                Some(Some((org, team))) if name(org) && name(team) => {
+                    owners.mentions.push(owner.clone())
+                }
+                _ => {}
             }
         }
         owners

@@ -69,14 +69,8 @@ impl Bot<'_> {
             }
         }
         let locations = self.store.locations(incident.id)?;
-        let mut todo = self.todo(incident);
+        let todo = self.todo(incident);
         let owners = self.owners(incident, &decision);
-        if !owners.mentions.is_empty() {
-            todo.push(format!(
-                "Code owners of the file (teams cannot be assigned): {}",
-                owners.mentions.join(" ")
-            ));
-        }
         let close = incident.state == State::Closed;
         let Some((number, _)) = existing else {
             self.intent(incident, "issue")?;
@@ -166,7 +160,10 @@ impl Bot<'_> {
         web: &str,
     ) -> String {
         let steps = self.steps(incident);
+        let decision = self.decide(incident, &self.repo_of(incident));
+        let mentions = self.owners(incident, &decision).mentions;
         text::body(&text::IssueFacts {
+            mentions: &mentions,
             incident,
             locations,
             steps: &steps,
