@@ -1,8 +1,9 @@
-//! The bot's inputs and issue assignees, end to end with the real binary
+//! The bot's inputs and its GitHub side, end to end with the real binary
 //! against the fake providers and fake GitHub on 127.0.0.1:
 //! `bot run --scan PATH` (the scan runs in the bot, no report on disk),
-//! `--git` history scans, and assignees from CODEOWNERS (at the scanned
-//! commit or the working tree) or the committer's GitHub login.
+//! `--git` history scans, assignees from CODEOWNERS (at the scanned commit
+//! or the working tree) or the committer's GitHub login, and GitHub App
+//! authentication (JWT → installation token).
 
 #[path = "common/bot_fakes.rs"]
 mod bot_fakes;
@@ -167,6 +168,123 @@ fn an_unknown_assign_mode_is_a_policy_error_naming_the_line() {
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
         out.stderr.contains("line 2") && out.stderr.contains("oncall"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The RSA key of the fake GCP service account fixture, as an App key.
+fn app_key() -> (String, Vec<u8>) {
+    let account: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/fake-gcp-service-account.json").unwrap(),
+    )
+    .unwrap();
+    let pem = account["private_key"].as_str().unwrap().to_string();
+    let der = leakstop::verify::gcp::pkcs8_der(&pem).unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
+    (pem, key.public().as_ref().to_vec())
+}
+
+#[test]
+fn a_github_app_mints_one_installation_token_and_the_issues_use_it() {
+    use base64::Engine;
+    use common::fake::{FakeServer, Reply};
+    const MINTED: &str = "ghs_minted0installation0token0000000001";
+    let setup = leaking(&[
+        ("config/.env", &format!("GITHUB_TOKEN={GITHUB_PAT}\n")),
+        (
+            "leakstop-bot.toml",
+            "[github_app]\napp_id = 12345\ninstallation_id = 77\nprivate_key_env = \"BOT_APP_KEY\"\n",
+        ),
+    ]);
+    let (pem, public) = app_key();
+    // GitHub now takes only the installation token, not GITHUB_TOKEN.
+    let state = std::sync::Arc::clone(&setup.github.state);
+    state.lock().unwrap().token = MINTED.into();
+    let github = FakeServer::start(move |request, _| {
+        if request.method == "POST" && request.path() == "/app/installations/77/access_tokens" {
+            let body = serde_json::json!({"token": MINTED, "expires_at": "2099-01-01T00:00:00Z",
+                                          "permissions": {"issues": "write"}});
+            return Reply::json(201, &body.to_string());
+        }
+        let (path, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
+        let fake = state
+            .lock()
+            .unwrap()
+            .answer(&leakstop::bot::drill::fake::FakeRequest {
+                method: &request.method,
+                path,
+                query,
+                headers: &request.headers,
+                body: &request.body,
+            });
+        let mut reply = Reply::json(fake.status, &fake.body);
+        reply.headers = fake.headers;
+        reply
+    });
+    let out = setup.bot_with(
+        "run",
+        "bot.sqlite",
+        &["--execute"],
+        &[("BOT_APP_KEY", &pem), ("LEAKSTOP_GITHUB_API", &github.url)],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let requests = github.requests();
+    let mints: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path() == "/app/installations/77/access_tokens")
+        .collect();
+    assert_eq!(mints.len(), 1, "one token for the run");
+    assert_eq!(requests[0].path(), "/app/installations/77/access_tokens");
+    // The JWT: RS256 over header.claims, signed by the App key, issuer the App id.
+    let jwt = mints[0]
+        .header("authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &public)
+        .verify(signed.as_bytes(), &b64.decode(signature).unwrap())
+        .expect("signed with the App key");
+    let (header, claims) = signed.split_once('.').unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(header).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(claims).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(claims["iss"], "12345");
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
+    assert_eq!(exp - iat, 600, "at most ten minutes");
+    for request in &requests[1..] {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {MINTED}").as_str()),
+            "{} {}",
+            request.method,
+            request.url
+        );
+    }
+    let issue = &setup.github.issues()[0];
+    assert!(!issue.open);
+    let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
+    let key_body = pem.lines().nth(1).unwrap();
+    for text in [&out.stdout, &out.stderr, &audit, &issue.body] {
+        assert!(!text.contains(MINTED) && !text.contains(key_body));
+    }
+}
+
+#[test]
+fn github_app_policy_errors_name_the_key_and_line() {
+    let setup = leaking(&[(
+        "leakstop-bot.toml",
+        "[github_app]\napp_id = 1\ninstallation_id = 2\nprivate_key_env = \"-----BEGIN\"\n",
+    )]);
+    let out = setup.bot_with("run", "bot.sqlite", &[], &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`github_app.private_key_env`") && out.stderr.contains("line 4"),
         "{}",
         out.stderr
     );

@@ -8,6 +8,7 @@
 //! each incident from the state block of its GitHub issue.
 
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod drill;
 pub mod incident;

@@ -30,6 +30,7 @@ struct RawPolicy {
     #[serde(default)]
     credentials: BTreeMap<String, BTreeMap<String, String>>,
     store: Option<super::stores::StoreSpec>,
+    github_app: Option<super::auth::AppSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,6 +89,8 @@ pub struct Policy {
     /// The working tree the findings come from, where CODEOWNERS and
     /// commits are read (`assign`); set by the command, not the file.
     pub checkout: Option<std::path::PathBuf>,
+    /// GitHub App authentication for issues (`[github_app]`); else `GITHUB_TOKEN`.
+    pub github_app: Option<super::auth::AppSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +267,14 @@ impl Policy {
                 .check()
                 .map_err(|e| fail(super::stores::spec_error_at(text, &e)))?;
         }
+        if let Some(app) = &raw.github_app {
+            app.check().map_err(|(key, message)| {
+                fail(match super::stores::key_line(text, "github_app", &key) {
+                    Some(line) => format!("{message} (line {line})"),
+                    None => message,
+                })
+            })?;
+        }
         Ok(Policy {
             defaults,
             matches,
@@ -271,6 +282,7 @@ impl Policy {
             central_repo: d.central_repo.clone(),
             store: raw.store,
             checkout: None,
+            github_app: raw.github_app,
         })
     }
 

@@ -92,6 +92,19 @@ fn settings(
             .ok()
             .filter(|v| !v.is_empty())
     });
+    // A GitHub App named in the policy authenticates instead of the token.
+    let token = match &policy.github_app {
+        // (A dry run sends nothing, not even for a token.)
+        Some(app) if common.execute => {
+            let api = api
+                .clone()
+                .unwrap_or_else(|| crate::github::DEFAULT_API.into());
+            let mut cache = crate::github::app::TokenCache::new();
+            let timeout = Duration::from_secs_f64(common.timeout);
+            Some(app.installation_token(&api, timeout, &mut cache)?)
+        }
+        _ => token,
+    };
     let github = match (api, token) {
         (Some(api), token) => Some(GithubSetup { api, token }),
         (None, Some(token)) => Some(GithubSetup {

@@ -18,7 +18,7 @@ pub mod vault;
 
 use crate::finding::Secret;
 use crate::verify::http::Client;
-pub use spec::{spec_error_at, SpecError, StoreKind, StoreSpec};
+pub use spec::{key_line, spec_error_at, SpecError, StoreKind, StoreSpec};
 
 /// One replacement to write.
 pub struct Write<'a> {

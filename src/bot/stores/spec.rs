@@ -305,27 +305,35 @@ impl StoreSpec {
 /// The message with the line of the key in the `[store]` table (the
 /// table's own line when the key is missing), as TOML errors name lines.
 pub fn spec_error_at(text: &str, error: &SpecError) -> String {
+    match key_line(text, "store", &error.key) {
+        Some(line) => format!("{} (line {line})", error.message),
+        None => error.message.clone(),
+    }
+}
+
+/// The line of `key` in the table `[table]` of a TOML text, else the
+/// table's own line.
+pub fn key_line(text: &str, table: &str, key: &str) -> Option<usize> {
     let mut in_store = false;
     let mut header = None;
     let mut found = None;
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.starts_with('[') {
-            in_store = line.trim_start_matches('[').trim_end_matches(']').trim() == "store";
+            in_store = line.trim_start_matches('[').trim_end_matches(']').trim() == table;
             if in_store {
                 header = Some(number + 1);
             }
             continue;
         }
-        let key = line.split('=').next().unwrap_or_default().trim();
-        if in_store && line.contains('=') && key == error.key {
+        if in_store
+            && line.contains('=')
+            && line.split('=').next().unwrap_or_default().trim() == key
+        {
             found = Some(number + 1);
         }
     }
-    match found.or(header) {
-        Some(line) => format!("{} (line {line})", error.message),
-        None => error.message.clone(),
-    }
+    found.or(header)
 }
 
 #[cfg(test)]
