@@ -114,12 +114,15 @@ fn without_codeowners_the_fixed_assignees_apply() {
     assert_eq!(setup.github.issues()[0].assignees, ["fallback-user"]);
 }
 
-#[test]
-fn a_history_scan_reads_codeowners_at_the_commit_and_assigns_the_committer() {
+/// A repository whose one commit, by a GitHub no-reply address, adds a
+/// GitHub token in deploy/token.txt (and `files`).
+fn committed(files: &[(&str, &str)]) -> Setup {
     let setup = leaking(&[]);
     let tree = &setup.tree;
     tree.git(&["init", "-q", "-b", "main"]);
-    tree.write("docs/CODEOWNERS", "/deploy/ @bob\n");
+    for (path, contents) in files {
+        tree.write(path, contents);
+    }
     tree.write("deploy/token.txt", format!("{GITHUB_PAT}\n"));
     tree.git(&["add", "."]);
     tree.git(&[
@@ -130,6 +133,13 @@ fn a_history_scan_reads_codeowners_at_the_commit_and_assigns_the_committer() {
         "-m",
         "add deploy token",
     ]);
+    setup
+}
+
+#[test]
+fn a_history_scan_reads_codeowners_at_the_commit_and_assigns_the_committer() {
+    let setup = committed(&[("docs/CODEOWNERS", "/deploy/ @bob\n")]);
+    let tree = &setup.tree;
     tree.git(&["rm", "-q", "deploy/token.txt"]);
     tree.git(&["commit", "-q", "-m", "remove it"]);
     // The working tree now names someone else; the commit's owners count.
@@ -142,20 +152,10 @@ fn a_history_scan_reads_codeowners_at_the_commit_and_assigns_the_committer() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(setup.github.issues()[0].assignees, ["bob"]);
 
-    let setup2 = leaking(&[]);
-    let tree2 = &setup2.tree;
-    tree2.git(&["init", "-q", "-b", "main"]);
-    tree2.write("deploy/token.txt", format!("{GITHUB_PAT}\n"));
-    tree2.git(&["add", "."]);
-    tree2.git(&[
-        "-c",
-        "user.email=4242+octo-dev@users.noreply.github.com",
-        "commit",
-        "-q",
-        "-m",
-        "add deploy token",
-    ]);
-    tree2.write("leakstop-bot.toml", "[defaults]\nassign = \"committer\"\n");
+    let setup2 = committed(&[]);
+    setup2
+        .tree
+        .write("leakstop-bot.toml", "[defaults]\nassign = \"committer\"\n");
     let out = run_scan(&setup2, &["--git"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(setup2.github.issues()[0].assignees, ["octo-dev"]);
