@@ -97,11 +97,19 @@ pub struct BotStoreArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["findings", "scan"])))]
 pub struct BotRunArgs {
     /// A leakstop JSON or JSONL report; to verify and revoke it must carry
     /// the secrets (`scan --show-secrets --format jsonl`).
     #[arg(long, value_name = "FILE")]
-    pub findings: PathBuf,
+    pub findings: Option<PathBuf>,
+    /// Scan these paths (as `leakstop scan PATH` does, with each path's
+    /// .leakstop.toml) instead of reading a report; the secrets stay in memory.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub scan: Vec<PathBuf>,
+    /// With --scan: scan each repository's git history, not its files.
+    #[arg(long, requires = "scan")]
+    pub git: bool,
     #[command(flatten)]
     pub common: BotCommonArgs,
 }

@@ -69,16 +69,37 @@ pub fn read(path: &Path, repo: &str) -> Result<Vec<Leak>, InputError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    parse(&text, repo).map_err(fail)
+}
+
+/// The findings of a scan this process ran (`bot run --scan`), read as a
+/// report's findings are, so both inputs mean the same.
+pub fn from_findings(
+    findings: &[crate::finding::Finding],
+    repo: &str,
+) -> Result<Vec<Leak>, InputError> {
+    let raw = findings
+        .iter()
+        .map(|f| serde_json::to_value(f).and_then(serde_json::from_value))
+        .collect::<Result<Vec<RawFinding>, _>>()
+        .map_err(|e| InputError::Invalid {
+            path: "<scan>".into(),
+            message: e.to_string(),
+        })?;
+    Ok(leaks(raw, repo))
+}
+
+fn parse(text: &str, repo: &str) -> Result<Vec<Leak>, String> {
     let raw: Vec<RawFinding> = if text.trim_start().starts_with('{')
-        && serde_json::from_str::<serde_json::Value>(&text)
+        && serde_json::from_str::<serde_json::Value>(text)
             .is_ok_and(|v| v.get("findings").is_some())
     {
         #[derive(Deserialize)]
         struct Document {
             findings: Vec<RawFinding>,
         }
-        serde_json::from_str::<Document>(&text)
-            .map_err(|e| fail(format!("not a leakstop JSON report: {e}")))?
+        serde_json::from_str::<Document>(text)
+            .map_err(|e| format!("not a leakstop JSON report: {e}"))?
             .findings
     } else {
         text.lines()
@@ -86,10 +107,14 @@ pub fn read(path: &Path, repo: &str) -> Result<Vec<Leak>, InputError> {
             .filter(|(_, line)| !line.trim().is_empty())
             .map(|(i, line)| {
                 serde_json::from_str(line)
-                    .map_err(|e| fail(format!("line {}: not a leakstop finding: {e}", i + 1)))
+                    .map_err(|e| format!("line {}: not a leakstop finding: {e}", i + 1))
             })
             .collect::<Result<_, _>>()?
     };
+    Ok(leaks(raw, repo))
+}
+
+fn leaks(raw: Vec<RawFinding>, repo: &str) -> Vec<Leak> {
     let leaks = raw
         .into_iter()
         .map(|f| {
@@ -121,7 +146,7 @@ pub fn read(path: &Path, repo: &str) -> Result<Vec<Leak>, InputError> {
             }
         })
         .collect();
-    Ok(pair_aws(leaks))
+    pair_aws(leaks)
 }
 
 /// Joins each AWS secret access key to the key id found with it: together

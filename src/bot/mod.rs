@@ -8,19 +8,24 @@
 //! each incident from the state block of its GitHub issue.
 
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod drill;
 pub mod incident;
 pub mod input;
+pub mod owners;
 pub mod policy;
 pub mod providers;
 pub mod rotate;
 pub mod run;
-pub mod secrets;
 mod steps;
 pub mod store;
+pub mod stores;
 mod sync;
 pub mod text;
+
+/// The first name of [`stores`], kept for callers written against it.
+pub use stores as secrets;
 
 /// Environment variable naming a failpoint (`after:revoke`,
 /// `before:issue`): the process stops there at once (exit code 86, no

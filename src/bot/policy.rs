@@ -7,6 +7,7 @@
 
 use super::clock::parse_duration;
 use super::incident::Action;
+use super::owners::Assign;
 use globset::Glob;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -28,7 +29,8 @@ struct RawPolicy {
     matches: Vec<RawMatch>,
     #[serde(default)]
     credentials: BTreeMap<String, BTreeMap<String, String>>,
-    store: Option<super::secrets::StoreSpec>,
+    store: Option<super::stores::StoreSpec>,
+    github_app: Option<super::auth::AppSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +46,8 @@ struct RawDefaults {
     central_repo: Option<String>,
     labels: Option<Vec<String>>,
     assignees: Option<Vec<String>>,
+    /// How assignees are chosen: `fixed` (default), `codeowners`, `committer`.
+    assign: Option<Assign>,
 }
 
 /// One `[[match]]` block: every key given must match; the first block
@@ -61,6 +65,7 @@ struct RawMatch {
     issue_repo: Option<String>,
     labels: Option<Vec<String>>,
     assignees: Option<Vec<String>>,
+    assign: Option<Assign>,
 }
 
 /// Where an incident's issue goes.
@@ -80,7 +85,12 @@ pub struct Policy {
     pub credentials: BTreeMap<String, BTreeMap<String, String>>,
     pub central_repo: Option<String>,
     /// Where replacements go (`[store]`); without it nothing is rotated.
-    pub store: Option<super::secrets::StoreSpec>,
+    pub store: Option<super::stores::StoreSpec>,
+    /// The working tree the findings come from, where CODEOWNERS and
+    /// commits are read (`assign`); set by the command, not the file.
+    pub checkout: Option<std::path::PathBuf>,
+    /// GitHub App authentication for issues (`[github_app]`); else `GITHUB_TOKEN`.
+    pub github_app: Option<super::auth::AppSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +110,7 @@ struct Partial {
     issue_repo: Option<String>,
     labels: Option<Vec<String>>,
     assignees: Option<Vec<String>>,
+    assign: Option<Assign>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +121,7 @@ struct Settings {
     issues: IssueTarget,
     labels: Vec<String>,
     assignees: Vec<String>,
+    assign: Assign,
 }
 
 /// What policy says for one incident.
@@ -122,6 +134,8 @@ pub struct Decision {
     pub issue_repo: Option<String>,
     pub labels: Vec<String>,
     pub assignees: Vec<String>,
+    /// How `assignees` are completed (super::owners).
+    pub assign: Assign,
 }
 
 /// What the policy matches an incident on.
@@ -138,7 +152,7 @@ const DAY: i64 = 86_400;
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy::from_raw(RawPolicy::default(), "<built-in>").unwrap_or_else(|_| unreachable!())
+        Policy::from_raw(RawPolicy::default(), "<built-in>", "").unwrap_or_else(|_| unreachable!())
     }
 }
 
@@ -157,10 +171,10 @@ impl Policy {
             path: path.to_string(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        Policy::from_raw(raw, path)
+        Policy::from_raw(raw, path, text)
     }
 
-    fn from_raw(raw: RawPolicy, path: &str) -> Result<Policy, PolicyError> {
+    fn from_raw(raw: RawPolicy, path: &str, text: &str) -> Result<Policy, PolicyError> {
         let fail = |message: String| PolicyError::Invalid {
             path: path.to_string(),
             message,
@@ -180,6 +194,7 @@ impl Policy {
                 .clone()
                 .unwrap_or_else(|| vec!["leaked-secret".into()]),
             assignees: d.assignees.clone().unwrap_or_default(),
+            assign: d.assign.unwrap_or_default(),
         };
         if let Some(repo) = &d.central_repo {
             check_repo("defaults.central_repo", repo).map_err(fail)?;
@@ -233,6 +248,7 @@ impl Policy {
                     issue_repo: m.issue_repo.clone(),
                     labels: m.labels.clone(),
                     assignees: m.assignees.clone(),
+                    assign: m.assign,
                 },
             });
         }
@@ -247,7 +263,17 @@ impl Policy {
             }
         }
         if let Some(store) = &raw.store {
-            store.validate().map_err(fail)?;
+            store
+                .check()
+                .map_err(|e| fail(super::stores::spec_error_at(text, &e)))?;
+        }
+        if let Some(app) = &raw.github_app {
+            app.check().map_err(|(key, message)| {
+                fail(match super::stores::key_line(text, "github_app", &key) {
+                    Some(line) => format!("{message} (line {line})"),
+                    None => message,
+                })
+            })?;
         }
         Ok(Policy {
             defaults,
@@ -255,6 +281,8 @@ impl Policy {
             credentials: raw.credentials,
             central_repo: d.central_repo.clone(),
             store: raw.store,
+            checkout: None,
+            github_app: raw.github_app,
         })
     }
 
@@ -314,6 +342,9 @@ impl Policy {
             assignees: first(&|p| p.assignees.is_some())
                 .and_then(|p| p.assignees.clone())
                 .unwrap_or_else(|| d.assignees.clone()),
+            assign: first(&|p| p.assign.is_some())
+                .and_then(|p| p.assign)
+                .unwrap_or(d.assign),
         }
     }
 }

@@ -11,7 +11,7 @@ use super::incident::{Action, State};
 use super::providers::{self, verify_leak, RevokeContext, Rotated, Target};
 use super::run::Bot;
 use super::store::{Incident, Phase};
-use super::{clock, failpoint, secrets};
+use super::{clock, failpoint, stores};
 use crate::verify::Status;
 
 impl Bot<'_> {
@@ -141,7 +141,7 @@ impl Bot<'_> {
                 .set_state(incident, State::NeedsHuman, Some(&reason), clock::now())?;
             return Ok(());
         }
-        let location = secrets::StoreSpec::location(
+        let location = stores::StoreSpec::location(
             &spec,
             &incident.provider,
             &incident.rule_id,
@@ -150,13 +150,18 @@ impl Bot<'_> {
         .map_err(anyhow::Error::msg)?;
         self.intent(incident, "store")?;
         failpoint("before", "store");
-        let stored = secrets::put(&spec, &token, &location, &new, self.env.client);
+        let write = stores::Write {
+            incident: &incident.fingerprint,
+            location: &location,
+            value: &new,
+        };
+        let stored = stores::store_replacement(&spec, &token, &write, self.env.client);
         drop(new);
         failpoint("after", "store");
         match stored {
-            Ok(version) => {
-                let detail = format!("stored in vault {location}, version {version}");
-                self.result(incident, "store", true, &detail, None)?;
+            Ok(stored) => {
+                let detail = stored.describe();
+                self.result(incident, "store", true, &detail, stored.request_id)?;
                 self.store
                     .set_state(incident, State::ReplacementStored, None, clock::now())?;
                 done.push(detail);

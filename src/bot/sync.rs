@@ -70,13 +70,14 @@ impl Bot<'_> {
         }
         let locations = self.store.locations(incident.id)?;
         let todo = self.todo(incident);
+        let owners = self.owners(incident, &decision);
         let close = incident.state == State::Closed;
         let Some((number, _)) = existing else {
             self.intent(incident, "issue")?;
             let body = self.render(incident, &locations, &todo, &web);
             failpoint("before", "issue");
             let title = text::title(incident, &locations);
-            let created = self.create(&target, &title, &body, &decision);
+            let created = self.create(&target, &title, &body, &decision, &owners.users);
             let issue = match created {
                 Ok(issue) => issue,
                 Err(e)
@@ -88,7 +89,7 @@ impl Bot<'_> {
                             .is_some_and(|c| c != target) =>
                 {
                     target = self.policy.central_repo.clone().unwrap_or_default();
-                    self.create(&target, &title, &body, &decision)?
+                    self.create(&target, &title, &body, &decision, &owners.users)?
                 }
                 Err(e) => {
                     self.result(incident, "issue", false, &e.to_string(), None)?;
@@ -141,10 +142,11 @@ impl Bot<'_> {
         title: &str,
         body: &str,
         decision: &super::policy::Decision,
+        assignees: &[String],
     ) -> Result<crate::github::issues::Issue, crate::github::GithubError> {
         match &self.github {
             Some((client, _)) => {
-                client.create_issue(repo, title, body, &decision.labels, &decision.assignees)
+                client.create_issue(repo, title, body, &decision.labels, assignees)
             }
             None => Err(crate::github::GithubError::Setup("no GitHub client".into())),
         }
@@ -158,7 +160,10 @@ impl Bot<'_> {
         web: &str,
     ) -> String {
         let steps = self.steps(incident);
+        let decision = self.decide(incident, &self.repo_of(incident));
+        let mentions = self.owners(incident, &decision).mentions;
         text::body(&text::IssueFacts {
+            mentions: &mentions,
             incident,
             locations,
             steps: &steps,

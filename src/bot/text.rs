@@ -59,6 +59,9 @@ pub struct IssueFacts<'a> {
     pub steps: &'a [Step],
     /// What a human must still do, one item each.
     pub todo: &'a [String],
+    /// Code owners that cannot be assigned (teams, e-mail addresses),
+    /// checked by super::owners; mentioned so GitHub notifies them.
+    pub mentions: &'a [String],
     pub web_base: &'a str,
     pub audit_head: &'a str,
 }
@@ -181,6 +184,12 @@ pub fn body(facts: &IssueFacts<'_>) -> String {
     out.push_str("\n### What a human must still do\n\n");
     for item in facts.todo {
         out.push_str(&format!("- [ ] {}\n", cell(item)));
+    }
+    if !facts.mentions.is_empty() {
+        out.push_str(&format!(
+            "\nCode owners of the file (teams cannot be assigned): {}\n",
+            facts.mentions.join(" ")
+        ));
     }
     out.push_str("\n### Audit trail\n\n| time | step | phase | detail |\n|---|---|---|---|\n");
     for step in facts.steps {

@@ -33,23 +33,78 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
     Store::open(path).with_context(|| format!("opening {}", path.display()))
 }
 
+/// Where a run's findings come from.
+enum Input<'a> {
+    /// A report (`--findings FILE`).
+    Report(&'a Path),
+    /// Scans run here (`--scan PATH...`, `--git` for history).
+    Scan(&'a [PathBuf], bool),
+}
+
+/// Scans each path as `leakstop scan PATH` does (the same settings
+/// resolution, engine and scan entry), keeping the secrets in memory.
+fn scan_leaks(paths: &[PathBuf], git: bool, repo: &str) -> anyhow::Result<Vec<input::Leak>> {
+    #[derive(clap::Parser)]
+    struct ScanOnly {
+        #[command(flatten)]
+        input: crate::cli::ScanInput,
+    }
+    let mut leaks = Vec::new();
+    for path in paths {
+        let args = [std::ffi::OsString::from("leakstop"), path.clone().into()];
+        let scan_input = <ScanOnly as clap::Parser>::try_parse_from(args)?.input;
+        let mode = if git {
+            crate::scan::Mode::History { all_objects: false }
+        } else {
+            crate::scan::Mode::Directory
+        };
+        let resolved = crate::commands::scan::settings::resolve(&scan_input, mode, None, false)?;
+        let engine = crate::scan::setup::build_engine(&resolved.config, resolved.baseline, true)?;
+        let scanned = crate::scan::run(&resolved.settings, &engine)?;
+        eprintln!(
+            "leakstop: bot: scanned {}: {} finding(s)",
+            path.display(),
+            scanned.findings.len()
+        );
+        leaks.extend(input::from_findings(&scanned.findings, repo)?);
+    }
+    Ok(leaks)
+}
+
 fn settings(
     common: &BotCommonArgs,
-    findings: &Path,
+    findings: Input<'_>,
     selector: Selector,
     force: bool,
 ) -> anyhow::Result<Settings> {
-    let policy = match &common.policy {
+    let mut policy = match &common.policy {
         Some(path) => Policy::load(path)?,
         None if Path::new(POLICY_FILE).is_file() => Policy::load(Path::new(POLICY_FILE))?,
         None => Policy::default(),
     };
+    // CODEOWNERS and commit authors are read where the findings come from.
+    if let Input::Scan(paths, _) = &findings {
+        policy.checkout = paths.first().cloned();
+    }
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
     let api = common.github_api.clone().or_else(|| {
         std::env::var("LEAKSTOP_GITHUB_API")
             .ok()
             .filter(|v| !v.is_empty())
     });
+    // A GitHub App named in the policy authenticates instead of the token.
+    let token = match &policy.github_app {
+        // (A dry run sends nothing, not even for a token.)
+        Some(app) if common.execute => {
+            let api = api
+                .clone()
+                .unwrap_or_else(|| crate::github::DEFAULT_API.into());
+            let mut cache = crate::github::app::TokenCache::new();
+            let timeout = Duration::from_secs_f64(common.timeout);
+            Some(app.installation_token(&api, timeout, &mut cache)?)
+        }
+        _ => token,
+    };
     let github = match (api, token) {
         (Some(api), token) => Some(GithubSetup { api, token }),
         (None, Some(token)) => Some(GithubSetup {
@@ -77,13 +132,16 @@ fn settings(
     let store_token = policy
         .store
         .as_ref()
-        .and_then(|store| std::env::var(&store.token_env).ok())
+        .and_then(|store| std::env::var(store.token_var()).ok())
         .filter(|t| !t.is_empty())
         .map(crate::finding::Secret::new);
     Ok(Settings {
         store_token,
         credentials,
-        leaks: input::read(findings, &common.repo)?,
+        leaks: match findings {
+            Input::Report(path) => input::read(path, &common.repo)?,
+            Input::Scan(paths, git) => scan_leaks(paths, git, &common.repo)?,
+        },
         execute: common.execute,
         force_revoke: force,
         public: common.public,
@@ -157,7 +215,11 @@ fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcom
 }
 
 pub fn run(args: &BotRunArgs) -> anyhow::Result<Outcome> {
-    let settings = settings(&args.common, &args.findings, Selector::All, false)?;
+    let input = match &args.findings {
+        Some(path) => Input::Report(path),
+        None => Input::Scan(&args.scan, args.git),
+    };
+    let settings = settings(&args.common, input, Selector::All, false)?;
     execute(&args.common, &settings)
 }
 
@@ -168,7 +230,7 @@ pub fn revoke(args: &BotRevokeArgs) -> anyhow::Result<Outcome> {
         (_, _, Some(provider)) => Selector::ProviderLive(provider.clone()),
         _ => anyhow::bail!("name --incident, --fingerprint or --provider with --all-live"),
     };
-    let settings = settings(&args.common, &args.findings, selector, true)?;
+    let settings = settings(&args.common, Input::Report(&args.findings), selector, true)?;
     execute(&args.common, &settings)
 }
 

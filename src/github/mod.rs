@@ -8,6 +8,7 @@
 //! rate-limit reset on 403/429. Each call has a timeout. The runtime is
 //! tokio's current-thread one, started only when the bot talks to GitHub.
 
+pub mod app;
 pub mod clone;
 pub mod issues;
 pub mod repos;

@@ -230,7 +230,7 @@ const MAX_TRUSTED_FILE: u64 = 16 << 20;
 
 /// The content of `path` at commit `revision` (hex), or `None` if that
 /// commit has no such file.
-fn read_at(root: &Path, revision: &str, path: &str) -> Result<Option<String>> {
+pub fn read_at(root: &Path, revision: &str, path: &str) -> Result<Option<String>> {
     let repo = gix::discover(root)
         .with_context(|| format!("opening the repository at {}", root.display()))?;
     let id = gix::ObjectId::from_hex(revision.as_bytes())

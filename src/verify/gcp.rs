@@ -94,7 +94,6 @@ pub fn assertion(key_id: &str, email: &str, pem: &str, issued_at: u64) -> Result
     let der = pkcs8_der(pem)?;
     let key = RsaKeyPair::from_pkcs8(&der)
         .map_err(|e| format!("the private_key is not an RSA PKCS#8 key: {e}"))?;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": key_id });
     let claims = serde_json::json!({
         "iss": email,
@@ -103,6 +102,16 @@ pub fn assertion(key_id: &str, email: &str, pem: &str, issued_at: u64) -> Result
         "iat": issued_at,
         "exp": issued_at + 600,
     });
+    sign_jwt(&key, &header, &claims)
+}
+
+/// An RS256 JWT of `header` and `claims` (also GitHub App JWTs, src/github/app.rs).
+pub fn sign_jwt(
+    key: &RsaKeyPair,
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+) -> Result<String, String> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let signing_input = format!(
         "{}.{}",
         b64.encode(header.to_string()),

@@ -4,7 +4,7 @@
 mod github;
 mod output;
 mod revisions;
-mod settings;
+pub(crate) mod settings;
 mod url;
 
 use crate::cli::{ScanArgs, ScanInput, ScanTarget};
