@@ -33,31 +33,41 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
     Store::open(path).with_context(|| format!("opening {}", path.display()))
 }
 
-fn settings(
-    common: &BotCommonArgs,
-    findings: &Path,
-    selector: Selector,
-    force: bool,
-) -> anyhow::Result<Settings> {
-    let policy = match &common.policy {
+/// The policy: `--policy`, else ./leakstop-bot.toml when present, else the defaults.
+pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
+    Ok(match path {
         Some(path) => Policy::load(path)?,
         None if Path::new(POLICY_FILE).is_file() => Policy::load(Path::new(POLICY_FILE))?,
         None => Policy::default(),
-    };
+    })
+}
+
+/// GitHub for issues: `--github-api` or LEAKSTOP_GITHUB_API, token from GITHUB_TOKEN.
+pub fn github_setup(api: Option<&str>) -> Option<GithubSetup> {
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let api = common.github_api.clone().or_else(|| {
+    let api = api.map(str::to_string).or_else(|| {
         std::env::var("LEAKSTOP_GITHUB_API")
             .ok()
             .filter(|v| !v.is_empty())
     });
-    let github = match (api, token) {
+    match (api, token) {
         (Some(api), token) => Some(GithubSetup { api, token }),
         (None, Some(token)) => Some(GithubSetup {
             api: crate::github::DEFAULT_API.into(),
             token: Some(token),
         }),
         (None, None) => None,
-    };
+    }
+}
+
+fn settings(
+    common: &BotCommonArgs,
+    findings: &Path,
+    selector: Selector,
+    force: bool,
+) -> anyhow::Result<Settings> {
+    let policy = load_policy(common.policy.as_deref())?;
+    let github = github_setup(common.github_api.as_deref());
     // Admin credentials: the policy names the variables; only their values
     // (never written anywhere) reach the providers that need them.
     let credentials = policy
@@ -95,10 +105,13 @@ fn settings(
     })
 }
 
-fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+/// Runs the bot with `settings`, its per-incident lines to `out`.
+fn execute(
+    common: &BotCommonArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> anyhow::Result<run::Summary> {
     let path = store_path(&common.store)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let store = if settings.execute {
         open_store(&path)?
     } else if path.is_file() {
@@ -120,7 +133,7 @@ fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcom
         let _ = std::fs::remove_file(&scratch);
         log
     };
-    let summary = run::run(settings, &store, &mut log, &mut out)?;
+    let summary = run::run(settings, &store, &mut log, out)?;
     let states: Vec<String> = summary
         .by_state
         .iter()
@@ -149,16 +162,38 @@ fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcom
     for error in &summary.errors {
         eprintln!("leakstop: bot: {error}");
     }
-    Ok(Outcome {
+    Ok(summary)
+}
+
+fn outcome(summary: &run::Summary) -> Outcome {
+    Outcome {
         findings: 0,
         live_findings: summary.live_left,
         incomplete: !summary.errors.is_empty(),
-    })
+    }
+}
+
+fn execute_to_stdout(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    execute(common, settings, &mut out).map(|summary| outcome(&summary))
 }
 
 pub fn run(args: &BotRunArgs) -> anyhow::Result<Outcome> {
     let settings = settings(&args.common, &args.findings, Selector::All, false)?;
-    execute(&args.common, &settings)
+    execute_to_stdout(&args.common, &settings)
+}
+
+/// `bot revoke` for another front end (`leakstop serve`): the same
+/// settings, the same run, its per-incident lines to `out`.
+pub fn revoke_selected(
+    common: &BotCommonArgs,
+    findings: &Path,
+    selector: Selector,
+    out: &mut dyn Write,
+) -> anyhow::Result<run::Summary> {
+    let settings = settings(common, findings, selector, true)?;
+    execute(common, &settings, out)
 }
 
 pub fn revoke(args: &BotRevokeArgs) -> anyhow::Result<Outcome> {
@@ -169,7 +204,7 @@ pub fn revoke(args: &BotRevokeArgs) -> anyhow::Result<Outcome> {
         _ => anyhow::bail!("name --incident, --fingerprint or --provider with --all-live"),
     };
     let settings = settings(&args.common, &args.findings, selector, true)?;
-    execute(&args.common, &settings)
+    execute_to_stdout(&args.common, &settings)
 }
 
 pub fn status(args: &BotStoreArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {

@@ -3,6 +3,7 @@
 
 mod csv;
 mod human;
+pub mod html;
 mod json;
 pub mod merge;
 mod sarif;
@@ -25,6 +26,8 @@ pub enum Format {
     Jsonl,
     Sarif,
     Csv,
+    /// One self-contained page (summary, charts, a sortable table); secrets always redacted.
+    Html,
 }
 
 /// Everything a report renders.
@@ -43,6 +46,7 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Csv => csv::write(report, out),
+        Format::Html => html::write(report, out),
     }
 }
 
