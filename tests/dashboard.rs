@@ -34,6 +34,14 @@ struct Server {
     url: String,
     /// Standard error up to and including the "dashboard on" line.
     early: Vec<String>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// What serve printed since it started listening.
+    fn log(&self) -> String {
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
+    }
 }
 
 impl Drop for Server {
@@ -78,7 +86,12 @@ fn serve(setup: &Setup, args: &[&str], env: &[(String, String)]) -> Result<Serve
             .map(|u| u.trim_end_matches('/').to_string());
         early.push(line);
         if let Some(url) = url {
-            return Ok(Server { child, url, early });
+            return Ok(Server {
+                child,
+                url,
+                early,
+                lines,
+            });
         }
     }
     let _ = child.kill();
@@ -236,7 +249,11 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
     assert_eq!(setup.providers.count(GITLAB_REVOKE), 0);
 
     let answer = submit_revoke(&browser, &confirm_url, TOKEN, "");
-    assert!(answer.contains("1 incident(s) acted on"), "{answer}");
+    assert!(
+        answer.contains("1 incident(s) acted on"),
+        "{answer}\n{}",
+        server.log()
+    );
     assert_eq!(setup.providers.count(GITLAB_REVOKE), 1, "{:?}", setup.providers.calls());
     browser.screenshot("revoked.png");
 
