@@ -125,7 +125,11 @@ fn filed() -> (Setup, Vec<String>) {
         &["--execute", "--policy", &policy],
         &[("LEAKSTOP_BOT_NOW", &three_days_ago)],
     );
-    assert_eq!(out.code, 2, "live keys are left for a human: {}", out.stderr);
+    assert_eq!(
+        out.code, 2,
+        "live keys are left for a human: {}",
+        out.stderr
+    );
     let token = setup.path("token");
     std::fs::write(&token, format!("{TOKEN}\n")).expect("token file");
     let args = vec![
@@ -166,7 +170,11 @@ fn submit_revoke(browser: &Browser, url: &str, token: &str, tamper: &str) -> Str
         "return document.readyState === 'complete' && !document.getElementById('confirm-form');",
         "the answer to the revoke form",
     );
-    browser.exec("return document.body.innerText;").as_str().unwrap_or("").to_string()
+    browser
+        .exec("return document.body.innerText;")
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -176,7 +184,11 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
     let mut with_bind = args.clone();
     with_bind.extend(["--bind", "127.0.0.1:0"]);
     let server = serve(&setup, &with_bind, &setup.env(&[])).expect("serve starts");
-    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     let browser = Browser::start();
 
     // The list: every incident, all overdue (detected three days ago,
@@ -202,7 +214,10 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
 
     // The incident: the hostile path is text, its timeline and audit chain show.
     browser.click("#incidents tbody tr a");
-    browser.wait_for("return !!document.getElementById('timeline');", "the incident page");
+    browser.wait_for(
+        "return !!document.getElementById('timeline');",
+        "the incident page",
+    );
     let locations = browser.text("#locations");
     assert!(locations.contains("<script>window.pwned=1"), "{locations}");
     assert_eq!(
@@ -210,7 +225,10 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
         serde_json::json!(["undefined", 0])
     );
     let timeline = browser.text("#timeline");
-    assert!(timeline.contains("verify") && timeline.contains("done"), "{timeline}");
+    assert!(
+        timeline.contains("verify") && timeline.contains("done"),
+        "{timeline}"
+    );
     assert!(browser.text("#chain").contains("Audit chain intact"));
     assert!(browser.text("#issues").contains("acme/app#"));
     assert!(browser.text("#verification").contains("live"));
@@ -221,7 +239,10 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
     // Emergency revoke: the confirmation step, then refused without the
     // right token, refused without the CSRF token, done once with both.
     browser.click("#revoke");
-    browser.wait_for("return !!document.getElementById('confirm-form');", "the confirmation page");
+    browser.wait_for(
+        "return !!document.getElementById('confirm-form');",
+        "the confirmation page",
+    );
     browser.screenshot("confirm.png");
     let confirm_url = browser.url();
     let answer = submit_revoke(&browser, &confirm_url, "not-the-token-at-all", "");
@@ -244,7 +265,12 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
     assert_eq!(setup.providers.count(GITLAB_REVOKE), 0);
 
     // The JSON API refuses an action without the bearer token.
-    let refused = http("POST", &format!("{}/api/incidents/{id}/revoke", server.url), &[], None);
+    let refused = http(
+        "POST",
+        &format!("{}/api/incidents/{id}/revoke", server.url),
+        &[],
+        None,
+    );
     assert_eq!(refused.status, 401);
     assert_eq!(setup.providers.count(GITLAB_REVOKE), 0);
 
@@ -254,7 +280,12 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
         "{answer}\n{}",
         server.log()
     );
-    assert_eq!(setup.providers.count(GITLAB_REVOKE), 1, "{:?}", setup.providers.calls());
+    assert_eq!(
+        setup.providers.count(GITLAB_REVOKE),
+        1,
+        "{:?}",
+        setup.providers.calls()
+    );
     browser.screenshot("revoked.png");
 
     // Again, from the page and from the API: idempotent, no second call.
@@ -275,7 +306,13 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
     assert!(!browser.text("h1").contains("overdue"));
     assert!(browser.text("#timeline").contains("revoke"));
     let detail: serde_json::Value = serde_json::from_str(
-        &http("GET", &format!("{}/api/incidents/{id}", server.url), &[], None).body,
+        &http(
+            "GET",
+            &format!("{}/api/incidents/{id}", server.url),
+            &[],
+            None,
+        )
+        .body,
     )
     .expect("JSON");
     assert!(
@@ -284,7 +321,13 @@ fn dashboard_filters_shows_a_timeline_and_revokes_only_with_token_and_csrf() {
     );
     assert_eq!(detail["audit"]["intact"], true);
     let times: serde_json::Value = serde_json::from_str(
-        &http("GET", &format!("{}/api/time-to-revoke", server.url), &[], None).body,
+        &http(
+            "GET",
+            &format!("{}/api/time-to-revoke", server.url),
+            &[],
+            None,
+        )
+        .body,
     )
     .expect("JSON");
     let gitlab = times["providers"]
@@ -361,7 +404,8 @@ fn the_html_report_opens_with_no_network_request_and_its_table_filters() {
 
     // Sorting by provider puts github first, then descending after a second click.
     browser.click("#findings thead th:nth-child(2)");
-    let first = "return document.querySelector('#findings tbody tr').getAttribute('data-provider');";
+    let first =
+        "return document.querySelector('#findings tbody tr').getAttribute('data-provider');";
     assert_eq!(browser.exec(first), "github");
     browser.click("#findings thead th:nth-child(2)");
     assert_eq!(browser.exec(first), "slack");
@@ -378,15 +422,23 @@ fn serve_refuses_a_non_loopback_address_unless_bind_is_explicit() {
     let mut env = setup.env(&[]);
     env.push(("LEAKSTOP_SERVE_BIND".into(), "0.0.0.0:0".into()));
     let refused = serve(&setup, &args, &env);
-    let message = refused.err().expect("a non-loopback address from the environment is refused");
-    assert!(message.contains("refusing to listen on 0.0.0.0:0"), "{message}");
+    let message = refused
+        .err()
+        .expect("a non-loopback address from the environment is refused");
+    assert!(
+        message.contains("refusing to listen on 0.0.0.0:0"),
+        "{message}"
+    );
     assert!(message.contains("(exit status: 4)"), "{message}");
 
     let mut explicit = args.clone();
     explicit.extend(["--bind", "0.0.0.0:0"]);
     let server = serve(&setup, &explicit, &setup.env(&[])).expect("an explicit --bind is taken");
     let early = server.early.join("\n");
-    assert!(early.contains("warning: the dashboard listens on 0.0.0.0:"), "{early}");
+    assert!(
+        early.contains("warning: the dashboard listens on 0.0.0.0:"),
+        "{early}"
+    );
     assert!(server.url.starts_with("http://0.0.0.0:"));
 
     // The default is loopback.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// Reads a JSON report, or a JSON Lines one (a finding per line, no stats).
 fn read_any(path: &Path) -> Result<merge::ReportDocument> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.trim_start().starts_with('{') && text.trim_start().contains("\"findings\"") {
         if let Ok(document) = merge::read(path) {
             return Ok(document);

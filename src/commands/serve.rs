@@ -30,7 +30,9 @@ fn token(args: &ServeArgs) -> anyhow::Result<Secret> {
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
-    let env_bind = std::env::var(serve::BIND_ENV).ok().filter(|v| !v.is_empty());
+    let env_bind = std::env::var(serve::BIND_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
     let (bind, warning) = serve::resolve_bind(args.bind.as_deref(), env_bind.as_deref())?;
     let token = token(args)?;
     if !args.store.is_file() {
@@ -86,7 +88,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
             revoker,
             web,
         },
-        |addr| eprintln!("leakstop: dashboard on http://{addr}/ (emergency actions need the token)"),
+        |addr| {
+            eprintln!("leakstop: dashboard on http://{addr}/ (emergency actions need the token)")
+        },
     )?;
     Ok(Outcome::default())
 }

@@ -58,7 +58,13 @@ fn csp_hash(text: &str) -> String {
 }
 
 /// Where a location can be seen on GitHub (an org scan names the repository).
-pub fn github_link(web: &str, repo: &str, commit: Option<&str>, path: &str, line: usize) -> Option<String> {
+pub fn github_link(
+    web: &str,
+    repo: &str,
+    commit: Option<&str>,
+    path: &str,
+    line: usize,
+) -> Option<String> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -184,7 +190,13 @@ fn row(finding: &Finding) -> Row<'_> {
         date: finding.commit.as_ref().map(|c| c.date.as_str()),
         secret_redacted: &finding.secret_redacted,
         fingerprint: &finding.fingerprint,
-        link: github_link("https://github.com", repository, commit, &finding.path, finding.line),
+        link: github_link(
+            "https://github.com",
+            repository,
+            commit,
+            &finding.path,
+            finding.line,
+        ),
     }
 }
 
@@ -206,7 +218,16 @@ fn counts<'a>(rows: &'a [Row<'a>], key: impl Fn(&'a Row<'a>) -> &'a str) -> Vec<
     }
     let mut out: Vec<(String, usize)> = map
         .into_iter()
-        .map(|(k, n)| (if k.is_empty() { "(none)".into() } else { k.to_string() }, n))
+        .map(|(k, n)| {
+            (
+                if k.is_empty() {
+                    "(none)".into()
+                } else {
+                    k.to_string()
+                },
+                n,
+            )
+        })
         .collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
@@ -235,7 +256,11 @@ fn filter_select(key: &str, title: &str, items: &[(String, usize)]) -> String {
     let mut values: Vec<&String> = items.iter().map(|(v, _)| v).collect();
     values.sort();
     for value in values {
-        let raw = if value == "(none)" { "" } else { value.as_str() };
+        let raw = if value == "(none)" {
+            ""
+        } else {
+            value.as_str()
+        };
         if raw.is_empty() {
             continue;
         }
@@ -377,10 +402,20 @@ mod tests {
     #[test]
     fn links_only_for_plain_repository_names() {
         assert_eq!(
-            github_link("https://github.com", "acme/app", Some("abc123"), "a b#.env", 3).as_deref(),
+            github_link(
+                "https://github.com",
+                "acme/app",
+                Some("abc123"),
+                "a b#.env",
+                3
+            )
+            .as_deref(),
             Some("https://github.com/acme/app/blob/abc123/a%20b%23.env#L3")
         );
-        assert_eq!(github_link("https://github.com", "javascript:x/y", None, "a", 1), None);
+        assert_eq!(
+            github_link("https://github.com", "javascript:x/y", None, "a", 1),
+            None
+        );
         assert_eq!(github_link("https://github.com", "", None, "a", 1), None);
     }
 }

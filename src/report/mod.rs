@@ -2,8 +2,8 @@
 //! unless the user asked for `--show-secrets`.
 
 mod csv;
-mod human;
 pub mod html;
+mod human;
 mod json;
 pub mod merge;
 mod sarif;

@@ -142,7 +142,12 @@ fn overdue(incident: &Incident, repository: &str, policy: &Policy, now: i64) -> 
     now > deadline
 }
 
-fn row(store: &Store, incident: &Incident, policy: &Policy, now: i64) -> Result<IncidentRow, StoreError> {
+fn row(
+    store: &Store,
+    incident: &Incident,
+    policy: &Policy,
+    now: i64,
+) -> Result<IncidentRow, StoreError> {
     let locations = store.locations(incident.id)?;
     let mut repositories: Vec<String> = locations
         .iter()
@@ -182,7 +187,12 @@ fn row(store: &Store, incident: &Incident, policy: &Policy, now: i64) -> Result<
 }
 
 /// The incidents the filter selects, oldest first.
-pub fn list(store: &Store, policy: &Policy, filter: &Filter, now: i64) -> Result<Vec<IncidentRow>, String> {
+pub fn list(
+    store: &Store,
+    policy: &Policy,
+    filter: &Filter,
+    now: i64,
+) -> Result<Vec<IncidentRow>, String> {
     let older_than = match filter.older_than.trim() {
         "" => None,
         text => Some(clock::parse_duration(text).map_err(|e| format!("older_than: {e}"))?),
@@ -272,7 +282,11 @@ pub fn detail(
 
 /// Median and worst time to revoke per provider, with open live keys and
 /// overdue incidents counted.
-pub fn time_to_revoke(store: &Store, policy: &Policy, now: i64) -> Result<Vec<ProviderTimes>, StoreError> {
+pub fn time_to_revoke(
+    store: &Store,
+    policy: &Policy,
+    now: i64,
+) -> Result<Vec<ProviderTimes>, StoreError> {
     let mut by_provider: BTreeMap<String, (Vec<i64>, usize, usize)> = BTreeMap::new();
     for incident in store.all()? {
         let entry = by_provider.entry(incident.provider.clone()).or_default();

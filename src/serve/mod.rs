@@ -200,7 +200,10 @@ fn router(app: Shared) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/incidents/{id}", get(incident))
-        .route("/incidents/{id}/revoke", get(confirm_incident).post(revoke_incident))
+        .route(
+            "/incidents/{id}/revoke",
+            get(confirm_incident).post(revoke_incident),
+        )
         .route(
             "/providers/{provider}/revoke-live",
             get(confirm_provider).post(revoke_provider),
@@ -209,7 +212,10 @@ fn router(app: Shared) -> Router {
         .route("/static/dashboard.css", get(style))
         .route("/api/incidents", get(api_incidents))
         .route("/api/incidents/{id}", get(api_incident))
-        .route("/api/incidents/{id}/revoke", axum::routing::post(api_revoke_incident))
+        .route(
+            "/api/incidents/{id}/revoke",
+            axum::routing::post(api_revoke_incident),
+        )
         .route("/api/time-to-revoke", get(api_times))
         .route(
             "/api/providers/{provider}/revoke-live",
@@ -274,7 +280,11 @@ fn now() -> i64 {
 }
 
 async fn script() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 async fn style() -> Response {
@@ -324,7 +334,10 @@ async fn confirm_incident(State(app): State<Shared>, UrlPath(id): UrlPath<i64>) 
     }
 }
 
-async fn confirm_provider(State(app): State<Shared>, UrlPath(provider): UrlPath<String>) -> Response {
+async fn confirm_provider(
+    State(app): State<Shared>,
+    UrlPath(provider): UrlPath<String>,
+) -> Response {
     let name = provider.clone();
     let result = with_store(&app, move |app, store| {
         let live = data::live_of_provider(store, &name).map_err(|e| e.to_string())?;
@@ -359,30 +372,34 @@ struct ActionForm {
 }
 
 /// Checks a form post; the error is the page to answer with.
-fn check_form(app: &App, headers: &HeaderMap, form: &ActionForm) -> Result<(), Response> {
+fn check_form(
+    app: &App,
+    headers: &HeaderMap,
+    form: &ActionForm,
+) -> Result<(), (StatusCode, &'static str)> {
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
         if origin != format!("http://{host}") && origin != format!("https://{host}") {
-            return Err(failure(StatusCode::FORBIDDEN, "cross-origin request refused"));
+            return Err((StatusCode::FORBIDDEN, "cross-origin request refused"));
         }
     }
     if form.csrf.is_empty() || !constant_time_eq(form.csrf.as_bytes(), app.csrf.as_bytes()) {
-        return Err(failure(
+        return Err((
             StatusCode::FORBIDDEN,
             "missing or wrong CSRF token: reload the confirmation page and try again",
         ));
     }
     if form.confirm != "yes" {
-        return Err(failure(
+        return Err((
             StatusCode::BAD_REQUEST,
             "not confirmed: tick the confirmation box",
         ));
     }
     if !constant_time_eq(form.token.as_bytes(), app.token.expose().as_bytes()) {
-        return Err(failure(StatusCode::FORBIDDEN, "wrong token: nothing was done"));
+        return Err((StatusCode::FORBIDDEN, "wrong token: nothing was done"));
     }
     Ok(())
 }
@@ -401,12 +418,16 @@ async fn act(app: &Shared, selector: Selector) -> Result<(Summary, String), (Sta
     let Some(revoker) = app.revoker.clone() else {
         return Err((
             StatusCode::CONFLICT,
-            "serve was started without --findings: revocation needs the report holding the secrets".into(),
+            "serve was started without --findings: revocation needs the report holding the secrets"
+                .into(),
         ));
     };
     let app = Arc::clone(app);
     let joined = tokio::task::spawn_blocking(move || {
-        let _one = app.acting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _one = app
+            .acting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         std::thread::spawn(move || revoker(selector))
             .join()
             .unwrap_or_else(|_| Err("the revocation panicked".into()))
@@ -432,8 +453,8 @@ async fn revoke_incident(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if let Err(response) = check_form(&app, &headers, &form) {
-        return response;
+    if let Err((status, message)) = check_form(&app, &headers, &form) {
+        return failure(status, message);
     }
     act_page(&app, Selector::Incident(id), format!("/incidents/{id}")).await
 }
@@ -444,8 +465,8 @@ async fn revoke_provider(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if let Err(response) = check_form(&app, &headers, &form) {
-        return response;
+    if let Err((status, message)) = check_form(&app, &headers, &form) {
+        return failure(status, message);
     }
     act_page(&app, Selector::ProviderLive(provider), "/".into()).await
 }
@@ -455,9 +476,16 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn api_incidents(State(app): State<Shared>, Query(filter): Query<Filter>) -> Response {
-    match with_store(&app, move |app, store| data::list(store, &app.policy, &filter, now())).await {
+    match with_store(&app, move |app, store| {
+        data::list(store, &app.policy, &filter, now())
+    })
+    .await
+    {
         Ok(rows) => Json(serde_json::json!({ "incidents": rows })).into_response(),
-        Err(_) => json_error(StatusCode::BAD_REQUEST, "cannot list incidents (check the filter)"),
+        Err(_) => json_error(
+            StatusCode::BAD_REQUEST,
+            "cannot list incidents (check the filter)",
+        ),
     }
 }
 

@@ -73,7 +73,12 @@ fn distinct(rows: &[IncidentRow], key: impl Fn(&IncidentRow) -> Vec<String>) -> 
 }
 
 /// The incident list with its filters, the charts and the time-to-revoke table.
-pub fn index(all: &[IncidentRow], rows: &[IncidentRow], times: &[ProviderTimes], filter: &Filter) -> String {
+pub fn index(
+    all: &[IncidentRow],
+    rows: &[IncidentRow],
+    times: &[ProviderTimes],
+    filter: &Filter,
+) -> String {
     let mut body = String::from("<h1>Incidents</h1>");
     let overdue = all.iter().filter(|r| r.overdue).count();
     let live = all
@@ -101,9 +106,19 @@ pub fn index(all: &[IncidentRow], rows: &[IncidentRow], times: &[ProviderTimes],
         &distinct(all, |r| r.repositories.clone()),
         &filter.repository,
     ));
-    let ages: Vec<String> = ["1h", "24h", "7d", "30d"].iter().map(|s| s.to_string()).collect();
-    body.push_str(&options("older_than", "Older than", &ages, &filter.older_than));
-    body.push_str("<button type=\"submit\" id=\"apply\">Filter</button> <a href=\"/\">clear</a></form>");
+    let ages: Vec<String> = ["1h", "24h", "7d", "30d"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    body.push_str(&options(
+        "older_than",
+        "Older than",
+        &ages,
+        &filter.older_than,
+    ));
+    body.push_str(
+        "<button type=\"submit\" id=\"apply\">Filter</button> <a href=\"/\">clear</a></form>",
+    );
     body.push_str(&format!(
         "<table class=\"incidents\" id=\"incidents\"><thead><tr><th>#</th><th>State</th><th>Provider</th><th>Kind</th><th>Severity</th><th>Verified</th><th>Repositories</th><th>Locations</th><th>Age</th><th>Issue</th></tr></thead><tbody>{}</tbody></table>",
         rows.iter()
@@ -159,8 +174,14 @@ pub fn index(all: &[IncidentRow], rows: &[IncidentRow], times: &[ProviderTimes],
         *by_state.entry(r.state.clone()).or_default() += 1;
     }
     body.push_str("<section class=\"charts\">");
-    body.push_str(&bar_chart("Incidents by provider", &by_provider.into_iter().collect::<Vec<_>>()));
-    body.push_str(&bar_chart("Incidents by state", &by_state.into_iter().collect::<Vec<_>>()));
+    body.push_str(&bar_chart(
+        "Incidents by provider",
+        &by_provider.into_iter().collect::<Vec<_>>(),
+    ));
+    body.push_str(&bar_chart(
+        "Incidents by state",
+        &by_state.into_iter().collect::<Vec<_>>(),
+    ));
     body.push_str("</section>");
     layout("Incidents", &body)
 }
@@ -177,7 +198,11 @@ pub fn incident(d: &IncidentDetail) -> String {
         r.id,
         e(&r.state),
         e(&r.state),
-        if r.overdue { " <span class=\"badge\">overdue</span>" } else { "" }
+        if r.overdue {
+            " <span class=\"badge\">overdue</span>"
+        } else {
+            ""
+        }
     );
     body.push_str(&format!(
         "<dl class=\"facts\"><dt>Kind</dt><dd>{} ({})</dd><dt>Provider</dt><dd>{}</dd><dt>Severity</dt><dd>{}</dd><dt>Verification</dt><dd id=\"verification\">{}</dd><dt>Owner</dt><dd>{}</dd><dt>Reason</dt><dd>{}</dd><dt>Policy action</dt><dd>{}</dd><dt>Detected</dt><dd>{} ({} ago)</dd><dt>Revoke after</dt><dd>{}</dd><dt>Confirmed dead</dt><dd>{}</dd><dt>Fingerprint</dt><dd><code>{}</code></dd><dt>Issues</dt><dd id=\"issues\">{}</dd></dl>",
@@ -205,7 +230,11 @@ pub fn incident(d: &IncidentDetail) -> String {
     body.push_str("<h2>Locations</h2><table id=\"locations\"><thead><tr><th>Repository</th><th>Path</th><th>Line</th><th>Commit</th><th>Source</th></tr></thead><tbody>");
     for l in &d.locations {
         let path = match &l.link {
-            Some(link) => format!("<a href=\"{}\" rel=\"noreferrer noopener\">{}</a>", e(link), e(&l.path)),
+            Some(link) => format!(
+                "<a href=\"{}\" rel=\"noreferrer noopener\">{}</a>",
+                e(link),
+                e(&l.path)
+            ),
             None => e(&l.path),
         };
         body.push_str(&format!(

@@ -83,7 +83,9 @@ impl Browser {
             panic!("the browser tests need Debian's chromium: apt-get install -y chromium chromium-driver")
         });
         let chromedriver = find_program("chromedriver").unwrap_or_else(|| {
-            panic!("the browser tests need chromedriver: apt-get install -y chromium chromium-driver")
+            panic!(
+                "the browser tests need chromedriver: apt-get install -y chromium chromium-driver"
+            )
         });
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -106,7 +108,10 @@ impl Browser {
             if ready {
                 break;
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start on {base}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start on {base}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().expect("profile dir");
@@ -255,7 +260,11 @@ impl Browser {
     pub fn wait_for(&self, script: &str, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.exec(script) != Value::Bool(true) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what} on {}", self.url());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} on {}",
+                self.url()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
