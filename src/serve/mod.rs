@@ -430,7 +430,14 @@ async fn act(app: &Shared, selector: Selector) -> Result<(Summary, String), (Sta
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         std::thread::spawn(move || revoker(selector))
             .join()
-            .unwrap_or_else(|_| Err("the revocation panicked".into()))
+            .unwrap_or_else(|payload| {
+                let why = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(format!("the revocation panicked: {why}"))
+            })
     })
     .await;
     match joined {
