@@ -37,6 +37,10 @@ pub enum Command {
     /// The revocation bot: incidents, verify, revoke, issues, audit (docs/bot.md).
     #[command(subcommand)]
     Bot(BotCommand),
+    /// A web dashboard over the bot's incident store on 127.0.0.1: incidents,
+    /// timelines, time to revoke, and emergency revocation behind a token
+    /// (docs/dashboard.md).
+    Serve(ServeArgs),
     /// Check the bot's hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -59,6 +63,17 @@ pub enum ReportCommand {
         /// Output format of the merged report.
         #[arg(long, short, value_enum, default_value_t = Format::Json)]
         format: Format,
+    },
+    /// Render JSON or JSONL reports as one self-contained HTML page: counts
+    /// by provider, severity, verification and repository, charts, and a
+    /// sortable, filterable table (secrets redacted; no network requests).
+    Html {
+        /// JSON (`--format json`) or JSON Lines (`--format jsonl`) reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the page to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -164,6 +179,48 @@ pub struct BotCommonArgs {
     /// Print the plan and change nothing (the default).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("auth").required(true).args(["token_file", "token_env"])))]
+pub struct ServeArgs {
+    /// The bot's incident store (SQLite).
+    #[arg(long, value_name = "PATH")]
+    pub store: PathBuf,
+    /// Address to listen on (IP or IP:PORT; default 127.0.0.1:8765, or a
+    /// loopback LEAKSTOP_SERVE_BIND). A non-loopback address is taken only
+    /// from this flag, with a warning.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// File holding the token that emergency actions require (first line).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Environment variable holding that token.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// The report holding the secrets, as for `bot revoke` (the store never
+    /// keeps them); without it the emergency actions are off.
+    #[arg(long, value_name = "FILE")]
+    pub findings: Option<PathBuf>,
+    /// The repository the findings come from (`owner/name`), as for `bot revoke`.
+    #[arg(long, value_name = "OWNER/NAME", default_value = "")]
+    pub repo: String,
+    /// The repository is public (as for `bot revoke`).
+    #[arg(long)]
+    pub public: bool,
+    /// The policy (default: ./leakstop-bot.toml if present, else built-in
+    /// defaults); its overlap windows decide which incidents are overdue.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The audit log (default: next to the store, audit.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// GitHub API base URL for issues and links (as for `bot revoke`).
+    #[arg(long, value_name = "URL")]
+    pub github_api: Option<String>,
+    /// Seconds to wait for any one provider answer.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Subcommand)]

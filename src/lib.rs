@@ -27,6 +27,7 @@ pub mod provider;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 pub mod source;
 pub mod stats;
 pub mod text;

@@ -83,6 +83,10 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
             drop(stdout);
             commands::report::merge(&reports, output.as_deref(), format)
         }
+        Command::Report(ReportCommand::Html { reports, output }) => {
+            drop(stdout);
+            commands::report::html(&reports, output.as_deref())
+        }
         Command::Bot(BotCommand::Run(args)) => {
             drop(stdout);
             commands::bot::run(&args)
@@ -90,6 +94,10 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Bot(BotCommand::Revoke(args)) => {
             drop(stdout);
             commands::bot::revoke(&args)
+        }
+        Command::Serve(args) => {
+            drop(stdout);
+            commands::serve::run(&args)
         }
         Command::Bot(BotCommand::Drill) => commands::bot::drill(&mut stdout),
         Command::Bot(BotCommand::Status { store }) => commands::bot::status(&store, &mut stdout),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Top to bottom (docs/architecture.md). Modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
     &["main", "cli", "commands", "exit", "action", "logging"],
-    &["bot"],
+    &["bot", "serve"],
     &["org"],
     &["github"],
     &["scan"],

@@ -71,27 +71,56 @@ fn scan_leaks(paths: &[PathBuf], git: bool, repo: &str) -> anyhow::Result<Vec<in
     Ok(leaks)
 }
 
+/// The policy: `--policy`, else ./leakstop-bot.toml when present, else the defaults.
+pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
+    Ok(match path {
+        Some(path) => Policy::load(path)?,
+        None if Path::new(POLICY_FILE).is_file() => Policy::load(Path::new(POLICY_FILE))?,
+        None => Policy::default(),
+    })
+}
+
+/// The GitHub API (`--github-api` or LEAKSTOP_GITHUB_API) and GITHUB_TOKEN.
+fn github_endpoint(api: Option<&str>) -> (Option<String>, Option<String>) {
+    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let api = api.map(str::to_string).or_else(|| {
+        std::env::var("LEAKSTOP_GITHUB_API")
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    (api, token)
+}
+
+fn github_from(api: Option<String>, token: Option<String>) -> Option<GithubSetup> {
+    match (api, token) {
+        (Some(api), token) => Some(GithubSetup { api, token }),
+        (None, Some(token)) => Some(GithubSetup {
+            api: crate::github::DEFAULT_API.into(),
+            token: Some(token),
+        }),
+        (None, None) => None,
+    }
+}
+
+/// GitHub for issues as a personal access token sees it (the dashboard's
+/// links; the bot itself may use a GitHub App instead).
+pub fn github_setup(api: Option<&str>) -> Option<GithubSetup> {
+    let (api, token) = github_endpoint(api);
+    github_from(api, token)
+}
+
 fn settings(
     common: &BotCommonArgs,
     findings: Input<'_>,
     selector: Selector,
     force: bool,
 ) -> anyhow::Result<Settings> {
-    let mut policy = match &common.policy {
-        Some(path) => Policy::load(path)?,
-        None if Path::new(POLICY_FILE).is_file() => Policy::load(Path::new(POLICY_FILE))?,
-        None => Policy::default(),
-    };
+    let mut policy = load_policy(common.policy.as_deref())?;
     // CODEOWNERS and commit authors are read where the findings come from.
     if let Input::Scan(paths, _) = &findings {
         policy.checkout = paths.first().cloned();
     }
-    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let api = common.github_api.clone().or_else(|| {
-        std::env::var("LEAKSTOP_GITHUB_API")
-            .ok()
-            .filter(|v| !v.is_empty())
-    });
+    let (api, token) = github_endpoint(common.github_api.as_deref());
     // A GitHub App named in the policy authenticates instead of the token.
     let token = match &policy.github_app {
         // (A dry run sends nothing, not even for a token.)
@@ -105,14 +134,7 @@ fn settings(
         }
         _ => token,
     };
-    let github = match (api, token) {
-        (Some(api), token) => Some(GithubSetup { api, token }),
-        (None, Some(token)) => Some(GithubSetup {
-            api: crate::github::DEFAULT_API.into(),
-            token: Some(token),
-        }),
-        (None, None) => None,
-    };
+    let github = github_from(api, token);
     // Admin credentials: the policy names the variables; only their values
     // (never written anywhere) reach the providers that need them.
     let credentials = policy
@@ -153,10 +175,13 @@ fn settings(
     })
 }
 
-fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+/// Runs the bot with `settings`, its per-incident lines to `out`.
+fn execute(
+    common: &BotCommonArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> anyhow::Result<run::Summary> {
     let path = store_path(&common.store)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let store = if settings.execute {
         open_store(&path)?
     } else if path.is_file() {
@@ -178,7 +203,7 @@ fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcom
         let _ = std::fs::remove_file(&scratch);
         log
     };
-    let summary = run::run(settings, &store, &mut log, &mut out)?;
+    let summary = run::run(settings, &store, &mut log, out)?;
     let states: Vec<String> = summary
         .by_state
         .iter()
@@ -207,11 +232,21 @@ fn execute(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcom
     for error in &summary.errors {
         eprintln!("leakstop: bot: {error}");
     }
-    Ok(Outcome {
+    Ok(summary)
+}
+
+fn outcome(summary: &run::Summary) -> Outcome {
+    Outcome {
         findings: 0,
         live_findings: summary.live_left,
         incomplete: !summary.errors.is_empty(),
-    })
+    }
+}
+
+fn execute_to_stdout(common: &BotCommonArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    execute(common, settings, &mut out).map(|summary| outcome(&summary))
 }
 
 pub fn run(args: &BotRunArgs) -> anyhow::Result<Outcome> {
@@ -220,7 +255,19 @@ pub fn run(args: &BotRunArgs) -> anyhow::Result<Outcome> {
         None => Input::Scan(&args.scan, args.git),
     };
     let settings = settings(&args.common, input, Selector::All, false)?;
-    execute(&args.common, &settings)
+    execute_to_stdout(&args.common, &settings)
+}
+
+/// `bot revoke` for another front end (`leakstop serve`): the same
+/// settings, the same run, its per-incident lines to `out`.
+pub fn revoke_selected(
+    common: &BotCommonArgs,
+    findings: &Path,
+    selector: Selector,
+    out: &mut dyn Write,
+) -> anyhow::Result<run::Summary> {
+    let settings = settings(common, Input::Report(findings), selector, true)?;
+    execute(common, &settings, out)
 }
 
 pub fn revoke(args: &BotRevokeArgs) -> anyhow::Result<Outcome> {
@@ -231,7 +278,7 @@ pub fn revoke(args: &BotRevokeArgs) -> anyhow::Result<Outcome> {
         _ => anyhow::bail!("name --incident, --fingerprint or --provider with --all-live"),
     };
     let settings = settings(&args.common, Input::Report(&args.findings), selector, true)?;
-    execute(&args.common, &settings)
+    execute_to_stdout(&args.common, &settings)
 }
 
 pub fn status(args: &BotStoreArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {

@@ -7,3 +7,4 @@ pub mod hook;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod serve;

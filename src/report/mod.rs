@@ -2,6 +2,7 @@
 //! unless the user asked for `--show-secrets`.
 
 mod csv;
+pub mod html;
 mod human;
 pub mod json;
 pub mod merge;
@@ -25,6 +26,8 @@ pub enum Format {
     Jsonl,
     Sarif,
     Csv,
+    /// One self-contained page (summary, charts, a sortable table); secrets always redacted.
+    Html,
 }
 
 /// Everything a report renders.
@@ -43,6 +46,7 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Csv => csv::write(report, out),
+        Format::Html => html::write(report, out),
     }
 }
 
