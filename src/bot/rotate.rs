@@ -58,6 +58,7 @@ impl Bot<'_> {
         let target = Target {
             secret: &secret,
             owner: incident.owner.as_deref(),
+            companions: Some(&leak.companions),
         };
         self.intent(incident, "rotate")?;
         failpoint("before", "rotate");

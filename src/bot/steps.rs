@@ -362,14 +362,15 @@ impl Bot<'_> {
             failpoint("before", "revoke");
             let secrets: Vec<_> = members
                 .iter()
-                .map(|&i| self.secrets[&incidents[i].fingerprint].1.clone())
+                .map(|&i| self.secrets[&incidents[i].fingerprint].clone())
                 .collect();
             let targets: Vec<Target<'_>> = members
                 .iter()
                 .zip(&secrets)
-                .map(|(&i, secret)| Target {
+                .map(|(&i, (leak, secret))| Target {
                     secret,
                     owner: incidents[i].owner.as_deref(),
+                    companions: Some(&leak.companions),
                 })
                 .collect();
             let provider_name = incidents[members[0]].provider.clone();

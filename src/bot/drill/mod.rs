@@ -6,6 +6,7 @@
 //! so a team can run it on a schedule to prove the emergency plan works.
 
 pub mod fake;
+pub mod fake_admin;
 mod server;
 
 use super::audit::AuditLog;

@@ -6,8 +6,14 @@
 //! client of crate::verify: https only (plain http to loopback), no
 //! redirects, a timeout, bounded retries honouring `Retry-After`.
 
+pub mod admin;
+pub mod anthropic;
 pub mod aws;
+pub mod datadog;
+pub mod google;
+pub mod openai;
 pub mod templated;
+pub mod twilio;
 
 use super::input::Leak;
 use crate::finding::{Confidence, Finding, Secret, Severity};
@@ -109,6 +115,9 @@ pub struct Target<'a> {
     pub secret: &'a Secret,
     /// Owner identity from verification (`arn=…, account=…`).
     pub owner: Option<&'a str>,
+    /// Values found next to the secret (a Twilio key's SID, a service
+    /// account's email), by the verify rules' names.
+    pub companions: Option<&'a BTreeMap<String, Secret>>,
 }
 
 /// Where and with what a revocation runs.
@@ -136,6 +145,11 @@ pub trait Provider {
     fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
         Rotated::NotSupported
     }
+    /// After the grace period, makes a reversible revocation permanent
+    /// (delete a deactivated key); None where the revocation already is.
+    fn finish(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Option<Revoked> {
+        None
+    }
     /// Sending the revocation again after a lost answer is harmless.
     fn idempotent(&self) -> bool;
     /// What a human must still do after the revocation.
@@ -149,11 +163,24 @@ pub trait Provider {
 pub fn for_rule(rule_id: &str) -> Option<Result<Box<dyn Provider>, Manual>> {
     match revoke_for(rule_id)? {
         Revoke::Request(request) => Some(Ok(Box::new(templated::Templated { request }))),
-        Revoke::Builtin(BuiltinRevoke::AwsIam) => Some(Ok(Box::new(aws::AwsIam))),
+        Revoke::Builtin(builtin) => Some(Ok(builtin_provider(builtin))),
         Revoke::Manual(manual) => Some(Err(Manual {
             steps: manual.steps.to_string(),
             url: manual.url.to_string(),
         })),
+    }
+}
+
+fn builtin_provider(builtin: BuiltinRevoke) -> Box<dyn Provider> {
+    match builtin {
+        BuiltinRevoke::AwsIam => Box::new(aws::AwsIam),
+        BuiltinRevoke::OpenAi => Box::new(openai::OpenAi { admin_key: false }),
+        BuiltinRevoke::OpenAiAdmin => Box::new(openai::OpenAi { admin_key: true }),
+        BuiltinRevoke::Anthropic => Box::new(anthropic::Anthropic),
+        BuiltinRevoke::Twilio => Box::new(twilio::Twilio),
+        BuiltinRevoke::Datadog => Box::new(datadog::Datadog),
+        BuiltinRevoke::GoogleApiKey => Box::new(google::GoogleApiKey),
+        BuiltinRevoke::GoogleServiceAccount => Box::new(google::GoogleServiceAccount),
     }
 }
 
@@ -262,6 +289,8 @@ pub fn request_id(response: &Response) -> Option<String> {
         "x-amzn-requestid",
         "x-slack-req-id",
         "x-npm-request-id",
+        "x-twilio-request-id",
+        "request-id",
     ]
     .iter()
     .find_map(|name| response.header(name).map(str::to_string))
