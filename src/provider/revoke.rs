@@ -365,10 +365,8 @@ pub fn revoke_for(rule_id: &str) -> Option<Revoke> {
         }
         "openai.admin-key" => Some(Revoke::Builtin(BuiltinRevoke::OpenAiAdmin)),
         "anthropic.api-key" => Some(Revoke::Builtin(BuiltinRevoke::Anthropic)),
-        "twilio.api-key-secret" => Some(Revoke::Builtin(BuiltinRevoke::Twilio)),
         "datadog.api-key" => Some(Revoke::Builtin(BuiltinRevoke::Datadog)),
         "google.api-key" => Some(Revoke::Builtin(BuiltinRevoke::GoogleApiKey)),
-        "google.service-account-key" => Some(Revoke::Builtin(BuiltinRevoke::GoogleServiceAccount)),
         id if id.starts_with("dockerhub.") => manual(&DOCKERHUB),
         "slack.incoming-webhook" | "slack.workflow-webhook" => manual(&SLACK_WEBHOOK),
         "discord.bot-token" => manual(&DISCORD_BOT),

@@ -211,7 +211,24 @@ pub fn manual_steps(rule: Option<&Rule>, rule_id: &str) -> Manual {
 
 /// Verifies one leaked credential exactly as `scan --verify` would.
 pub fn verify_leak(leak: &Leak, secret: &Secret, env: &Env<'_>) -> Verification {
-    let mut findings = [finding_of(leak, secret)];
+    let mut finding = finding_of(leak, secret);
+    // Values inside the secret itself (a Discord webhook URL's id and
+    // token) are cut from it here, as the scan's companion search does.
+    let spec = env.rules.get(leak.rule_id.as_str()).and_then(|r| r.verify.as_ref());
+    for companion in spec.iter().flat_map(|s| &s.companions).filter(|c| c.in_secret) {
+        let value = companion
+            .regex()
+            .and_then(|re| re.captures(secret.expose().as_bytes()))
+            .and_then(|c| c.get(1))
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
+        if let Some(value) = value {
+            finding
+                .companions
+                .entry(companion.name.clone())
+                .or_insert_with(|| Secret::new(value));
+        }
+    }
+    let mut findings = [finding];
     match verify::verify_findings(&mut findings, env.rules, env.options) {
         Ok(_) => findings[0]
             .verification
