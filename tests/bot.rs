@@ -615,6 +615,12 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         "slack.bot-token",
         "npm.access-token",
         "aws.access-key-id",
+        "sendgrid.api-key",
+        "discord.webhook",
+        "openai.project-key",
+        "anthropic.api-key",
+        "datadog.api-key",
+        "google.api-key",
     ] {
         let line = out
             .stdout
@@ -633,7 +639,7 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("3.0 provider calls per incident"),
+        out.stdout.contains("3.5 provider calls per incident"),
         "{}",
         out.stdout
     );
