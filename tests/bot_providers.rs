@@ -17,8 +17,7 @@ use bot_setup::*;
 use common::fake::Reply;
 use leakstop::bot::drill::fake_admin::key_id;
 
-const SENDGRID: &str =
-    "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";
+const SENDGRID: &str = "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";
 const WEBHOOK: &str = "https://discord.com/api/webhooks/9403269910237409546/eefnLOpaMxxNDi9LE1Ki3ylOjt6o0NpUmkVO8JmR8y4EMfAdggcG9qpVTzqA05MFsHl7";
 const OPENAI: &str = "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";
 const OPENAI_OTHER: &str = "sk-proj-GcHhBIjKeTPfvOT52TCWT3BlbkFJIFBGeSGNDbJRIMZtYQHq";
@@ -54,7 +53,9 @@ fn run(setup: &Setup) -> common::Output {
 fn assert_closed(setup: &Setup, out: &common::Output) {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        setup.status("bot.sqlite").contains("1 incident(s): 1 closed"),
+        setup
+            .status("bot.sqlite")
+            .contains("1 incident(s): 1 closed"),
         "{}",
         out.stdout
     );
@@ -113,11 +114,22 @@ fn a_sendgrid_key_without_the_api_keys_scope_needs_a_human() {
         .insert(SENDGRID.into());
     let out = run(&setup);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert_eq!(setup.providers.count("DELETE /v3/api_keys/_wDXjZTFmbtkgYJ99osvXe"), 1);
+    assert_eq!(
+        setup
+            .providers
+            .count("DELETE /v3/api_keys/_wDXjZTFmbtkgYJ99osvXe"),
+        1
+    );
     let issue = &setup.github.issues()[0];
     assert!(issue.open);
-    assert!(issue.body.contains("lacks the api_keys scope"), "{}", issue.body);
-    assert!(issue.body.contains("https://app.sendgrid.com/settings/api_keys"));
+    assert!(
+        issue.body.contains("lacks the api_keys scope"),
+        "{}",
+        issue.body
+    );
+    assert!(issue
+        .body
+        .contains("https://app.sendgrid.com/settings/api_keys"));
 }
 
 #[test]
@@ -130,9 +142,9 @@ fn a_discord_webhook_is_deleted_with_its_own_token_and_a_gone_one_is_not_retried
     );
     let path = "/api/v10/webhooks/9403269910237409546/eefnLOpaMxxNDi9LE1Ki3ylOjt6o0NpUmkVO8JmR8y4EMfAdggcG9qpVTzqA05MFsHl7";
     // The delete's answer is lost once after the webhook was deleted (502).
-    setup.providers.fault(
-        Fault::new(&format!("DELETE {path}"), Reply::json(502, "{}"), 1).landed(),
-    );
+    setup
+        .providers
+        .fault(Fault::new(&format!("DELETE {path}"), Reply::json(502, "{}"), 1).landed());
     let out = run(&setup);
     assert_closed(&setup, &out);
     assert_eq!(
@@ -166,7 +178,8 @@ fn an_openai_project_key_is_found_by_its_redacted_value_and_deleted_with_the_adm
     let setup = openai_setup(OPENAI_POLICY);
     setup.providers.fault(Fault::new(
         "DELETE /v1/organization/projects/",
-        Reply::json(429, r#"{"error":{"message":"Rate limit reached"}}"#).with_header("retry-after", "1"),
+        Reply::json(429, r#"{"error":{"message":"Rate limit reached"}}"#)
+            .with_header("retry-after", "1"),
         1,
     ));
     let out = run(&setup);
@@ -227,7 +240,10 @@ fn an_anthropic_key_is_found_by_its_hint_and_set_inactive() {
     );
     let out = run(&setup);
     assert_closed(&setup, &out);
-    let update = format!("POST /v1/organizations/api_keys/apikey_{}", key_id(ANTHROPIC));
+    let update = format!(
+        "POST /v1/organizations/api_keys/apikey_{}",
+        key_id(ANTHROPIC)
+    );
     assert_eq!(
         setup.providers.calls(),
         [
@@ -300,17 +316,30 @@ fn a_google_api_key_is_looked_up_and_deleted_with_the_admin_token() {
 #[test]
 fn docker_hub_tokens_need_a_human_with_the_exact_steps_and_link() {
     let token = "dckr_pat_6bq2nXn9yUUbWPZFxzG9t5L2Ox2";
-    let setup = setup("ci.sh", format!("echo {token} | docker login -u acmebot --password-stdin\n"), &[], "");
+    let setup = setup(
+        "ci.sh",
+        format!("echo {token} | docker login -u acmebot --password-stdin\n"),
+        &[],
+        "",
+    );
     run(&setup);
     assert!(setup.status("bot.sqlite").contains("1 needs_human"));
     let issue = &setup.github.issues()[0];
     assert!(issue.open);
-    assert!(issue.body.contains("Personal access tokens"), "{}", issue.body);
+    assert!(
+        issue.body.contains("Personal access tokens"),
+        "{}",
+        issue.body
+    );
     assert!(issue
         .body
         .contains("https://app.docker.com/settings/personal-access-tokens"));
     assert!(
-        setup.providers.calls().iter().all(|c| !c.starts_with("DELETE")),
+        setup
+            .providers
+            .calls()
+            .iter()
+            .all(|c| !c.starts_with("DELETE")),
         "no revocation is attempted"
     );
 }

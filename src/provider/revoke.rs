@@ -76,11 +76,14 @@ pub struct RevokeRequest {
     /// Values the templates need besides `{secret}`, cut from the secret
     /// itself (a SendGrid key's id is its middle segment; a Discord webhook
     /// URL holds its id and token); None when the secret has not the shape.
-    pub parts: Option<fn(&str) -> Option<Vec<(&'static str, String)>>>,
+    pub parts: Option<Parts>,
     /// Statuses meaning the credential may not revoke itself (a SendGrid
     /// key without the `api_keys` scope): a human must, for this reason.
     pub manual_on: &'static [(u16, &'static str)],
 }
+
+/// Cuts named values out of a secret (None when it has not the shape).
+pub type Parts = fn(&str) -> Option<Vec<(&'static str, String)>>;
 
 /// A rotation: one request, with the leaked credential, that returns its
 /// replacement. Never sent twice: a lost answer leaves the outcome unknown,
@@ -277,7 +280,8 @@ pub const DISCORD_WEBHOOK_DELETE: RevokeRequest = RevokeRequest {
     gone: &[401, 404],
     gone_body: &[],
     idempotent: true,
-    after: "Create a new webhook in the channel (Integrations > Webhooks) and update every consumer.",
+    after:
+        "Create a new webhook in the channel (Integrations > Webhooks) and update every consumer.",
     docs: "https://discord.com/developers/docs/resources/webhook#delete-webhook-with-token",
     rotate: None,
     parts: Some(discord_webhook_parts),

@@ -107,13 +107,22 @@ impl Providers {
             ("DELETE", ["v3", "api_keys", id]) => {
                 let token = bearer(request).to_string();
                 if !self.is_live(&token) {
-                    FakeReply::json(401, r#"{"errors":[{"field":null,"message":"authorization required"}]}"#)
+                    FakeReply::json(
+                        401,
+                        r#"{"errors":[{"field":null,"message":"authorization required"}]}"#,
+                    )
                 } else if self.forbidden.contains(&token) {
-                    FakeReply::json(403, r#"{"errors":[{"field":null,"message":"access forbidden"}]}"#)
+                    FakeReply::json(
+                        403,
+                        r#"{"errors":[{"field":null,"message":"access forbidden"}]}"#,
+                    )
                 } else if token.split('.').nth(1) == Some(*id) && self.revoke(&token) {
                     FakeReply::json(204, "")
                 } else {
-                    FakeReply::json(404, r#"{"errors":[{"field":null,"message":"resource not found"}]}"#)
+                    FakeReply::json(
+                        404,
+                        r#"{"errors":[{"field":null,"message":"resource not found"}]}"#,
+                    )
                 }
             }
             // Discord webhooks: the URL is the secret.
@@ -139,7 +148,10 @@ impl Providers {
             // OpenAI
             ("GET", ["v1", "models"]) if request.header("x-api-key").is_none() => {
                 if self.is_live(bearer(request)) {
-                    FakeReply::json(200, r#"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#)
+                    FakeReply::json(
+                        200,
+                        r#"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#,
+                    )
                 } else {
                     openai_invalid()
                 }
@@ -154,7 +166,10 @@ impl Providers {
                     .iter()
                     .map(|k| json!({"object": "organization.admin_api_key", "id": format!("key_{}", key_id(k)), "redacted_value": redact(k, 12)}))
                     .collect();
-                FakeReply::json(200, &json!({"object": "list", "data": data, "has_more": false}).to_string())
+                FakeReply::json(
+                    200,
+                    &json!({"object": "list", "data": data, "has_more": false}).to_string(),
+                )
             }
             ("DELETE", ["v1", "organization", "admin_api_keys", id]) => {
                 let caller = bearer(request).to_string();
@@ -170,18 +185,27 @@ impl Providers {
                     _ => FakeReply::json(404, r#"{"error":{"message":"No such admin API key","type":"invalid_request_error"}}"#),
                 }
             }
-            (_, ["v1", "organization", "projects", ..]) if !self.admin(bearer(request)) => openai_invalid(),
+            (_, ["v1", "organization", "projects", ..]) if !self.admin(bearer(request)) => {
+                openai_invalid()
+            }
             ("GET", ["v1", "organization", "projects"]) => FakeReply::json(
                 200,
                 r#"{"object":"list","data":[{"id":"proj_empty","object":"organization.project","name":"Sandbox"},{"id":"proj_main","object":"organization.project","name":"Main"}],"has_more":false,"last_id":"proj_main"}"#,
             ),
             ("GET", ["v1", "organization", "projects", project, "api_keys"]) => {
-                let keys = if *project == "proj_main" { self.keys("sk-proj-") } else { Vec::new() };
+                let keys = if *project == "proj_main" {
+                    self.keys("sk-proj-")
+                } else {
+                    Vec::new()
+                };
                 let data: Vec<Value> = keys
                     .iter()
                     .map(|k| json!({"object": "organization.project.api_key", "id": format!("key_{}", key_id(k)), "name": "ci", "redacted_value": redact(k, 11), "owner": {"type": "user"}}))
                     .collect();
-                FakeReply::json(200, &json!({"object": "list", "data": data, "has_more": false}).to_string())
+                FakeReply::json(
+                    200,
+                    &json!({"object": "list", "data": data, "has_more": false}).to_string(),
+                )
             }
             ("DELETE", ["v1", "organization", "projects", "proj_main", "api_keys", id]) => {
                 let id = id.trim_start_matches("key_");
@@ -196,7 +220,10 @@ impl Providers {
             // Anthropic
             ("GET", ["v1", "models"]) => {
                 if self.is_live(request.header("x-api-key").unwrap_or_default()) {
-                    FakeReply::json(200, r#"{"data":[{"type":"model","id":"claude-sonnet-4-5"}],"has_more":false}"#)
+                    FakeReply::json(
+                        200,
+                        r#"{"data":[{"type":"model","id":"claude-sonnet-4-5"}],"has_more":false}"#,
+                    )
                 } else {
                     anthropic_invalid()
                 }
@@ -208,7 +235,11 @@ impl Providers {
                 anthropic_invalid()
             }
             ("GET", ["v1", "organizations", "api_keys"]) => {
-                let mut keys: Vec<&String> = self.live.iter().filter(|t| t.starts_with("sk-ant-api03-")).collect();
+                let mut keys: Vec<&String> = self
+                    .live
+                    .iter()
+                    .filter(|t| t.starts_with("sk-ant-api03-"))
+                    .collect();
                 keys.sort();
                 let data: Vec<Value> = keys
                     .iter()
@@ -217,7 +248,11 @@ impl Providers {
                         json!({"type": "api_key", "id": format!("apikey_{}", key_id(k)), "name": "ci", "partial_key_hint": redact(k, 16), "status": status, "workspace_id": null})
                     })
                     .collect();
-                FakeReply::json(200, &json!({"data": data, "has_more": false, "first_id": null, "last_id": null}).to_string())
+                FakeReply::json(
+                    200,
+                    &json!({"data": data, "has_more": false, "first_id": null, "last_id": null})
+                        .to_string(),
+                )
             }
             ("POST", ["v1", "organizations", "api_keys", id]) => {
                 let body: Value = serde_json::from_str(request.body).unwrap_or_default();
@@ -227,8 +262,14 @@ impl Providers {
                         self.revoke(&key);
                         FakeReply::json(200, &json!({"type": "api_key", "id": id, "status": status, "partial_key_hint": redact(&key, 16)}).to_string())
                     }
-                    (None, _) => FakeReply::json(404, r#"{"type":"error","error":{"type":"not_found_error","message":"API key not found"}}"#),
-                    _ => FakeReply::json(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"status"}}"#),
+                    (None, _) => FakeReply::json(
+                        404,
+                        r#"{"type":"error","error":{"type":"not_found_error","message":"API key not found"}}"#,
+                    ),
+                    _ => FakeReply::json(
+                        400,
+                        r#"{"type":"error","error":{"type":"invalid_request_error","message":"status"}}"#,
+                    ),
                 }
             }
             // Twilio
@@ -236,20 +277,33 @@ impl Providers {
                 let (_, password) = basic(request);
                 if self.is_live(&password) || self.admin(&password) {
                     let sid = account.trim_end_matches(".json");
-                    FakeReply::json(200, &json!({"sid": sid, "friendly_name": "Acme", "status": "active"}).to_string())
+                    FakeReply::json(
+                        200,
+                        &json!({"sid": sid, "friendly_name": "Acme", "status": "active"})
+                            .to_string(),
+                    )
                 } else {
-                    FakeReply::json(401, r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#)
+                    FakeReply::json(
+                        401,
+                        r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#,
+                    )
                 }
             }
             ("DELETE", ["2010-04-01", "Accounts", _, "Keys", key]) => {
                 let (_, password) = basic(request);
                 if !self.admin(&password) {
-                    return Some(FakeReply::json(401, r#"{"code":20003,"message":"Authenticate","status":401}"#));
+                    return Some(FakeReply::json(
+                        401,
+                        r#"{"code":20003,"message":"Authenticate","status":401}"#,
+                    ));
                 }
                 let sid = key.trim_end_matches(".json");
                 match self.ids.get(sid).cloned() {
                     Some(secret) if self.revoke(&secret) => FakeReply::json(204, ""),
-                    _ => FakeReply::json(404, r#"{"code":20404,"message":"The requested resource was not found","status":404}"#),
+                    _ => FakeReply::json(
+                        404,
+                        r#"{"code":20404,"message":"The requested resource was not found","status":404}"#,
+                    ),
                 }
             }
             // Datadog
@@ -270,7 +324,11 @@ impl Providers {
                 if !self.admin(api) || !self.admin(app) {
                     return Some(FakeReply::json(403, r#"{"errors":["Forbidden"]}"#));
                 }
-                let key = self.live.iter().find(|t| key_id(t) == *id && t.len() == 32).cloned();
+                let key = self
+                    .live
+                    .iter()
+                    .find(|t| key_id(t) == *id && t.len() == 32)
+                    .cloned();
                 match key {
                     Some(key) if self.revoke(&key) => FakeReply::json(204, ""),
                     _ => FakeReply::json(404, r#"{"errors":["API key not found"]}"#),
@@ -278,56 +336,99 @@ impl Providers {
             }
             // Google API keys
             ("GET", ["v1beta", "models"]) => {
-                let key = request.query.split('&').find_map(|p| p.strip_prefix("key=")).unwrap_or_default();
+                let key = request
+                    .query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("key="))
+                    .unwrap_or_default();
                 if self.is_live(key) {
                     FakeReply::json(200, r#"{"models":[{"name":"models/gemini-2.0-flash"}]}"#)
                 } else {
-                    FakeReply::json(400, r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}"#)
+                    FakeReply::json(
+                        400,
+                        r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}"#,
+                    )
                 }
             }
-            (_, ["v2", ..]) if !self.admin(bearer(request)) => {
-                google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
-            }
+            (_, ["v2", ..]) if !self.admin(bearer(request)) => google_error(
+                401,
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials.",
+            ),
             ("GET", ["v2", "keys:lookupKey"]) => {
-                let key = request.query.split('&').find_map(|p| p.strip_prefix("keyString=")).unwrap_or_default();
+                let key = request
+                    .query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("keyString="))
+                    .unwrap_or_default();
                 if self.live.contains(key) {
                     FakeReply::json(200, &json!({"parent": "projects/123456789/locations/global", "name": format!("projects/123456789/locations/global/keys/{}", key_id(key))}).to_string())
                 } else {
-                    google_error(403, "PERMISSION_DENIED", "Permission denied: Consumer 'api_key:…' has been suspended.")
+                    google_error(
+                        403,
+                        "PERMISSION_DENIED",
+                        "Permission denied: Consumer 'api_key:…' has been suspended.",
+                    )
                 }
             }
             ("DELETE", ["v2", "projects", _, "locations", "global", "keys", id]) => {
-                match self.live.iter().find(|t| t.starts_with("AIza") && key_id(t) == *id).cloned() {
-                    Some(key) if self.revoke(&key) => FakeReply::json(200, r#"{"name":"operations/akmf.p7-123456789-1","done":true}"#),
+                match self
+                    .live
+                    .iter()
+                    .find(|t| t.starts_with("AIza") && key_id(t) == *id)
+                    .cloned()
+                {
+                    Some(key) if self.revoke(&key) => FakeReply::json(
+                        200,
+                        r#"{"name":"operations/akmf.p7-123456789-1","done":true}"#,
+                    ),
                     _ => google_error(404, "NOT_FOUND", "Key not found."),
                 }
             }
             // Google OAuth: a JWT-bearer grant for a service-account key.
             ("POST", ["token"]) => {
-                let form: Vec<(String, String)> = form_urlencoded::parse(request.body.as_bytes()).into_owned().collect();
+                let form: Vec<(String, String)> = form_urlencoded::parse(request.body.as_bytes())
+                    .into_owned()
+                    .collect();
                 let kid = form
                     .iter()
                     .find(|(k, _)| k == "assertion")
                     .and_then(|(_, jwt)| jwt.split('.').next())
-                    .and_then(|h| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).ok())
+                    .and_then(|h| {
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD
+                            .decode(h)
+                            .ok()
+                    })
                     .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
                     .and_then(|h| h.get("kid").and_then(Value::as_str).map(str::to_string))
                     .unwrap_or_default();
                 if self.is_live(&kid) {
-                    FakeReply::json(200, r#"{"access_token":"ya29.fake-access-token","expires_in":3599,"token_type":"Bearer"}"#)
+                    FakeReply::json(
+                        200,
+                        r#"{"access_token":"ya29.fake-access-token","expires_in":3599,"token_type":"Bearer"}"#,
+                    )
                 } else {
-                    FakeReply::json(400, r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#)
+                    FakeReply::json(
+                        400,
+                        r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#,
+                    )
                 }
             }
             // Google IAM service-account keys.
             (method, ["v1", "projects", _, "serviceAccounts", _, "keys", key]) => {
                 if !self.admin(bearer(request)) {
-                    return Some(google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
+                    return Some(google_error(
+                        401,
+                        "UNAUTHENTICATED",
+                        "Request had invalid authentication credentials.",
+                    ));
                 }
                 let (id, verb) = key.split_once(':').unwrap_or((key, ""));
                 let known = self.live.contains(id) && !self.deleted.contains(id);
                 match (method, verb, known) {
-                    (_, _, false) => google_error(404, "NOT_FOUND", "Service account key not found."),
+                    (_, _, false) => {
+                        google_error(404, "NOT_FOUND", "Service account key not found.")
+                    }
                     ("POST", "disable", true) => {
                         self.revoke(id);
                         FakeReply::json(200, "{}")

@@ -94,7 +94,14 @@ impl Anthropic {
         };
         let path = format!("/v1/organizations/api_keys/{id}");
         let body = json!({"status": "inactive"});
-        match admin::call(context, "POST", &path, headers(admin), Some(body), &[secret, admin]) {
+        match admin::call(
+            context,
+            "POST",
+            &path,
+            headers(admin),
+            Some(body),
+            &[secret, admin],
+        ) {
             Ok(r) if r.status == 200 => accepted(&r),
             Ok(r) if r.status == 404 => Revoked::AlreadyDead,
             Ok(r) => Revoked::Failed {
@@ -114,7 +121,10 @@ impl Provider for Anthropic {
     }
 
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets.iter().map(|t| self.revoke_one(context, t)).collect()
+        targets
+            .iter()
+            .map(|t| self.revoke_one(context, t))
+            .collect()
     }
 
     fn idempotent(&self) -> bool {

@@ -68,7 +68,10 @@ impl Provider for Datadog {
     }
 
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets.iter().map(|t| self.revoke_one(context, t)).collect()
+        targets
+            .iter()
+            .map(|t| self.revoke_one(context, t))
+            .collect()
     }
 
     fn idempotent(&self) -> bool {

@@ -74,16 +74,26 @@ impl GoogleApiKey {
             return Revoked::AlreadyDead;
         };
         let valid = name.starts_with("projects/")
-            && name
-                .split('/')
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)));
+            && name.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+            });
         if !valid {
             return Revoked::Failed {
                 error: "Google's lookupKey named no key resource".into(),
             };
         }
         read(
-            admin::call(context, "DELETE", &format!("/v2/{name}"), bearer(admin), None, &secrets),
+            admin::call(
+                context,
+                "DELETE",
+                &format!("/v2/{name}"),
+                bearer(admin),
+                None,
+                &secrets,
+            ),
             &secrets,
         )
     }
@@ -102,7 +112,10 @@ impl Provider for GoogleApiKey {
     }
 
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets.iter().map(|t| self.revoke_one(context, t)).collect()
+        targets
+            .iter()
+            .map(|t| self.revoke_one(context, t))
+            .collect()
     }
 
     fn idempotent(&self) -> bool {
@@ -161,7 +174,14 @@ impl GoogleServiceAccount {
             admin::call(context, "DELETE", &path, bearer(admin), None, &secrets)
         } else {
             let body = serde_json::json!({});
-            admin::call(context, "POST", &format!("{path}:disable"), bearer(admin), Some(body), &secrets)
+            admin::call(
+                context,
+                "POST",
+                &format!("{path}:disable"),
+                bearer(admin),
+                Some(body),
+                &secrets,
+            )
         };
         read(answer, &secrets)
     }
@@ -180,7 +200,10 @@ impl Provider for GoogleServiceAccount {
     }
 
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets.iter().map(|t| self.act(context, t, false)).collect()
+        targets
+            .iter()
+            .map(|t| self.act(context, t, false))
+            .collect()
     }
 
     fn finish(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Option<Revoked> {

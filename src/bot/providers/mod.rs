@@ -214,8 +214,15 @@ pub fn verify_leak(leak: &Leak, secret: &Secret, env: &Env<'_>) -> Verification 
     let mut finding = finding_of(leak, secret);
     // Values inside the secret itself (a Discord webhook URL's id and
     // token) are cut from it here, as the scan's companion search does.
-    let spec = env.rules.get(leak.rule_id.as_str()).and_then(|r| r.verify.as_ref());
-    for companion in spec.iter().flat_map(|s| &s.companions).filter(|c| c.in_secret) {
+    let spec = env
+        .rules
+        .get(leak.rule_id.as_str())
+        .and_then(|r| r.verify.as_ref());
+    for companion in spec
+        .iter()
+        .flat_map(|s| &s.companions)
+        .filter(|c| c.in_secret)
+    {
         let value = companion
             .regex()
             .and_then(|re| re.captures(secret.expose().as_bytes()))

@@ -124,9 +124,19 @@ impl OpenAi {
             }
             Err(error) => return Revoked::Failed { error },
         };
-        match admin::call(context, "DELETE", &path, bearer(admin), None, &[secret, admin]) {
+        match admin::call(
+            context,
+            "DELETE",
+            &path,
+            bearer(admin),
+            None,
+            &[secret, admin],
+        ) {
             Ok(r) if r.status == 200 => {
-                match r.json().and_then(|v| v.get("deleted").and_then(Value::as_bool)) {
+                match r
+                    .json()
+                    .and_then(|v| v.get("deleted").and_then(Value::as_bool))
+                {
                     Some(true) => accepted(&r),
                     _ => Revoked::Failed {
                         error: "OpenAI answered 200 without `deleted: true`".into(),
@@ -158,7 +168,10 @@ impl Provider for OpenAi {
     }
 
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets.iter().map(|t| self.revoke_one(context, t)).collect()
+        targets
+            .iter()
+            .map(|t| self.revoke_one(context, t))
+            .collect()
     }
 
     fn idempotent(&self) -> bool {

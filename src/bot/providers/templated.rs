@@ -19,14 +19,19 @@ impl Templated {
     fn build(&self, base_url: &str, secrets: &[&Secret]) -> Result<Request, String> {
         let first = secrets.first().map(|s| s.expose()).unwrap_or_default();
         let parts = match self.request.parts {
-            Some(cut) => cut(first).ok_or("the secret does not have the shape its revocation needs")?,
+            Some(cut) => {
+                cut(first).ok_or("the secret does not have the shape its revocation needs")?
+            }
             None => Vec::new(),
         };
         let lookup = |name: &str| {
             if name == "secret" {
                 return Some(first.to_string());
             }
-            parts.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+            parts
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
         };
         let path = render(self.request.path, lookup, encode_segment)?;
         let mut headers = Vec::new();

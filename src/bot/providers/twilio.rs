@@ -36,7 +36,8 @@ impl Twilio {
             );
         };
         let account = companion("account_sid").unwrap_or_else(|| admin_sid.to_string());
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{admin_sid}:{token}"));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{admin_sid}:{token}"));
         let path = format!("/2010-04-01/Accounts/{account}/Keys/{key_sid}.json");
         let headers = vec![("authorization".into(), format!("Basic {basic}"))];
         let secrets = [target.secret.expose(), token, basic.as_str()];
@@ -59,7 +60,10 @@ impl Provider for Twilio {
     }
 
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets.iter().map(|t| self.revoke_one(context, t)).collect()
+        targets
+            .iter()
+            .map(|t| self.revoke_one(context, t))
+            .collect()
     }
 
     fn idempotent(&self) -> bool {
