@@ -8,8 +8,10 @@
 //!   keeps it restorable for 30 days);
 //! - a service-account key is disabled at once
 //!   (`POST …/serviceAccounts/{email}/keys/{id}:disable`, reversible) and
-//!   deleted after the grace period (`DELETE …/keys/{id}`). A gone key
-//!   answers 404.
+//!   deleted by [`Provider::finish`] (`DELETE …/keys/{id}`) once a run
+//!   drives that step after the grace period (not yet: this provider is
+//!   not wired to its rule, since reports carry no `client_email`
+//!   companion). A gone key answers 404.
 
 use super::admin::{self, accepted, refusal};
 use super::{Provider, RevokeContext, Revoked, Target};
