@@ -343,3 +343,202 @@ fn docker_hub_tokens_need_a_human_with_the_exact_steps_and_link() {
         "no revocation is attempted"
     );
 }
+
+const AWS_KEY_ID: &str = "AKIA222UC9KG0RG13CKD";
+const AWS_SECRET: &str = "KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju";
+const AWS_ADMIN_ID: &str = "AKIAADMIN00000000001";
+const AWS_ADMIN_SECRET: &str = "admin/secret/value/that/signs/iam/calls0";
+
+/// A leaked AWS pair, rotate-then-revoke, Vault on the fake.
+fn aws_rotation_setup() -> Setup {
+    let mut setup = Setup::new(
+        &[(
+            ".aws/credentials",
+            format!("[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"),
+        )],
+        &[AWS_KEY_ID],
+    );
+    setup.secrets.extend([AWS_SECRET, AWS_ADMIN_SECRET]);
+    {
+        let mut state = setup.providers.state.lock().unwrap();
+        state.admin_keys.insert(AWS_ADMIN_ID.into());
+        state.vault_token = "vault-test-token".into();
+    }
+    setup.tree.write(
+        "leakstop-bot.toml",
+        format!(
+            "[defaults]\naction = \"rotate-then-revoke\"\n\n[store]\nkind = \"vault\"\naddress = \"{}\"\ntoken_env = \"BOT_VAULT_TOKEN\"\n\n\
+             [credentials.aws]\naccess_key_id = \"BOT_AWS_KEY_ID\"\nsecret_access_key = \"BOT_AWS_SECRET\"\n",
+            setup.providers.server.url
+        ),
+    );
+    setup
+}
+
+fn aws_run(setup: &Setup, extra: &[(&str, &str)]) -> common::Output {
+    let mut env = vec![
+        ("BOT_AWS_KEY_ID", AWS_ADMIN_ID),
+        ("BOT_AWS_SECRET", AWS_ADMIN_SECRET),
+        ("BOT_VAULT_TOKEN", "vault-test-token"),
+    ];
+    env.extend_from_slice(extra);
+    setup.bot_with("run", "bot.sqlite", &["--execute"], &env)
+}
+
+/// `Action (signer key id)` of every AWS call; other calls as `METHOD path`.
+fn aws_calls(setup: &Setup) -> Vec<String> {
+    setup
+        .providers
+        .server
+        .requests()
+        .iter()
+        .map(|r| {
+            let form: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(r.body.as_bytes())
+                    .into_owned()
+                    .collect();
+            match form.get("Action") {
+                Some(action) => {
+                    let signer = r
+                        .header("authorization")
+                        .unwrap_or_default()
+                        .split("Credential=")
+                        .nth(1)
+                        .and_then(|s| s.split('/').next())
+                        .unwrap_or_default()
+                        .to_string();
+                    format!("{action} ({signer})")
+                }
+                None => format!("{} {}", r.method, r.path()),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_the_overlap() {
+    let setup = aws_rotation_setup();
+    let out = aws_run(&setup, &[]);
+    assert_eq!(
+        out.code, 2,
+        "waits for the overlap window\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    let new = "AKIAROTATED000000001";
+    let calls = aws_calls(&setup);
+    assert_eq!(
+        calls[..5],
+        [
+            format!("GetCallerIdentity ({AWS_KEY_ID})"),
+            format!("ListAccessKeys ({AWS_ADMIN_ID})"),
+            format!("CreateAccessKey ({AWS_ADMIN_ID})"),
+            format!("GetCallerIdentity ({new})"),
+            calls[4].clone(),
+        ],
+        "{calls:?}"
+    );
+    assert!(
+        calls[4].starts_with("POST /v1/secret/data/leakstop/aws/lsfp1"),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.len(),
+        5,
+        "the old key is not touched before the overlap: {calls:?}"
+    );
+    let vault = setup.providers.state.lock().unwrap().vault.clone();
+    assert_eq!(vault.len(), 1);
+    let stored: serde_json::Value = serde_json::from_str(&vault[0].1).unwrap();
+    let pair: serde_json::Value =
+        serde_json::from_str(stored["data"]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(pair["access_key_id"], new);
+    let new_secret = pair["secret_access_key"].as_str().unwrap().to_string();
+    assert!(setup.status("bot.sqlite").contains("replacement_stored"));
+    // After the overlap window the old key is deactivated and confirmed dead.
+    let later = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3 * 86_400)
+        .to_string();
+    let out = aws_run(&setup, &[("LEAKSTOP_BOT_NOW", &later)]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let calls = aws_calls(&setup);
+    assert_eq!(
+        calls[5..],
+        [
+            format!("UpdateAccessKey ({AWS_ADMIN_ID})"),
+            format!("GetCallerIdentity ({AWS_KEY_ID})"),
+        ]
+    );
+    assert_eq!(
+        setup.providers.count("POST /"),
+        6,
+        "one CreateAccessKey in all"
+    );
+    assert!(setup.status("bot.sqlite").contains("1 closed"));
+    // The replacement went to Vault and nowhere else.
+    let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
+    assert!(!audit.contains(&new_secret));
+    for issue in setup.github.issues() {
+        assert!(!issue.body.contains(&new_secret));
+        assert!(issue.comments.iter().all(|c| !c.contains(&new_secret)));
+    }
+}
+
+#[test]
+fn an_aws_user_with_two_keys_needs_a_human_and_no_key_is_created() {
+    let setup = aws_rotation_setup();
+    setup
+        .providers
+        .state
+        .lock()
+        .unwrap()
+        .live
+        .insert("AKIAOTHERKEY00000002".into());
+    let out = aws_run(&setup, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let calls = aws_calls(&setup);
+    assert!(
+        calls.iter().all(|c| !c.starts_with("CreateAccessKey")),
+        "{calls:?}"
+    );
+    let issue = &setup.github.issues()[0];
+    assert!(
+        issue.body.contains("already has two access keys"),
+        "{}",
+        issue.body
+    );
+}
+
+#[test]
+fn an_aws_rotation_killed_after_create_access_key_creates_no_second_key() {
+    let setup = aws_rotation_setup();
+    let out = aws_run(&setup, &[("LEAKSTOP_BOT_FAILPOINT", "after:rotate")]);
+    assert_eq!(out.code, 86, "{}", out.stderr);
+    let out = aws_run(&setup, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let calls = aws_calls(&setup);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("CreateAccessKey"))
+            .count(),
+        1,
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("ListAccessKeys"))
+            .count()
+            == 2,
+        "reconciled with ListAccessKeys: {calls:?}"
+    );
+    let issue = &setup.github.issues()[0];
+    assert!(
+        issue.body.contains("AKIAROTATED000000001") && issue.body.contains("no second key"),
+        "{}",
+        issue.body
+    );
+}

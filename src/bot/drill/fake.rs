@@ -126,6 +126,19 @@ impl Providers {
         live
     }
 
+    /// alice's access keys (every known AKIA key but the admin's), with
+    /// whether each is active.
+    fn user_keys(&self) -> Vec<(String, bool)> {
+        let mut keys: Vec<(String, bool)> = self
+            .live
+            .iter()
+            .filter(|k| k.starts_with("AKIA") && !self.admin_keys.contains(*k))
+            .map(|k| (k.clone(), !self.revoked.contains(k)))
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// STS and IAM (Query protocol: `POST /` with a form body).
     fn aws(&mut self, request: &FakeRequest<'_>) -> FakeReply {
         let form: Vec<(String, String)> = form_urlencoded::parse(request.body.as_bytes())
@@ -158,6 +171,38 @@ impl Providers {
                     self.revoked.insert(key);
                 }
                 FakeReply::json(200, "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>req-iam-1</RequestId></ResponseMetadata></UpdateAccessKeyResponse>")
+            }
+            "ListAccessKeys" | "CreateAccessKey" if !self.admin_keys.contains(&caller) => {
+                aws_error(403, "AccessDenied", "not authorized")
+            }
+            "ListAccessKeys" => {
+                let members: String = self
+                    .user_keys()
+                    .iter()
+                    .map(|(key, active)| {
+                        let status = if *active { "Active" } else { "Inactive" };
+                        format!("<member><UserName>alice</UserName><AccessKeyId>{key}</AccessKeyId><Status>{status}</Status></member>")
+                    })
+                    .collect();
+                FakeReply::json(200, &format!(
+                    "<ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata>{members}</AccessKeyMetadata>\
+                     <IsTruncated>false</IsTruncated></ListAccessKeysResult></ListAccessKeysResponse>"
+                ))
+            }
+            "CreateAccessKey" if self.user_keys().len() >= 2 => {
+                aws_error(409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
+            }
+            "CreateAccessKey" => {
+                let id = format!("AKIAROTATED{:09}", self.minted.len() + 1);
+                let secret = format!("rotated/secret/{:026}", self.minted.len() + 1);
+                self.live.insert(id.clone());
+                self.minted.push(id.clone());
+                FakeReply::json(200, &format!(
+                    "<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey><UserName>alice</UserName>\
+                     <AccessKeyId>{id}</AccessKeyId><Status>Active</Status><SecretAccessKey>{secret}</SecretAccessKey>\
+                     </AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>req-iam-create</RequestId>\
+                     </ResponseMetadata></CreateAccessKeyResponse>"
+                ))
             }
             _ => aws_error(400, "InvalidAction", "unknown action"),
         }

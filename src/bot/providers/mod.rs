@@ -95,7 +95,13 @@ pub enum Rotated {
         secret: Secret,
         id: Option<String>,
         revoked_old: bool,
+        /// What verifying the replacement needs besides it (the AWS secret half).
+        companions: BTreeMap<String, Secret>,
+        /// What goes to the secret store, when not the secret alone (the AWS pair as JSON).
+        stored: Option<Secret>,
     },
+    /// The bot must not rotate (two AWS keys already): a human must, for this reason.
+    Manual(String),
     /// The old credential no longer authenticates: nothing to rotate.
     AlreadyDead,
     /// The provider said no; nothing changed.
@@ -144,6 +150,21 @@ pub trait Provider {
     /// Replaces the credential where the provider can (never retried).
     fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
         Rotated::NotSupported
+    }
+    /// After a run died with a rotation announced: Ok when asking the
+    /// provider shows it did not land (rotating now is safe), else what a
+    /// human must do. By default the outcome is unknown.
+    fn reconcile_rotation(
+        &self,
+        _context: &RevokeContext<'_>,
+        _target: &Target<'_>,
+    ) -> Result<(), String> {
+        Err(
+            "a rotation was interrupted and its outcome is unknown; it is never sent twice \
+             (GitLab revokes the whole token family when a revoked token rotates): check the \
+             provider, revoke any new token and rotate by hand"
+                .into(),
+        )
     }
     /// After the grace period, makes a reversible revocation permanent
     /// (delete a deactivated key); None where the revocation already is.

@@ -175,6 +175,8 @@ impl Provider for Templated {
                 secret: Secret::new(new),
                 id: rotate.new_id.and_then(field),
                 revoked_old: rotate.revokes_old,
+                companions: Default::default(),
+                stored: None,
             },
             (status, _) if status >= 500 || status == 429 => Rotated::Unknown {
                 error: format!("HTTP {status}"),
