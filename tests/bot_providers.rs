@@ -427,23 +427,24 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
     let new = "AKIAROTATED000000001";
     let calls = aws_calls(&setup);
     assert_eq!(
-        calls[..5],
+        calls[..6],
         [
             format!("GetCallerIdentity ({AWS_KEY_ID})"),
+            format!("GetAccessKeyLastUsed ({AWS_ADMIN_ID})"),
             format!("ListAccessKeys ({AWS_ADMIN_ID})"),
             format!("CreateAccessKey ({AWS_ADMIN_ID})"),
             format!("GetCallerIdentity ({new})"),
-            calls[4].clone(),
+            calls[5].clone(),
         ],
         "{calls:?}"
     );
     assert!(
-        calls[4].starts_with("POST /v1/secret/data/leakstop/aws/lsfp1"),
+        calls[5].starts_with("POST /v1/secret/data/leakstop/aws/lsfp1"),
         "{calls:?}"
     );
     assert_eq!(
         calls.len(),
-        5,
+        6,
         "the old key is not touched before the overlap: {calls:?}"
     );
     let vault = setup.providers.state.lock().unwrap().vault.clone();
@@ -465,7 +466,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let calls = aws_calls(&setup);
     assert_eq!(
-        calls[5..],
+        calls[6..],
         [
             format!("UpdateAccessKey ({AWS_ADMIN_ID})"),
             format!("GetCallerIdentity ({AWS_KEY_ID})"),
@@ -473,7 +474,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
     );
     assert_eq!(
         setup.providers.count("POST /"),
-        6,
+        7,
         "one CreateAccessKey in all"
     );
     assert!(setup.status("bot.sqlite").contains("1 closed"));

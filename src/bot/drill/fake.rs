@@ -172,7 +172,13 @@ impl Providers {
                 }
                 FakeReply::json(200, "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>req-iam-1</RequestId></ResponseMetadata></UpdateAccessKeyResponse>")
             }
-            "ListAccessKeys" | "CreateAccessKey" if !self.admin_keys.contains(&caller) => {
+            "GetAccessKeyLastUsed" if self.admin_keys.contains(&caller) => FakeReply::json(
+                200,
+                "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult><UserName>alice</UserName><AccessKeyLastUsed>\
+                 <LastUsedDate>2026-12-01T10:00:00Z</LastUsedDate><ServiceName>s3</ServiceName><Region>eu-west-1</Region>\
+                 </AccessKeyLastUsed></GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>",
+            ),
+            "ListAccessKeys" | "CreateAccessKey" | "GetAccessKeyLastUsed" if !self.admin_keys.contains(&caller) => {
                 aws_error(403, "AccessDenied", "not authorized")
             }
             "ListAccessKeys" => {

@@ -246,6 +246,25 @@ impl Provider for AwsIam {
         }
     }
 
+    /// `GetAccessKeyLastUsed`: `last_used=<date> (<service>, <region>)`,
+    /// or `last_used=never`.
+    fn last_used(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Option<String> {
+        let params = [
+            ("Action", "GetAccessKeyLastUsed"),
+            ("AccessKeyId", target.secret.expose()),
+        ];
+        let response = self.iam(context, &params).ok()?;
+        if response.status != 200 {
+            return None;
+        }
+        let Some(date) = xml_field(&response.body, "LastUsedDate") else {
+            return Some("last_used=never".into());
+        };
+        let service = xml_field(&response.body, "ServiceName").unwrap_or_default();
+        let region = xml_field(&response.body, "Region").unwrap_or_default();
+        Some(format!("last_used={date} ({service}, {region})"))
+    }
+
     /// After a run died during CreateAccessKey: a key besides the leaked one
     /// means it landed (its secret is lost: a human deletes it); none means
     /// it did not, and creating one now is safe.

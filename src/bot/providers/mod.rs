@@ -151,6 +151,11 @@ pub trait Provider {
     fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
         Rotated::NotSupported
     }
+    /// When and where the credential was last used, where the provider
+    /// tells (asked with the admin credentials; None when it cannot).
+    fn last_used(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Option<String> {
+        None
+    }
     /// After a run died with a rotation announced: Ok when asking the
     /// provider shows it did not land (rotating now is safe), else what a
     /// human must do. By default the outcome is unknown.
