@@ -615,6 +615,12 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         "slack.bot-token",
         "npm.access-token",
         "aws.access-key-id",
+        "sendgrid.api-key",
+        "discord.webhook",
+        "openai.project-key",
+        "anthropic.api-key",
+        "datadog.api-key",
+        "google.api-key",
     ] {
         let line = out
             .stdout
@@ -633,7 +639,7 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("3.0 provider calls per incident"),
+        out.stdout.contains("3.6 provider calls per incident"),
         "{}",
         out.stdout
     );
@@ -702,12 +708,13 @@ fn an_aws_key_is_deactivated_with_the_admin_credentials_the_policy_names() {
         actions,
         [
             expect("GetCallerIdentity", AWS_KEY_ID),
+            expect("GetAccessKeyLastUsed", ADMIN_KEY_ID),
             expect("UpdateAccessKey", ADMIN_KEY_ID),
             expect("GetCallerIdentity", AWS_KEY_ID),
         ]
     );
     assert_eq!(
-        requests[1].body,
+        requests[2].body,
         format!("Action=UpdateAccessKey&AccessKeyId={AWS_KEY_ID}&Status=Inactive&UserName=alice&Version=2010-05-08")
     );
     assert!(
@@ -725,6 +732,13 @@ fn an_aws_key_is_deactivated_with_the_admin_credentials_the_policy_names() {
         issue.body
     );
     assert!(issue.body.contains("delete-access-key"), "{}", issue.body);
+    assert!(
+        issue
+            .body
+            .contains("last_used=2026-12-01T10:00:00Z (s3, eu-west-1)"),
+        "GetAccessKeyLastUsed is shown: {}",
+        issue.body
+    );
     let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
     assert!(audit.contains("\"request_id\":\"req-iam-1\""), "{audit}");
 }

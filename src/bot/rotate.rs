@@ -35,14 +35,6 @@ impl Bot<'_> {
         let Some((leak, secret)) = self.secrets.get(&incident.fingerprint).cloned() else {
             return Ok(());
         };
-        if self.store.last_phase(incident.id, "rotate")? == Some(Phase::Intent) {
-            let reason = "a rotation was interrupted and its outcome is unknown; it is never sent twice \
-                          (GitLab revokes the whole token family when a revoked token rotates): check the \
-                          provider, revoke any new token and rotate by hand";
-            self.store
-                .set_state(incident, State::NeedsHuman, Some(reason), clock::now())?;
-            return Ok(());
-        }
         let base = match self.env.revoke_url(&incident.rule_id, provider.as_ref()) {
             Ok(base) => base,
             Err(e) => {
@@ -58,12 +50,23 @@ impl Bot<'_> {
         let target = Target {
             secret: &secret,
             owner: incident.owner.as_deref(),
+            companions: Some(&leak.companions),
         };
+        if self.store.last_phase(incident.id, "rotate")? == Some(Phase::Intent) {
+            // The last run died with the rotation announced: ask the
+            // provider whether it landed (AWS: ListAccessKeys) before
+            // anything is created again.
+            if let Err(reason) = provider.reconcile_rotation(&context, &target) {
+                self.store
+                    .set_state(incident, State::NeedsHuman, Some(&reason), clock::now())?;
+                return Ok(());
+            }
+        }
         self.intent(incident, "rotate")?;
         failpoint("before", "rotate");
         let rotated = provider.rotate(&context, &target);
         failpoint("after", "rotate");
-        let (new, id, revoked_old) = match rotated {
+        let (new, id, revoked_old, companions, stored) = match rotated {
             Rotated::NotSupported => {
                 self.result(
                     incident,
@@ -108,11 +111,19 @@ impl Bot<'_> {
                     .set_state(incident, State::NeedsHuman, Some(&reason), clock::now())?;
                 return Ok(());
             }
+            Rotated::Manual(reason) => {
+                self.result(incident, "rotate", false, &reason, None)?;
+                self.store
+                    .set_state(incident, State::NeedsHuman, Some(&reason), clock::now())?;
+                return Ok(());
+            }
             Rotated::New {
                 secret,
                 id,
                 revoked_old,
-            } => (secret, id, revoked_old),
+                companions,
+                stored,
+            } => (secret, id, revoked_old, companions, stored),
         };
         let named = id
             .as_deref()
@@ -130,7 +141,7 @@ impl Bot<'_> {
         done.push(format!("replacement created{named}"));
         // Test the replacement before anything depends on it.
         let mut probe = leak.clone();
-        probe.companions.clear();
+        probe.companions = companions;
         let test = verify_leak(&probe, &new, &self.env);
         if test.status != Status::Live {
             let reason = format!(
@@ -150,13 +161,15 @@ impl Bot<'_> {
         .map_err(anyhow::Error::msg)?;
         self.intent(incident, "store")?;
         failpoint("before", "store");
+        let value = stored.as_ref().unwrap_or(&new);
         let write = stores::Write {
             incident: &incident.fingerprint,
             location: &location,
-            value: &new,
+            value,
         };
         let stored = stores::store_replacement(&spec, &token, &write, self.env.client);
         drop(new);
+        drop(probe);
         failpoint("after", "store");
         match stored {
             Ok(stored) => {

@@ -219,6 +219,9 @@ impl Bot<'_> {
         self.result(incident, "verify", !transient, &detail, None)?;
         incident.live = Some(status.to_string());
         incident.owner = owner;
+        if status == Status::Live {
+            self.add_last_used(incident, &leak, &secret);
+        }
         self.store.set_facts(incident)?;
         done.entry(incident.id)
             .or_default()
@@ -237,6 +240,38 @@ impl Bot<'_> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Where the provider tells when and where the leaked key was last used
+    /// (AWS `GetAccessKeyLastUsed`), adds it to the owner facts the issue shows.
+    fn add_last_used(
+        &self,
+        incident: &mut Incident,
+        leak: &super::input::Leak,
+        secret: &crate::finding::Secret,
+    ) {
+        let Some(Ok(provider)) = providers::for_rule(&incident.rule_id) else {
+            return;
+        };
+        let Ok(base) = self.env.revoke_url(&incident.rule_id, provider.as_ref()) else {
+            return;
+        };
+        let context = RevokeContext {
+            base_url: &base,
+            client: self.env.client,
+            credentials: self.settings.credentials.get(&incident.provider),
+        };
+        let target = Target {
+            secret,
+            owner: incident.owner.as_deref(),
+            companions: Some(&leak.companions),
+        };
+        if let Some(used) = provider.last_used(&context, &target) {
+            incident.owner = Some(match incident.owner.take() {
+                Some(owner) => format!("{owner}, {used}"),
+                None => used,
+            });
+        }
     }
 
     fn decide_step(&mut self, incident: &mut Incident) -> anyhow::Result<()> {
@@ -362,14 +397,15 @@ impl Bot<'_> {
             failpoint("before", "revoke");
             let secrets: Vec<_> = members
                 .iter()
-                .map(|&i| self.secrets[&incidents[i].fingerprint].1.clone())
+                .map(|&i| self.secrets[&incidents[i].fingerprint].clone())
                 .collect();
             let targets: Vec<Target<'_>> = members
                 .iter()
                 .zip(&secrets)
-                .map(|(&i, secret)| Target {
+                .map(|(&i, (leak, secret))| Target {
                     secret,
                     owner: incidents[i].owner.as_deref(),
+                    companions: Some(&leak.companions),
                 })
                 .collect();
             let provider_name = incidents[members[0]].provider.clone();

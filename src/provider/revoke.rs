@@ -4,7 +4,7 @@
 //! must take. The bot (crate::bot) sends these requests through the same
 //! HTTP client and URL rules as verification; nothing here makes a request.
 //!
-//! Facts and sources: ../shared/PROVIDERS.md (sections 1, 2, 4, 8, 16).
+//! Facts and sources: ../shared/PROVIDERS.md (sections 1-4, 6-10, 16).
 
 /// How a credential is revoked.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,21 @@ pub enum BuiltinRevoke {
     /// IAM `UpdateAccessKey Status=Inactive`, SigV4-signed with the admin
     /// credentials the policy names, for the user STS named at verification.
     AwsIam,
+    /// OpenAI project keys: found by their redacted value among the
+    /// projects' keys and deleted, with the admin key the policy names.
+    OpenAi,
+    /// OpenAI admin keys: `DELETE /v1/organization/admin_api_keys/{id}`.
+    OpenAiAdmin,
+    /// Anthropic: found by `partial_key_hint`, set `inactive` (no delete API).
+    Anthropic,
+    /// Twilio API keys: deleted with the account's credentials.
+    Twilio,
+    /// Datadog API keys: id from `/api/v2/validate`, deleted with an admin API + application key.
+    Datadog,
+    /// Google API keys: `keys:lookupKey`, then delete, with an admin access token.
+    GoogleApiKey,
+    /// Google service-account keys: disable, then delete, with an admin access token.
+    GoogleServiceAccount,
 }
 
 /// A revocation request and how to read its answer.
@@ -58,7 +73,17 @@ pub struct RevokeRequest {
     pub docs: &'static str,
     /// How the credential replaces itself, where the provider can.
     pub rotate: Option<&'static RotateRequest>,
+    /// Values the templates need besides `{secret}`, cut from the secret
+    /// itself (a SendGrid key's id is its middle segment; a Discord webhook
+    /// URL holds its id and token); None when the secret has not the shape.
+    pub parts: Option<Parts>,
+    /// Statuses meaning the credential may not revoke itself (a SendGrid
+    /// key without the `api_keys` scope): a human must, for this reason.
+    pub manual_on: &'static [(u16, &'static str)],
 }
+
+/// Cuts named values out of a secret (None when it has not the shape).
+pub type Parts = fn(&str) -> Option<Vec<(&'static str, String)>>;
 
 /// A rotation: one request, with the leaked credential, that returns its
 /// replacement. Never sent twice: a lost answer leaves the outcome unknown,
@@ -120,6 +145,8 @@ pub const GITHUB_CREDENTIALS: RevokeRequest = RevokeRequest {
             (Settings > Developer settings > Personal access tokens) and update every consumer.",
     docs: "https://docs.github.com/en/rest/credentials/revoke",
     rotate: None,
+    parts: None,
+    manual_on: &[],
 };
 
 /// An installation token revokes itself; a dead one answers 401.
@@ -142,6 +169,8 @@ pub const GITHUB_INSTALLATION: RevokeRequest = RevokeRequest {
             Find out how the token reached the repository (a CI log, an artifact).",
     docs: "https://docs.github.com/en/rest/apps/installations#revoke-an-installation-access-token",
     rotate: None,
+    parts: None,
+    manual_on: &[],
 };
 
 /// A GitLab token revokes itself; afterwards it no longer authenticates (401).
@@ -160,6 +189,8 @@ pub const GITLAB_SELF: RevokeRequest = RevokeRequest {
             and update every consumer.",
     docs: "https://docs.gitlab.com/api/personal_access_tokens/#revoke-a-personal-access-token",
     rotate: Some(&GITLAB_ROTATE),
+    parts: None,
+    manual_on: &[],
 };
 
 /// Slack's `auth.revoke` with the token itself; HTTP 200 either way.
@@ -177,6 +208,8 @@ pub const SLACK_AUTH_REVOKE: RevokeRequest = RevokeRequest {
     after: "Reinstall the app (OAuth) to get a new token and update every consumer.",
     docs: "https://docs.slack.dev/reference/methods/auth.revoke",
     rotate: None,
+    parts: None,
+    manual_on: &[],
 };
 
 /// An npm token deletes itself by its own value.
@@ -195,8 +228,86 @@ pub const NPM_TOKEN_DELETE: RevokeRequest = RevokeRequest {
             and update the CI secret that used the old one.",
     docs: "https://docs.npmjs.com/cli/v11/commands/npm-token",
     rotate: None,
+    parts: None,
+    manual_on: &[],
 };
 
+/// A SendGrid key deletes itself by its id, the middle of `SG.<id>.<secret>`
+/// (it needs the `api_keys` scope; a restricted key gets 403).
+pub const SENDGRID_KEY_DELETE: RevokeRequest = RevokeRequest {
+    method: "DELETE",
+    path: "/v3/api_keys/{api_key_id}",
+    headers: &[("authorization", "Bearer {secret}")],
+    json_body: None,
+    batch: None,
+    ok: &[204],
+    ok_json_true: None,
+    gone: &[401, 404],
+    gone_body: &[],
+    idempotent: true,
+    after: "Create a key with only the scopes needed (Settings > API Keys, or POST /v3/api_keys) \
+            and update every consumer.",
+    docs: "https://www.twilio.com/docs/sendgrid/api-reference/api-keys/delete-api-keys",
+    rotate: None,
+    parts: Some(sendgrid_parts),
+    manual_on: &[(
+        403,
+        "SendGrid refused: the key lacks the api_keys scope, so it cannot delete itself. \
+         Delete it at https://app.sendgrid.com/settings/api_keys (or DELETE /v3/api_keys/{id} \
+         with a full-access key).",
+    )],
+};
+
+fn sendgrid_parts(secret: &str) -> Option<Vec<(&'static str, String)>> {
+    let mut segments = secret.split('.');
+    let id = match (segments.next(), segments.next(), segments.next()) {
+        (Some("SG"), Some(id), Some(_)) if !id.is_empty() => id,
+        _ => return None,
+    };
+    Some(vec![("api_key_id", id.to_string())])
+}
+
+/// A Discord webhook deletes itself with the token in its URL, no other
+/// authentication ("Delete Webhook with Token"): 204, then 404/401.
+pub const DISCORD_WEBHOOK_DELETE: RevokeRequest = RevokeRequest {
+    method: "DELETE",
+    path: "/api/v10/webhooks/{webhook_id}/{webhook_token}",
+    headers: &[],
+    json_body: None,
+    batch: None,
+    ok: &[204],
+    ok_json_true: None,
+    gone: &[401, 404],
+    gone_body: &[],
+    idempotent: true,
+    after:
+        "Create a new webhook in the channel (Integrations > Webhooks) and update every consumer.",
+    docs: "https://discord.com/developers/docs/resources/webhook#delete-webhook-with-token",
+    rotate: None,
+    parts: Some(discord_webhook_parts),
+    manual_on: &[],
+};
+
+fn discord_webhook_parts(secret: &str) -> Option<Vec<(&'static str, String)>> {
+    let rest = secret.split("/webhooks/").nth(1)?;
+    let (id, token) = rest.split_once('/')?;
+    let token = token.split(['/', '?']).next()?;
+    let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    (digits && !token.is_empty()).then(|| {
+        vec![
+            ("webhook_id", id.to_string()),
+            ("webhook_token", token.to_string()),
+        ]
+    })
+}
+
+const DOCKERHUB: Manual = Manual {
+    steps: "Docker Hub names a token only by a UUID that cannot be derived from the token, and \
+            only its owner (signed in) may deactivate it. Account settings > Personal access \
+            tokens > the token > Deactivate, then Delete; create a replacement with the least \
+            access scope and update every consumer (docker login).",
+    url: "https://app.docker.com/settings/personal-access-tokens",
+};
 const STRIPE: Manual = Manual {
     steps: "Stripe has no API to roll a key. Dashboard > Developers > API keys > ... > Roll key, \
             choose expiration \"now\", then update every consumer.",
@@ -251,6 +362,16 @@ pub fn revoke_for(rule_id: &str) -> Option<Revoke> {
         }
         "npm.access-token" | "npm.legacy-auth-token" => request(&NPM_TOKEN_DELETE),
         "aws.access-key-id" => Some(Revoke::Builtin(BuiltinRevoke::AwsIam)),
+        "sendgrid.api-key" => request(&SENDGRID_KEY_DELETE),
+        "discord.webhook" => request(&DISCORD_WEBHOOK_DELETE),
+        "openai.project-key" | "openai.service-account-key" | "openai.user-key" => {
+            Some(Revoke::Builtin(BuiltinRevoke::OpenAi))
+        }
+        "openai.admin-key" => Some(Revoke::Builtin(BuiltinRevoke::OpenAiAdmin)),
+        "anthropic.api-key" => Some(Revoke::Builtin(BuiltinRevoke::Anthropic)),
+        "datadog.api-key" => Some(Revoke::Builtin(BuiltinRevoke::Datadog)),
+        "google.api-key" => Some(Revoke::Builtin(BuiltinRevoke::GoogleApiKey)),
+        id if id.starts_with("dockerhub.") => manual(&DOCKERHUB),
         "slack.incoming-webhook" | "slack.workflow-webhook" => manual(&SLACK_WEBHOOK),
         "discord.bot-token" => manual(&DISCORD_BOT),
         id if id.starts_with("stripe.") => manual(&STRIPE),

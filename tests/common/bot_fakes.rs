@@ -99,7 +99,20 @@ impl FakeProviders {
     /// Environment pointing every provider the fake plays at it.
     pub fn env(&self) -> Vec<(String, String)> {
         [
-            "GITHUB", "GITLAB", "SLACK", "NPM", "STRIPE", "AWS", "AWS_IAM",
+            "GITHUB",
+            "GITLAB",
+            "SLACK",
+            "NPM",
+            "STRIPE",
+            "AWS",
+            "AWS_IAM",
+            "SENDGRID",
+            "DISCORD",
+            "OPENAI",
+            "ANTHROPIC",
+            "DATADOG",
+            "GOOGLE",
+            "GOOGLE_APIKEYS",
         ]
         .iter()
         .map(|p| (format!("LEAKSTOP_VERIFY_URL_{p}"), self.server.url.clone()))

@@ -3,11 +3,12 @@
 //! unauthenticated batched `/credentials/revoke` (202, no per-token result),
 //! `/installation/token`; GitLab's `personal_access_tokens/self`; Slack's
 //! `auth.test`/`auth.revoke` (HTTP 200, `ok` decides); npm's `whoami` and
-//! token delete; Stripe's `/v1/account` (verify only). `bot drill` serves
+//! token delete; Stripe's `/v1/account` (verify only); the admin-API
+//! providers in fake_admin.rs. `bot drill` serves
 //! them on 127.0.0.1; the tests serve them too, adding faults on top.
 
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A request as the fakes read it.
 pub struct FakeRequest<'a> {
@@ -21,7 +22,7 @@ pub struct FakeRequest<'a> {
 }
 
 impl FakeRequest<'_> {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&'_ str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -75,6 +76,14 @@ pub struct Providers {
     /// Vault: the token it accepts, and what was written (path, body).
     pub vault_token: String,
     pub vault: Vec<(String, String)>,
+    /// Admin credentials the admin-API fakes accept (fake_admin.rs).
+    pub admin_tokens: HashSet<String>,
+    /// Keys that may not revoke themselves (a SendGrid key without the `api_keys` scope).
+    pub forbidden: HashSet<String>,
+    /// Public ids of keys whose id cannot be cut from them (Twilio `SK…` → secret).
+    pub ids: HashMap<String, String>,
+    /// Google service-account keys deleted (not only disabled).
+    pub deleted: HashSet<String>,
 }
 
 /// The access key id in a SigV4 `Authorization` header's `Credential=` scope
@@ -100,7 +109,7 @@ fn aws_error(status: u16, code: &str, message: &str) -> FakeReply {
 }
 
 impl Providers {
-    fn is_live(&mut self, token: &str) -> bool {
+    pub(super) fn is_live(&mut self, token: &str) -> bool {
         if self.revoked.contains(token) && self.stale_checks > 0 {
             self.stale_checks -= 1;
             return true;
@@ -109,12 +118,25 @@ impl Providers {
     }
 
     /// Revokes `token` if it is live; whether it was.
-    fn revoke(&mut self, token: &str) -> bool {
+    pub(super) fn revoke(&mut self, token: &str) -> bool {
         let live = self.live.contains(token) && !self.revoked.contains(token);
         if live {
             self.revoked.insert(token.to_string());
         }
         live
+    }
+
+    /// alice's access keys (every known AKIA key but the admin's), with
+    /// whether each is active.
+    fn user_keys(&self) -> Vec<(String, bool)> {
+        let mut keys: Vec<(String, bool)> = self
+            .live
+            .iter()
+            .filter(|k| k.starts_with("AKIA") && !self.admin_keys.contains(*k))
+            .map(|k| (k.clone(), !self.revoked.contains(k)))
+            .collect();
+        keys.sort();
+        keys
     }
 
     /// STS and IAM (Query protocol: `POST /` with a form body).
@@ -150,6 +172,44 @@ impl Providers {
                 }
                 FakeReply::json(200, "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>req-iam-1</RequestId></ResponseMetadata></UpdateAccessKeyResponse>")
             }
+            "GetAccessKeyLastUsed" if self.admin_keys.contains(&caller) => FakeReply::json(
+                200,
+                "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult><UserName>alice</UserName><AccessKeyLastUsed>\
+                 <LastUsedDate>2026-12-01T10:00:00Z</LastUsedDate><ServiceName>s3</ServiceName><Region>eu-west-1</Region>\
+                 </AccessKeyLastUsed></GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>",
+            ),
+            "ListAccessKeys" | "CreateAccessKey" | "GetAccessKeyLastUsed" if !self.admin_keys.contains(&caller) => {
+                aws_error(403, "AccessDenied", "not authorized")
+            }
+            "ListAccessKeys" => {
+                let members: String = self
+                    .user_keys()
+                    .iter()
+                    .map(|(key, active)| {
+                        let status = if *active { "Active" } else { "Inactive" };
+                        format!("<member><UserName>alice</UserName><AccessKeyId>{key}</AccessKeyId><Status>{status}</Status></member>")
+                    })
+                    .collect();
+                FakeReply::json(200, &format!(
+                    "<ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata>{members}</AccessKeyMetadata>\
+                     <IsTruncated>false</IsTruncated></ListAccessKeysResult></ListAccessKeysResponse>"
+                ))
+            }
+            "CreateAccessKey" if self.user_keys().len() >= 2 => {
+                aws_error(409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
+            }
+            "CreateAccessKey" => {
+                let id = format!("AKIAROTATED{:09}", self.minted.len() + 1);
+                let secret = format!("rotated/secret/{:026}", self.minted.len() + 1);
+                self.live.insert(id.clone());
+                self.minted.push(id.clone());
+                FakeReply::json(200, &format!(
+                    "<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey><UserName>alice</UserName>\
+                     <AccessKeyId>{id}</AccessKeyId><Status>Active</Status><SecretAccessKey>{secret}</SecretAccessKey>\
+                     </AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>req-iam-create</RequestId>\
+                     </ResponseMetadata></CreateAccessKeyResponse>"
+                ))
+            }
             _ => aws_error(400, "InvalidAction", "unknown action"),
         }
     }
@@ -162,6 +222,9 @@ impl Providers {
                 r#"{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}"#,
             )
         };
+        if let Some(reply) = self.admin_apis(request) {
+            return reply;
+        }
         let gitlab_token = request.header("private-token").unwrap_or_default();
         match (request.method, request.path) {
             ("POST", "/") => self.aws(request),

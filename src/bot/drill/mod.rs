@@ -6,6 +6,7 @@
 //! so a team can run it on a schedule to prove the emergency plan works.
 
 pub mod fake;
+pub mod fake_admin;
 mod server;
 
 use super::audit::AuditLog;
@@ -22,7 +23,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The rules planted, with the prefix and random length of their keys.
+/// The rules planted, with the prefix and random length of their keys
+/// (keys with an inner shape are built by [`plant`]).
 const PLANTED: &[(&str, &str, usize)] = &[
     ("github.pat-classic", "ghp_", 36),
     ("github.app-installation", "ghs_", 36),
@@ -30,6 +32,42 @@ const PLANTED: &[(&str, &str, usize)] = &[
     ("slack.bot-token", "xoxb-1234567890-1234567890-", 24),
     ("npm.access-token", "npm_", 36),
     ("aws.access-key-id", "AKIA", 16),
+    ("sendgrid.api-key", "", 0),
+    ("discord.webhook", "", 0),
+    ("openai.project-key", "sk-proj-", 64),
+    ("anthropic.api-key", "", 0),
+    ("datadog.api-key", "", 0),
+    ("google.api-key", "AIza", 35),
+];
+
+/// A random key of the rule's shape.
+fn plant(rule_id: &str, prefix: &str, length: usize) -> anyhow::Result<String> {
+    Ok(match rule_id {
+        "sendgrid.api-key" => format!("SG.{}.{}", random_key("", 22)?, random_key("", 43)?),
+        "discord.webhook" => format!(
+            "https://discord.com/api/webhooks/1{}/{}",
+            random_key("", 18)?
+                .bytes()
+                .map(|b| char::from(b'0' + b % 10))
+                .collect::<String>(),
+            random_key("", 68)?
+        ),
+        "anthropic.api-key" => format!("sk-ant-api03-{}AA", random_key("", 93)?),
+        "datadog.api-key" => random_key("", 32)?
+            .bytes()
+            .map(|b| char::from(b"0123456789abcdef"[usize::from(b % 16)]))
+            .collect(),
+        _ => random_key(prefix, length)?,
+    })
+}
+
+/// The admin credentials a planted provider's revocation needs, by the
+/// names its `[credentials.<provider>]` takes.
+const ADMIN_NAMES: &[(&str, &[&str])] = &[
+    ("openai", &["admin_key"]),
+    ("anthropic", &["admin_key"]),
+    ("datadog", &["api_key", "application_key"]),
+    ("google", &["access_token"]),
 ];
 
 /// One provider's drill result.
@@ -114,7 +152,7 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
                 endpoint::env_name(name)
             );
         }
-        let key = random_key(prefix, *length)?;
+        let key = plant(rule_id, prefix, *length)?;
         let mut companions = BTreeMap::new();
         let mut credentials = BTreeMap::new();
         let mut overrides = BTreeMap::from([(name.to_string(), provider_server.url.clone())]);
@@ -139,6 +177,16 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
                     ]),
                 );
                 overrides.insert("aws-iam".into(), provider_server.url.clone());
+            }
+            if let Some((_, names)) = ADMIN_NAMES.iter().find(|(p, _)| *p == rule.provider) {
+                let mut named = BTreeMap::new();
+                for name in *names {
+                    let admin = random_key("drill-admin-", 24)?;
+                    fake.admin_tokens.insert(admin.clone());
+                    named.insert(name.to_string(), Secret::new(admin));
+                }
+                credentials.insert(rule.provider.clone(), named);
+                overrides.insert("google-apikeys".into(), provider_server.url.clone());
             }
         }
         let leak = Leak {

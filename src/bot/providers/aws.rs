@@ -8,10 +8,12 @@
 //! means there is nothing left to revoke. The STS check then confirms the key
 //! is dead (`InvalidClientTokenId`).
 
-use super::{exchange, Provider, RevokeContext, Revoked, Target};
+use super::{exchange, Provider, RevokeContext, Revoked, Rotated, Target};
+use crate::finding::Secret;
 use crate::verify::aws::{amz_date, authorization, xml_field, Signing};
 use crate::verify::endpoint::{self, encode_segment};
 use crate::verify::http::Request;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 pub struct AwsIam;
@@ -29,16 +31,22 @@ fn user_of(owner: &str) -> Option<&str> {
 }
 
 impl AwsIam {
-    fn deactivate(&self, context: &RevokeContext<'_>, key_id: &str, user: &str) -> Revoked {
+    /// One IAM Query call (`Action=…&…&Version=…`), SigV4-signed with the
+    /// policy's admin credentials; the answer, or why there is none.
+    fn iam(
+        &self,
+        context: &RevokeContext<'_>,
+        params: &[(&str, &str)],
+    ) -> Result<crate::verify::http::Response, Revoked> {
         let admin = context
             .credentials
             .and_then(|c| Some((c.get("access_key_id")?, c.get("secret_access_key")?, c)));
         let Some((admin_id, admin_secret, credentials)) = admin else {
-            return Revoked::Manual(
+            return Err(Revoked::Manual(
                 "no AWS admin credentials: name them in the policy ([credentials.aws] access_key_id, \
                  secret_access_key) and set those environment variables, or deactivate the key in the IAM console"
                     .into(),
-            );
+            ));
         };
         let Some(authority) = endpoint::parse(context.base_url).and_then(|url| {
             let host = url.host_str()?.to_string();
@@ -47,15 +55,15 @@ impl AwsIam {
                 None => host,
             })
         }) else {
-            return Revoked::Failed {
+            return Err(Revoked::Failed {
                 error: "the IAM base URL has no host".into(),
-            };
+            });
         };
-        let body = format!(
-            "Action=UpdateAccessKey&AccessKeyId={}&Status=Inactive&UserName={}&Version={VERSION}",
-            encode_segment(key_id),
-            encode_segment(user)
-        );
+        let mut body = String::new();
+        for (name, value) in params {
+            body.push_str(&format!("{name}={}&", encode_segment(value)));
+        }
+        body.push_str(&format!("Version={VERSION}"));
         let date = amz_date(SystemTime::now());
         let mut headers = vec![
             (
@@ -84,29 +92,72 @@ impl AwsIam {
         );
         headers.retain(|(name, _)| name != "host");
         headers.push(("authorization".into(), signature));
+        let action = params.first().map(|(_, a)| *a).unwrap_or_default();
         let request = Request {
             method: "POST".into(),
             url: format!("{}/", context.base_url),
-            display: format!("{}/ (iam:UpdateAccessKey)", context.base_url),
+            display: format!("{}/ (iam:{action})", context.base_url),
             headers,
             body: Some(body.into_bytes()),
         };
-        match exchange(context.client, &request, &[admin_secret.expose()]) {
+        exchange(context.client, &request, &[admin_secret.expose()])
+            .map_err(|error| Revoked::Failed { error })
+    }
+
+    fn deactivate(&self, context: &RevokeContext<'_>, key_id: &str, user: &str) -> Revoked {
+        let params = [
+            ("Action", "UpdateAccessKey"),
+            ("AccessKeyId", key_id),
+            ("Status", "Inactive"),
+            ("UserName", user),
+        ];
+        match self.iam(context, &params) {
             Ok(response) if response.status == 200 => Revoked::Accepted {
                 request_id: xml_field(&response.body, "RequestId"),
             },
-            Ok(response) => {
-                let code = xml_field(&response.body, "Code").unwrap_or_default();
-                if code == "NoSuchEntity" {
-                    return Revoked::AlreadyDead;
-                }
-                let message = xml_field(&response.body, "Message").unwrap_or_default();
-                Revoked::Failed {
-                    error: format!("HTTP {} {code}: {message}", response.status),
-                }
-            }
-            Err(error) => Revoked::Failed { error },
+            Ok(response) => match iam_error(&response) {
+                (_, true) => Revoked::AlreadyDead,
+                (error, false) => Revoked::Failed { error },
+            },
+            Err(revoked) => revoked,
         }
+    }
+
+    /// The user's access key ids (ListAccessKeys; a user has at most two).
+    fn keys(&self, context: &RevokeContext<'_>, user: &str) -> Result<Vec<String>, Revoked> {
+        let response = self.iam(context, &[("Action", "ListAccessKeys"), ("UserName", user)])?;
+        if response.status != 200 {
+            return Err(Revoked::Failed {
+                error: iam_error(&response).0,
+            });
+        }
+        Ok(response
+            .body
+            .split("<AccessKeyId>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</AccessKeyId>").next())
+            .map(str::to_string)
+            .collect())
+    }
+}
+
+/// An IAM error answer: its text, and whether it is `NoSuchEntity` (gone).
+fn iam_error(response: &crate::verify::http::Response) -> (String, bool) {
+    let code = xml_field(&response.body, "Code").unwrap_or_default();
+    let message = xml_field(&response.body, "Message").unwrap_or_default();
+    (
+        format!("HTTP {} {code}: {message}", response.status),
+        code == "NoSuchEntity",
+    )
+}
+
+fn rotated_error(revoked: Revoked) -> Rotated {
+    match revoked {
+        Revoked::Manual(reason) => Rotated::Manual(reason),
+        Revoked::Failed { error } => Rotated::Refused { error },
+        _ => Rotated::Refused {
+            error: "unexpected answer".into(),
+        },
     }
 }
 
@@ -131,6 +182,118 @@ impl Provider for AwsIam {
                 ),
             })
             .collect()
+    }
+
+    /// Rotation: ListAccessKeys (a user may hold two keys: with two, a human
+    /// decides which goes), CreateAccessKey, and the new pair back for the
+    /// bot to test and store. The secret half exists only in this answer.
+    fn rotate(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Rotated {
+        let Some(user) = target.owner.and_then(user_of) else {
+            return Rotated::Manual(
+                "the key's IAM user is unknown: rotate it in the IAM console".into(),
+            );
+        };
+        let keys = match self.keys(context, user) {
+            Ok(keys) => keys,
+            Err(revoked) => return rotated_error(revoked),
+        };
+        if keys.len() >= 2 {
+            // Never name the leaked key id: it is the secret's public half.
+            let leaked = target.secret.expose();
+            let others: Vec<&str> = keys
+                .iter()
+                .map(String::as_str)
+                .filter(|k| *k != leaked)
+                .collect();
+            return Rotated::Manual(format!(
+                "IAM user {user} already has two access keys (the leaked one and {}), the most AWS allows: \
+                 delete the one that is not in use (aws iam delete-access-key), then run the bot again to rotate",
+                others.join(", ")
+            ));
+        }
+        let response = match self.iam(
+            context,
+            &[("Action", "CreateAccessKey"), ("UserName", user)],
+        ) {
+            Ok(response) => response,
+            Err(Revoked::Failed { error }) => return Rotated::Unknown { error },
+            Err(revoked) => return rotated_error(revoked),
+        };
+        if response.status != 200 {
+            let error = iam_error(&response).0;
+            return if response.status >= 500 {
+                Rotated::Unknown { error }
+            } else {
+                Rotated::Refused { error }
+            };
+        }
+        let (Some(id), Some(secret)) = (
+            xml_field(&response.body, "AccessKeyId"),
+            xml_field(&response.body, "SecretAccessKey"),
+        ) else {
+            return Rotated::Unknown {
+                error: "CreateAccessKey answered without a key".into(),
+            };
+        };
+        let stored =
+            serde_json::json!({"access_key_id": id, "secret_access_key": secret}).to_string();
+        Rotated::New {
+            secret: Secret::new(id.clone()),
+            id: Some(id),
+            revoked_old: false,
+            companions: BTreeMap::from([("secret_key".to_string(), Secret::new(secret))]),
+            stored: Some(Secret::new(stored)),
+        }
+    }
+
+    /// `GetAccessKeyLastUsed`: `last_used=<date> (<service>, <region>)`,
+    /// or `last_used=never`.
+    fn last_used(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Option<String> {
+        let params = [
+            ("Action", "GetAccessKeyLastUsed"),
+            ("AccessKeyId", target.secret.expose()),
+        ];
+        let response = self.iam(context, &params).ok()?;
+        if response.status != 200 {
+            return None;
+        }
+        let Some(date) = xml_field(&response.body, "LastUsedDate") else {
+            return Some("last_used=never".into());
+        };
+        let service = xml_field(&response.body, "ServiceName").unwrap_or_default();
+        let region = xml_field(&response.body, "Region").unwrap_or_default();
+        Some(format!("last_used={date} ({service}, {region})"))
+    }
+
+    /// After a run died during CreateAccessKey: a key besides the leaked one
+    /// means it landed (its secret is lost: a human deletes it); none means
+    /// it did not, and creating one now is safe.
+    fn reconcile_rotation(
+        &self,
+        context: &RevokeContext<'_>,
+        target: &Target<'_>,
+    ) -> Result<(), String> {
+        let user = target
+            .owner
+            .and_then(user_of)
+            .ok_or("the key's IAM user is unknown: check its keys in the IAM console")?;
+        let keys = self.keys(context, user).map_err(|revoked| match revoked {
+            Revoked::Manual(reason) => reason,
+            Revoked::Failed { error } => {
+                format!("ListAccessKeys failed ({error}); check the user's keys by hand")
+            }
+            _ => "ListAccessKeys failed".to_string(),
+        })?;
+        let leaked = target.secret.expose();
+        let others: Vec<&String> = keys.iter().filter(|k| *k != leaked).collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "an interrupted rotation created access key {} for {user}, whose secret was never stored: delete it \
+             (aws iam delete-access-key), then run the bot again; no second key was created",
+            others.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+        ))
     }
 
     fn idempotent(&self) -> bool {

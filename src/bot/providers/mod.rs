@@ -6,8 +6,14 @@
 //! client of crate::verify: https only (plain http to loopback), no
 //! redirects, a timeout, bounded retries honouring `Retry-After`.
 
+pub mod admin;
+pub mod anthropic;
 pub mod aws;
+pub mod datadog;
+pub mod google;
+pub mod openai;
 pub mod templated;
+pub mod twilio;
 
 use super::input::Leak;
 use crate::finding::{Confidence, Finding, Secret, Severity};
@@ -89,7 +95,13 @@ pub enum Rotated {
         secret: Secret,
         id: Option<String>,
         revoked_old: bool,
+        /// What verifying the replacement needs besides it (the AWS secret half).
+        companions: BTreeMap<String, Secret>,
+        /// What goes to the secret store, when not the secret alone (the AWS pair as JSON).
+        stored: Option<Secret>,
     },
+    /// The bot must not rotate (two AWS keys already): a human must, for this reason.
+    Manual(String),
     /// The old credential no longer authenticates: nothing to rotate.
     AlreadyDead,
     /// The provider said no; nothing changed.
@@ -109,6 +121,9 @@ pub struct Target<'a> {
     pub secret: &'a Secret,
     /// Owner identity from verification (`arn=…, account=…`).
     pub owner: Option<&'a str>,
+    /// Values found next to the secret (a Twilio key's SID, a service
+    /// account's email), by the verify rules' names.
+    pub companions: Option<&'a BTreeMap<String, Secret>>,
 }
 
 /// Where and with what a revocation runs.
@@ -136,6 +151,31 @@ pub trait Provider {
     fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
         Rotated::NotSupported
     }
+    /// When and where the credential was last used, where the provider
+    /// tells (asked with the admin credentials; None when it cannot).
+    fn last_used(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Option<String> {
+        None
+    }
+    /// After a run died with a rotation announced: Ok when asking the
+    /// provider shows it did not land (rotating now is safe), else what a
+    /// human must do. By default the outcome is unknown.
+    fn reconcile_rotation(
+        &self,
+        _context: &RevokeContext<'_>,
+        _target: &Target<'_>,
+    ) -> Result<(), String> {
+        Err(
+            "a rotation was interrupted and its outcome is unknown; it is never sent twice \
+             (GitLab revokes the whole token family when a revoked token rotates): check the \
+             provider, revoke any new token and rotate by hand"
+                .into(),
+        )
+    }
+    /// After the grace period, makes a reversible revocation permanent
+    /// (delete a deactivated key); None where the revocation already is.
+    fn finish(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Option<Revoked> {
+        None
+    }
     /// Sending the revocation again after a lost answer is harmless.
     fn idempotent(&self) -> bool;
     /// What a human must still do after the revocation.
@@ -149,11 +189,24 @@ pub trait Provider {
 pub fn for_rule(rule_id: &str) -> Option<Result<Box<dyn Provider>, Manual>> {
     match revoke_for(rule_id)? {
         Revoke::Request(request) => Some(Ok(Box::new(templated::Templated { request }))),
-        Revoke::Builtin(BuiltinRevoke::AwsIam) => Some(Ok(Box::new(aws::AwsIam))),
+        Revoke::Builtin(builtin) => Some(Ok(builtin_provider(builtin))),
         Revoke::Manual(manual) => Some(Err(Manual {
             steps: manual.steps.to_string(),
             url: manual.url.to_string(),
         })),
+    }
+}
+
+fn builtin_provider(builtin: BuiltinRevoke) -> Box<dyn Provider> {
+    match builtin {
+        BuiltinRevoke::AwsIam => Box::new(aws::AwsIam),
+        BuiltinRevoke::OpenAi => Box::new(openai::OpenAi { admin_key: false }),
+        BuiltinRevoke::OpenAiAdmin => Box::new(openai::OpenAi { admin_key: true }),
+        BuiltinRevoke::Anthropic => Box::new(anthropic::Anthropic),
+        BuiltinRevoke::Twilio => Box::new(twilio::Twilio),
+        BuiltinRevoke::Datadog => Box::new(datadog::Datadog),
+        BuiltinRevoke::GoogleApiKey => Box::new(google::GoogleApiKey),
+        BuiltinRevoke::GoogleServiceAccount => Box::new(google::GoogleServiceAccount),
     }
 }
 
@@ -184,7 +237,31 @@ pub fn manual_steps(rule: Option<&Rule>, rule_id: &str) -> Manual {
 
 /// Verifies one leaked credential exactly as `scan --verify` would.
 pub fn verify_leak(leak: &Leak, secret: &Secret, env: &Env<'_>) -> Verification {
-    let mut findings = [finding_of(leak, secret)];
+    let mut finding = finding_of(leak, secret);
+    // Values inside the secret itself (a Discord webhook URL's id and
+    // token) are cut from it here, as the scan's companion search does.
+    let spec = env
+        .rules
+        .get(leak.rule_id.as_str())
+        .and_then(|r| r.verify.as_ref());
+    for companion in spec
+        .iter()
+        .flat_map(|s| &s.companions)
+        .filter(|c| c.in_secret)
+    {
+        let value = companion
+            .regex()
+            .and_then(|re| re.captures(secret.expose().as_bytes()))
+            .and_then(|c| c.get(1))
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
+        if let Some(value) = value {
+            finding
+                .companions
+                .entry(companion.name.clone())
+                .or_insert_with(|| Secret::new(value));
+        }
+    }
+    let mut findings = [finding];
     match verify::verify_findings(&mut findings, env.rules, env.options) {
         Ok(_) => findings[0]
             .verification
@@ -262,6 +339,8 @@ pub fn request_id(response: &Response) -> Option<String> {
         "x-amzn-requestid",
         "x-slack-req-id",
         "x-npm-request-id",
+        "x-twilio-request-id",
+        "request-id",
     ]
     .iter()
     .find_map(|name| response.header(name).map(str::to_string))

@@ -1,6 +1,8 @@
 //! A revocation that is one templated request (crate::provider::revoke):
 //! GitHub's `/credentials/revoke` (batched) and installation-token delete,
-//! GitLab's self-revoke, Slack's `auth.revoke`, npm's token delete.
+//! GitLab's self-revoke, Slack's `auth.revoke`, npm's token delete,
+//! SendGrid's key delete (by the id inside the key) and Discord's webhook
+//! delete (by the id and token inside the URL).
 
 use super::{exchange, request_id, Provider, RevokeContext, Revoked, Rotated, Target};
 use crate::finding::Secret;
@@ -16,7 +18,21 @@ pub struct Templated {
 impl Templated {
     fn build(&self, base_url: &str, secrets: &[&Secret]) -> Result<Request, String> {
         let first = secrets.first().map(|s| s.expose()).unwrap_or_default();
-        let lookup = |name: &str| (name == "secret").then(|| first.to_string());
+        let parts = match self.request.parts {
+            Some(cut) => {
+                cut(first).ok_or("the secret does not have the shape its revocation needs")?
+            }
+            None => Vec::new(),
+        };
+        let lookup = |name: &str| {
+            if name == "secret" {
+                return Some(first.to_string());
+            }
+            parts
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        };
         let path = render(self.request.path, lookup, encode_segment)?;
         let mut headers = Vec::new();
         for (name, template) in self.request.headers {
@@ -55,6 +71,9 @@ impl Templated {
             || r.gone_body.iter().any(|text| response.body.contains(text))
         {
             return Revoked::AlreadyDead;
+        }
+        if let Some((_, reason)) = r.manual_on.iter().find(|(s, _)| *s == response.status) {
+            return Revoked::Manual(reason.to_string());
         }
         let ok_json = r.ok_json_true.is_none_or(|field| {
             response
@@ -156,6 +175,8 @@ impl Provider for Templated {
                 secret: Secret::new(new),
                 id: rotate.new_id.and_then(field),
                 revoked_old: rotate.revokes_old,
+                companions: Default::default(),
+                stored: None,
             },
             (status, _) if status >= 500 || status == 429 => Rotated::Unknown {
                 error: format!("HTTP {status}"),
