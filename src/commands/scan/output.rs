@@ -45,14 +45,13 @@ pub fn report_outcome(
         .collect();
     let show_client_safe =
         args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
-    let min_severity =
-        args.min_severity
-            .or(config.scan.min_severity)
-            .unwrap_or(if show_client_safe {
-                Severity::Info
-            } else {
-                Severity::Low
-            });
+    let min_severity = args.min_severity.or(config.scan.min_severity).unwrap_or(
+        if show_client_safe || show_known_public(args, config) {
+            Severity::Info
+        } else {
+            Severity::Low
+        },
+    );
     let fail_on = args
         .fail_on
         .or(config.scan.fail_on)
@@ -123,7 +122,10 @@ pub fn report_outcome(
             stdout.flush()?;
         }
     }
-    eprintln!("{}", report::summary(&stats, unused_baseline));
+    eprintln!(
+        "{}",
+        report::summary_with(&stats, unused_baseline, args.verbose)
+    );
     let failing = || findings.iter().filter(|f| f.severity >= fail_on);
     let live_findings = failing().filter(|f| f.is_live()).count();
     let failing_findings = failing().count();
@@ -150,6 +152,12 @@ pub fn report_outcome(
         findings,
         stats,
     })
+}
+
+/// True if well-known public values (documentation examples, emulator
+/// keys) are reported as `info` instead of counted (`--show-known-public`).
+pub fn show_known_public(args: &ScanArgs, config: &Config) -> bool {
+    args.input.show_known_public || config.scan.show_known_public.unwrap_or(false)
 }
 
 /// Verification settings: flags, then the environment, then trusted configs
