@@ -18,6 +18,15 @@ fn found(report: &Value) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// Scans `tree`, which must have findings (exit 1); their places, sorted.
+fn sorted_findings(tree: &Tree) -> Vec<(String, String, u64)> {
+    let (out, report) = tree.scan_json(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let mut places = found(&report);
+    places.sort();
+    places
+}
+
 fn hit(rule: &str, path: &str, line: u64) -> (String, String, u64) {
     (rule.to_string(), path.to_string(), line)
 }
@@ -181,12 +190,8 @@ fn sql_rows_and_netrc_passwords_are_found() {
         "home/.netrc",
         "machine api.example.org\n  login deploy\n  password Zk4Qm8Tv2Lp7Xr9B\n",
     );
-    let (out, report) = tree.scan_json(&[]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let mut found = found(&report);
-    found.sort();
     assert_eq!(
-        found,
+        sorted_findings(&tree),
         vec![
             hit("credential-files.netrc-password", "home/.netrc", 3),
             hit("generic.name-value-pair", "db/seed.sql", 1),
@@ -217,10 +222,7 @@ fn sentry_tailscale_gitlab_and_datadog_tokens_are_found() {
         "src/main/resources/datadog.properties",
         "dd.app.key=e46cdc1c9304cf694d7bb1fd0995b5c3dbac4de6\n",
     );
-    let (out, report) = tree.scan_json(&[]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let mut found = found(&report);
-    found.sort();
+    let found = sorted_findings(&tree);
     let mut expected = vec![
         hit("sentry.org-auth-token", "ci/.env", 1),
         hit("tailscale.auth-key", "ci/.env", 2),
@@ -257,6 +259,12 @@ fn a_token_failing_its_checksum_does_not_come_back_through_generic_rules() {
     assert_eq!(out.code, 0, "{}\n{report}", out.stderr);
     assert!(found(&report).is_empty(), "{report}");
     // The same names with a valid token still report it, once, by its rule.
+    plant_valid_github_token(&tree);
+}
+
+/// Plants a valid GitHub token in ci/.env and checks it is the one finding;
+/// the report.
+fn plant_valid_github_token(tree: &Tree) -> Value {
     tree.write("ci/.env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
     let (out, report) = tree.scan_json(&[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -264,6 +272,7 @@ fn a_token_failing_its_checksum_does_not_come_back_through_generic_rules() {
         found(&report),
         vec![hit("github.pat-classic", "ci/.env", 1)]
     );
+    report
 }
 
 /// The public values of patterns/known-public/values.toml, as they appear
@@ -312,13 +321,7 @@ fn well_known_public_values_are_counted_not_reported_and_shown_on_request() {
 
     // A real key next to them is still reported, and fails the run.
     tree.write(".leakstop.toml", "");
-    tree.write("ci/.env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
-    let (out, report) = tree.scan_json(&[]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(
-        found(&report),
-        vec![hit("github.pat-classic", "ci/.env", 1)]
-    );
+    let report = plant_valid_github_token(&tree);
     assert_eq!(suppressed(&report, "known_public"), 7);
 }
 
