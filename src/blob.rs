@@ -7,14 +7,15 @@ use crate::filter::defaults::{is_declaration_file, is_generated, is_lockfile, is
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
 use crate::matcher::BlobKind;
+use crate::provenance::Provenance;
 use crate::stats::{SkipReason, StatsCollector};
 use std::ops::RangeInclusive;
 
 /// One blob and where it came from.
 pub struct Blob<'a> {
     pub data: &'a [u8],
-    /// Display path, relative to the scan root with `/` separators.
-    pub path: &'a str,
+    /// Where the bytes came from; reports show it rendered as a path.
+    pub provenance: &'a Provenance,
     pub kind: BlobKind,
     /// If set, only findings starting on these 1-based lines count (the
     /// lines a staged change adds).

@@ -192,7 +192,7 @@ impl Engine {
             original: None,
             verification: None,
             companions: Default::default(),
-            encoding: None,
+            encoding: Vec::new(),
             client_exposed: false,
             repository: None,
             raw_secret: secret,

@@ -2,9 +2,11 @@
 //! hash of the secret scoped by provider; locations are metadata, so
 //! baselines and allowlists survive line moves, rebases and squashes.
 
+mod encoding;
 mod rating;
 mod verification;
 
+pub use encoding::{render_chain, Encoding};
 pub use rating::{Confidence, Severity};
 pub use verification::{Status, Verification};
 
@@ -140,10 +142,15 @@ pub struct Finding {
     /// Values found near the secret that its verification needs, by name.
     #[serde(skip)]
     pub companions: BTreeMap<String, Secret>,
-    /// How the secret was encoded where it was found (`js-escape`, `percent`,
-    /// `base64`, `data-uri`; nested encodings joined with `+`, outermost first).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoding: Option<String>,
+    /// How the secret was encoded where it was found, outermost first
+    /// (reports join the names with `+`: `percent+base64`); empty if it was
+    /// found as written.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "encoding::chain"
+    )]
+    pub encoding: Vec<Encoding>,
     /// The file is shipped to browsers or apps (docs/client-side.md).
     pub client_exposed: bool,
     /// Org scans (`scan github`): the repository's full name, `owner/name`.

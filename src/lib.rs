@@ -22,6 +22,7 @@ pub mod github;
 pub mod logging;
 pub mod matcher;
 pub mod org;
+pub mod provenance;
 pub mod provider;
 pub mod report;
 pub mod rules;

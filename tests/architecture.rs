@@ -28,7 +28,15 @@ const LAYERS: &[&[&str]] = &[
     &["matcher"],
     &["rules"],
     &["provider"],
-    &["finding", "text", "units", "threads", "bounded", "lib"],
+    &[
+        "finding",
+        "provenance",
+        "text",
+        "units",
+        "threads",
+        "bounded",
+        "lib",
+    ],
 ];
 
 const MAX_LINES: usize = 600;

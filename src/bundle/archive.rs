@@ -9,6 +9,7 @@
 
 use crate::blob::{Admission, Blob, BlobSink};
 use crate::filter::Filters;
+use crate::provenance::Provenance;
 use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use std::io::{Cursor, Read};
 
@@ -135,44 +136,43 @@ impl Read for Capped<'_> {
 }
 
 impl ArchiveScan<'_> {
-    /// Scans the archive `data` (of `kind`) at display path `path`.
-    pub fn scan(&self, data: &[u8], path: &str, kind: ArchiveKind) {
+    /// Scans the archive `data` (of `kind`) that came from `origin`.
+    pub fn scan(&self, data: &[u8], origin: &Provenance, kind: ArchiveKind) {
         let total = self.limits.budget_for(data.len() as u64);
         let mut budget = Budget {
             left: total,
             total,
             warned: false,
         };
-        self.scan_at(data, path, kind, 1, &mut budget);
+        self.scan_at(data, origin, kind, 1, &mut budget);
     }
 
     fn scan_at(
         &self,
         data: &[u8],
-        path: &str,
+        origin: &Provenance,
         kind: ArchiveKind,
         depth: usize,
         budget: &mut Budget,
     ) {
+        let path = &*origin.display_path();
         let result = match kind {
-            ArchiveKind::Zip => self.zip(data, path, depth, budget),
-            ArchiveKind::Tar => self.tar(&mut Cursor::new(data), path, depth, budget),
+            ArchiveKind::Zip => self.zip(data, origin, depth, budget),
+            ArchiveKind::Tar => self.tar(&mut Cursor::new(data), origin, depth, budget),
             // Streamed: one entry at a time is in memory, never the tarball.
             ArchiveKind::TarGz => self.tar(
                 &mut flate2::read::MultiGzDecoder::new(data),
-                path,
+                origin,
                 depth,
                 budget,
             ),
             ArchiveKind::Gz => {
                 if let Some(inner) = self.inflate(data, path, budget) {
-                    let name = path
-                        .rsplit(['/', '!'])
-                        .next()
-                        .unwrap_or(path)
+                    let name = origin
+                        .file_name()
                         .trim_end_matches(".gz")
                         .trim_end_matches(".GZ");
-                    self.entry(&inner, &format!("{path}!{name}"), depth, budget);
+                    self.entry(&inner, &origin.entry(name), depth, budget);
                 }
                 Ok(())
             }
@@ -185,10 +185,11 @@ impl ArchiveScan<'_> {
     fn zip(
         &self,
         data: &[u8],
-        path: &str,
+        origin: &Provenance,
         depth: usize,
         budget: &mut Budget,
     ) -> Result<(), String> {
+        let path = &*origin.display_path();
         let mut archive =
             zip::ZipArchive::new(Cursor::new(data)).map_err(|e| format!("cannot read zip: {e}"))?;
         for index in 0..archive.len() {
@@ -207,7 +208,8 @@ impl ArchiveScan<'_> {
                 continue;
             }
             let name = file.name().to_string();
-            let entry_path = format!("{path}!{name}");
+            let entry = origin.entry(name.as_str());
+            let entry_path = entry.to_string();
             if !self.acceptable_name(&name, &entry_path)
                 || !self.acceptable_size(&entry_path, file.size(), file.compressed_size())
             {
@@ -222,7 +224,7 @@ impl ArchiveScan<'_> {
                 continue;
             }
             drop(file);
-            self.entry(&bytes, &entry_path, depth, budget);
+            self.entry(&bytes, &entry, depth, budget);
         }
         Ok(())
     }
@@ -232,7 +234,7 @@ impl ArchiveScan<'_> {
     fn tar(
         &self,
         reader: &mut dyn Read,
-        path: &str,
+        origin: &Provenance,
         depth: usize,
         budget: &mut Budget,
     ) -> Result<(), String> {
@@ -241,9 +243,9 @@ impl ArchiveScan<'_> {
             left: budget.left,
             hit: false,
         };
-        let result = self.tar_entries(&mut capped, path, depth, budget);
+        let result = self.tar_entries(&mut capped, origin, depth, budget);
         if capped.hit {
-            self.over_budget(budget, path);
+            self.over_budget(budget, &origin.display_path());
             return Ok(());
         }
         result
@@ -252,7 +254,7 @@ impl ArchiveScan<'_> {
     fn tar_entries(
         &self,
         reader: &mut dyn Read,
-        path: &str,
+        origin: &Provenance,
         depth: usize,
         budget: &mut Budget,
     ) -> Result<(), String> {
@@ -266,7 +268,8 @@ impl ArchiveScan<'_> {
                 continue;
             }
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let entry_path = format!("{path}!{name}");
+            let entry_origin = origin.entry(name.as_str());
+            let entry_path = entry_origin.to_string();
             let size = entry.size();
             if !self.acceptable_name(&name, &entry_path)
                 || !self.acceptable_size(&entry_path, size, size)
@@ -274,7 +277,7 @@ impl ArchiveScan<'_> {
                 continue;
             }
             if let Some(bytes) = self.read_entry(&mut entry, &entry_path, size, budget) {
-                self.entry(&bytes, &entry_path, depth, budget);
+                self.entry(&bytes, &entry_origin, depth, budget);
             }
         }
         Ok(())
@@ -301,12 +304,13 @@ impl ArchiveScan<'_> {
     }
 
     /// One file from an archive: a nested archive, or a blob for the sink.
-    fn entry(&self, bytes: &[u8], entry_path: &str, depth: usize, budget: &mut Budget) {
+    fn entry(&self, bytes: &[u8], entry: &Provenance, depth: usize, budget: &mut Budget) {
+        let entry_path = &*entry.display_path();
         if self.filters.path_excluded(entry_path) {
             self.stats.skipped(SkipReason::AllowlistedPath);
             return;
         }
-        let name = entry_path.rsplit(['!', '/']).next().unwrap_or(entry_path);
+        let name = entry.file_name();
         if let Some(kind) = kind_of(name, bytes) {
             if depth >= self.limits.max_depth {
                 self.stats.error_as(
@@ -319,7 +323,7 @@ impl ArchiveScan<'_> {
                 );
                 return;
             }
-            self.scan_at(bytes, entry_path, kind, depth + 1, budget);
+            self.scan_at(bytes, entry, kind, depth + 1, budget);
             return;
         }
         let Some(kind) = self.admission.admit(bytes, entry_path, self.stats) else {
@@ -327,7 +331,7 @@ impl ArchiveScan<'_> {
         };
         self.sink.blob(&Blob {
             data: bytes,
-            path: entry_path,
+            provenance: entry,
             kind,
             lines: None,
             commit: None,

@@ -2,14 +2,16 @@
 //! browsers and devices, where a server-only secret is an emergency and a
 //! publishable key is expected.
 
-/// Scripts that can carry a `sourceMappingURL`.
-pub(super) fn is_script(path: &str) -> bool {
-    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+use crate::provenance::Provenance;
+
+/// Scripts that can carry a `sourceMappingURL`: by their name, or anything
+/// fetched over HTTP(S) (a served script need not end in `.js`).
+pub(super) fn is_script(origin: &Provenance) -> bool {
+    let name = origin.file_name();
     [".js", ".mjs", ".cjs", ".jsx", ".css"]
         .iter()
         .any(|ext| name.ends_with(ext))
-        || path.starts_with("http://")
-        || path.starts_with("https://")
+        || matches!(origin, Provenance::Url(_))
 }
 
 /// Directories a web server serves as they are: everything in them is public.
@@ -34,7 +36,7 @@ const WEB_ASSETS: &[&str] = &[
 ];
 
 /// Archives whose content ships to devices.
-const CLIENT_ARCHIVES: &[&str] = &[".apk!", ".aar!", ".ipa!", ".xpi!", ".crx!"];
+const CLIENT_ARCHIVES: &[&str] = &[".apk", ".aar", ".ipa", ".xpi", ".crx"];
 
 /// A line this long in a script's head means minified bundle output.
 const MINIFIED_LINE: usize = 1000;
@@ -43,21 +45,25 @@ const MINIFIED_LINE: usize = 1000;
 /// `public/`, `www/`, `static/` or `.next/static/`, web assets under `dist/`
 /// or `build/`, a source map, an entry of a mobile app or browser extension,
 /// or a minified script.
-pub fn is_client_side(path: &str, data: &[u8]) -> bool {
-    let segments: Vec<&str> = path.split(['/', '!']).collect();
+pub fn is_client_side(origin: &Provenance, data: &[u8]) -> bool {
+    let segments = origin.segments();
     let dirs = &segments[..segments.len().saturating_sub(1)];
-    let name = segments.last().copied().unwrap_or(path);
+    let name = origin.file_name();
     let web_asset = WEB_ASSETS.iter().any(|ext| name.ends_with(ext));
     if dirs.iter().any(|d| SERVED_DIRS.contains(d))
         || (web_asset && dirs.iter().any(|d| BUILD_DIRS.contains(d)))
-        || path.contains(".next/static/")
+        || dirs.windows(2).any(|pair| pair == [".next", "static"])
     {
         return true;
     }
-    if CLIENT_ARCHIVES.iter().any(|a| path.contains(a)) || path.ends_with(".map") {
+    let in_client_archive = origin
+        .archive_names()
+        .iter()
+        .any(|archive| CLIENT_ARCHIVES.iter().any(|ext| archive.ends_with(ext)));
+    if in_client_archive || name.ends_with(".map") {
         return true;
     }
-    if !is_script(path) {
+    if !is_script(origin) {
         return false;
     }
     if [".min.", ".bundle.", ".chunk."]
@@ -81,20 +87,37 @@ pub fn is_client_side(path: &str, data: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn file(path: &str) -> Provenance {
+        Provenance::File(path.to_string())
+    }
+
     #[test]
     fn client_side_paths() {
-        assert!(is_client_side("dist/app.js", b"x"));
-        assert!(is_client_side("public/.env", b"x"));
+        assert!(is_client_side(&file("dist/app.js"), b"x"));
+        assert!(is_client_side(&file("public/.env"), b"x"));
         assert!(!is_client_side(
-            "build/resources/main/application.properties",
+            &file("build/resources/main/application.properties"),
             b"x"
         ));
-        assert!(is_client_side("web/.next/static/chunks/a.js", b"x"));
-        assert!(is_client_side("app.apk!assets/index.js", b"x"));
-        assert!(is_client_side("src/vendor.min.js", b"x"));
-        assert!(is_client_side("src/a.js", &[b'a'; 2000]));
-        assert!(!is_client_side("src/a.js", b"const a = 1;\n"));
-        assert!(!is_client_side("server/config.py", &[b'a'; 2000]));
-        assert!(!is_client_side("dist", b"x"));
+        assert!(is_client_side(&file("web/.next/static/chunks/a.js"), b"x"));
+        assert!(is_client_side(
+            &file("app.apk").entry("assets/index.js"),
+            b"x"
+        ));
+        assert!(is_client_side(&file("src/vendor.min.js"), b"x"));
+        assert!(is_client_side(&file("src/a.js"), &[b'a'; 2000]));
+        assert!(!is_client_side(&file("src/a.js"), b"const a = 1;\n"));
+        assert!(!is_client_side(&file("server/config.py"), &[b'a'; 2000]));
+        assert!(!is_client_side(&file("dist"), b"x"));
+    }
+
+    #[test]
+    fn names_that_look_like_archive_entries_are_files() {
+        // A file literally named `app.apk!x.txt` is not inside an app.
+        assert!(!is_client_side(&file("notes/app.apk!x.txt"), b"x"));
+        assert!(is_script(&Provenance::Url(
+            "https://example.test/app".into()
+        )));
+        assert!(!is_script(&file("https:/x")));
     }
 }

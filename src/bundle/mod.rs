@@ -7,8 +7,9 @@
 
 use crate::engine::Engine;
 use crate::filter::Suppression;
-use crate::finding::{Finding, OriginalLocation};
+use crate::finding::{Encoding, Finding, OriginalLocation};
 use crate::matcher::BlobKind;
+use crate::provenance::Provenance;
 use crate::rules::Severity;
 pub mod archive;
 pub mod decode;
@@ -55,10 +56,14 @@ impl Default for BundleOptions {
 
 /// Finds the source map a bundle refers to (a sibling file, a fetched URL).
 pub trait MapLookup: Sync {
-    /// The map of the bundle at `path`: from its `sourceMappingURL`
+    /// The map of the bundle at `bundle`: from its `sourceMappingURL`
     /// `reference` if it has one, else the conventional `<path>.map`. `None`
     /// if there is none; an error message if one exists but cannot be read.
-    fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>>;
+    fn map_for(
+        &self,
+        bundle: &Provenance,
+        reference: Option<&str>,
+    ) -> Option<Result<Vec<u8>, String>>;
 }
 
 /// Bytes on each side of a secret that must be unchanged by a decoding for
@@ -86,10 +91,11 @@ impl BundleScanner<'_> {
     pub fn scan(
         &self,
         data: &[u8],
-        path: &str,
+        origin: &Provenance,
         kind: BlobKind,
         stats: &StatsCollector,
     ) -> Vec<Finding> {
+        let path = &*origin.display_path();
         let limit = self
             .options
             .limits
@@ -100,13 +106,13 @@ impl BundleScanner<'_> {
             limit,
             warned: false,
         };
-        let mut findings = if self.options.sourcemaps && is_source_map(path, data) {
+        let mut findings = if self.options.sourcemaps && is_source_map(origin.file_name(), data) {
             self.scan_map_file(data, path, kind, stats, &mut budget)
         } else {
-            self.scan_code(data, path, kind, stats, &mut budget)
+            self.scan_code(data, origin, kind, stats, &mut budget)
         };
         dedupe(&mut findings);
-        self.apply_policy(data, path, findings, stats)
+        self.apply_policy(data, origin, findings, stats)
     }
 
     /// A bundle or any other file: the text, its decoded views, its inline
@@ -114,12 +120,13 @@ impl BundleScanner<'_> {
     fn scan_code(
         &self,
         data: &[u8],
-        path: &str,
+        origin: &Provenance,
         kind: BlobKind,
         stats: &StatsCollector,
         budget: &mut Budget,
     ) -> Vec<Finding> {
-        let mapping_url = if self.options.sourcemaps && is_script(path) {
+        let path = &*origin.display_path();
+        let mapping_url = if self.options.sourcemaps && is_script(origin) {
             source_mapping_url(data)
         } else {
             None
@@ -134,7 +141,7 @@ impl BundleScanner<'_> {
         if !findings.is_empty() && self.options.sourcemaps {
             self.resolve_originals(
                 data,
-                path,
+                origin,
                 &mapping_url,
                 inline.as_ref(),
                 &mut findings,
@@ -147,7 +154,7 @@ impl BundleScanner<'_> {
             for finding in &mut from_map {
                 let range = map.source_range(finding.span.clone());
                 relocate(finding, data, &lines, range);
-                push_encoding(finding, map.encoding.name());
+                push_encoding(finding, map.encoding);
             }
             findings.extend(from_map);
         }
@@ -274,7 +281,7 @@ impl BundleScanner<'_> {
                 // in a deeper view (its span holds the encoded text).
                 let around = finding.span.start.saturating_sub(VERBATIM_CONTEXT)
                     ..(finding.span.end + VERBATIM_CONTEXT).min(view.bytes.len());
-                if finding.encoding.is_none() && view.is_verbatim(data, around) {
+                if finding.encoding.is_empty() && view.is_verbatim(data, around) {
                     continue;
                 }
                 let range = view.source_range(finding.span.clone());
@@ -284,7 +291,7 @@ impl BundleScanner<'_> {
                     continue;
                 }
                 relocate(&mut finding, data, lines, range);
-                push_encoding(&mut finding, view.encoding.name());
+                push_encoding(&mut finding, view.encoding);
                 findings.push(finding);
             }
         }
@@ -295,12 +302,13 @@ impl BundleScanner<'_> {
     fn resolve_originals(
         &self,
         data: &[u8],
-        path: &str,
+        origin: &Provenance,
         url: &Option<Range<usize>>,
         inline: Option<&Decoded>,
         findings: &mut [Finding],
         stats: &StatsCollector,
     ) {
+        let path = &*origin.display_path();
         let bytes = match (inline, url) {
             (Some(map), _) => map.bytes.clone(),
             (None, url) => {
@@ -309,7 +317,7 @@ impl BundleScanner<'_> {
                     .map(|r| String::from_utf8_lossy(&data[r.clone()]).into_owned());
                 let Some(found) = self
                     .maps
-                    .and_then(|maps| maps.map_for(path, reference.as_deref()))
+                    .and_then(|maps| maps.map_for(origin, reference.as_deref()))
                 else {
                     return;
                 };
@@ -347,14 +355,14 @@ impl BundleScanner<'_> {
     fn apply_policy(
         &self,
         data: &[u8],
-        path: &str,
+        origin: &Provenance,
         findings: Vec<Finding>,
         stats: &StatsCollector,
     ) -> Vec<Finding> {
         if findings.is_empty() {
             return findings;
         }
-        let exposed = self.options.all_client_side || is_client_side(path, data);
+        let exposed = self.options.all_client_side || is_client_side(origin, data);
         let mut kept = Vec::with_capacity(findings.len());
         for mut finding in findings {
             let exposed = exposed || finding.original.is_some();
@@ -389,12 +397,9 @@ fn relocate(finding: &mut Finding, data: &[u8], lines: &LineIndex, range: Range<
     finding.span = range;
 }
 
-/// Records an outer encoding: `outer+inner`.
-fn push_encoding(finding: &mut Finding, outer: &str) {
-    finding.encoding = Some(match finding.encoding.take() {
-        Some(inner) => format!("{outer}+{inner}"),
-        None => outer.to_string(),
-    });
+/// Records an outer encoding, in front of the ones found inside it.
+fn push_encoding(finding: &mut Finding, outer: Encoding) {
+    finding.encoding.insert(0, outer);
 }
 
 /// One finding per secret and place: the same secret seen through two
@@ -430,8 +435,5 @@ fn dedupe(findings: &mut Vec<Finding>) {
 
 /// How many encodings a finding was found through.
 fn layers(finding: &Finding) -> usize {
-    finding
-        .encoding
-        .as_deref()
-        .map_or(0, |e| e.split('+').count())
+    finding.encoding.len()
 }

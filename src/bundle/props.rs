@@ -139,7 +139,7 @@ proptest! {
             stats: &stats,
         };
         for kind in [ArchiveKind::Zip, ArchiveKind::Tar, ArchiveKind::TarGz, ArchiveKind::Gz] {
-            scan.scan(&data, "a", kind);
+            scan.scan(&data, &crate::provenance::Provenance::File("a".into()), kind);
         }
     }
 }

@@ -61,8 +61,8 @@ pub fn source_content(map: &[u8], range: Range<usize>) -> Decoded {
 }
 
 /// True for a file that is a source map by name and shape.
-pub fn is_source_map(path: &str, data: &[u8]) -> bool {
-    path.ends_with(".map") && json_start(data).is_some()
+pub fn is_source_map(file_name: &str, data: &[u8]) -> bool {
+    file_name.ends_with(".map") && json_start(data).is_some()
 }
 
 /// Where the JSON object starts, after whitespace and an XSSI guard (`)]}'`).

@@ -2,6 +2,7 @@
 //! redacted secret and a bounded line of context.
 
 use super::Report;
+use crate::finding::render_chain;
 use crate::rules::Severity;
 use crate::text::escape_control as esc;
 use crate::verify::Status;
@@ -84,8 +85,8 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         let mut notes = Vec::new();
-        if let Some(encoding) = &finding.encoding {
-            notes.push(format!("encoded as {encoding}"));
+        if !finding.encoding.is_empty() {
+            notes.push(format!("encoded as {}", render_chain(&finding.encoding)));
         }
         if finding.client_exposed {
             notes.push("client-side: shipped to browsers/apps".to_string());

@@ -2,6 +2,7 @@
 //! line). The schema is documented in docs/output.md and versioned.
 
 use super::{Report, REPORT_VERSION};
+use crate::finding::Finding;
 use serde_json::json;
 use std::io::{self, Write};
 
@@ -17,9 +18,14 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 }
 
 pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    for finding in report.findings {
-        serde_json::to_writer(&mut *out, finding)?;
-        writeln!(out)?;
-    }
-    Ok(())
+    report
+        .findings
+        .iter()
+        .try_for_each(|finding| write_line(finding, out))
+}
+
+/// One JSONL line: a finding as the JSON report holds it.
+pub fn write_line(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, finding)?;
+    writeln!(out)
 }

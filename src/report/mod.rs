@@ -3,7 +3,7 @@
 
 mod csv;
 mod human;
-mod json;
+pub mod json;
 pub mod merge;
 mod sarif;
 

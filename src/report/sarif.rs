@@ -4,7 +4,7 @@
 //! redacted in messages unless `--show-secrets`.
 
 use super::Report;
-use crate::finding::Finding;
+use crate::finding::{render_chain, Finding};
 use crate::rules::{Confidence, Rule, Severity};
 use ring::digest::{digest, SHA256};
 use serde_json::{json, Value};
@@ -111,8 +111,8 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
     if let Some(verification) = &finding.verification {
         properties["verification"] = json!(verification);
     }
-    if let Some(encoding) = &finding.encoding {
-        properties["encoding"] = json!(encoding);
+    if !finding.encoding.is_empty() {
+        properties["encoding"] = json!(render_chain(&finding.encoding));
     }
     if let Some(original) = &finding.original {
         properties["original"] = json!(original);

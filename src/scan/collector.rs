@@ -10,11 +10,19 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// Receives each blob's findings as soon as they are final, from any
+/// worker thread: a JSONL report streams them, so a run that is killed
+/// part-way leaves everything it found.
+pub trait FindingStream: Sync {
+    fn found(&self, findings: &[Finding]);
+}
+
 /// Feeds blobs to the engine (through the bundle layers) and keeps the findings.
 pub struct Collector<'a> {
     pub scanner: BundleScanner<'a>,
     pub stats: &'a StatsCollector,
     pub findings: Mutex<Vec<Finding>>,
+    stream: Option<&'a dyn FindingStream>,
 }
 
 impl<'a> Collector<'a> {
@@ -23,7 +31,14 @@ impl<'a> Collector<'a> {
             scanner,
             stats,
             findings: Mutex::default(),
+            stream: None,
         }
+    }
+
+    /// Also hands each blob's findings to `stream` as they are found.
+    pub fn streaming_to(mut self, stream: Option<&'a dyn FindingStream>) -> Self {
+        self.stream = stream;
+        self
     }
 
     /// The findings so far, in the order they were found.
@@ -43,7 +58,7 @@ impl BlobSink for Collector<'_> {
         if scanned.is_err() {
             self.stats.error_as(
                 ProblemKind::Other,
-                blob.path,
+                &*blob.provenance.display_path(),
                 "internal error while scanning this blob (a leakstop bug; please report it); the rest of the scan went on",
             );
         }
@@ -54,7 +69,7 @@ impl Collector<'_> {
     fn collect(&self, blob: &Blob<'_>) {
         let mut found = self
             .scanner
-            .scan(blob.data, blob.path, blob.kind, self.stats);
+            .scan(blob.data, blob.provenance, blob.kind, self.stats);
         if let Some(lines) = blob.lines {
             found.retain(|f| lines.iter().any(|range| range.contains(&f.line)));
         }
@@ -67,7 +82,12 @@ impl Collector<'_> {
             // Secrets the file already had before this commit are not new.
             let before: HashSet<String> = self
                 .scanner
-                .scan(&previous, blob.path, blob.kind, &StatsCollector::default())
+                .scan(
+                    &previous,
+                    blob.provenance,
+                    blob.kind,
+                    &StatsCollector::default(),
+                )
                 .into_iter()
                 .map(|f| f.fingerprint)
                 .collect();
@@ -80,6 +100,9 @@ impl Collector<'_> {
             }
         }
         if !found.is_empty() {
+            if let Some(stream) = self.stream {
+                stream.found(&found);
+            }
             self.findings
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

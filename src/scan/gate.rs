@@ -217,7 +217,7 @@ fn gate_finding(path: &str, text: &str, weakening: Weakening) -> Finding {
         original: None,
         verification: None,
         companions: BTreeMap::new(),
-        encoding: None,
+        encoding: Vec::new(),
         client_exposed: false,
         repository: None,
         raw_secret: Secret::new(String::new()),

@@ -9,7 +9,7 @@ pub mod progress;
 pub mod setup;
 pub mod web;
 
-pub use collector::{finish, Collector};
+pub use collector::{finish, Collector, FindingStream};
 
 use crate::blob::{Admission, BlobSink};
 use crate::bundle::archive::ArchiveLimits;
@@ -79,6 +79,16 @@ pub struct ScanOutput {
 
 /// Runs the scan `settings` describe with `engine`.
 pub fn run(settings: &Settings, engine: &Engine) -> Result<ScanOutput> {
+    run_streaming(settings, engine, None)
+}
+
+/// Runs the scan, handing findings to `stream` as they are found (in the
+/// order the workers find them; the returned findings are sorted).
+pub fn run_streaming(
+    settings: &Settings,
+    engine: &Engine,
+    stream: Option<&dyn FindingStream>,
+) -> Result<ScanOutput> {
     let started = Instant::now();
     let stats = StatsCollector::default();
     let maps = FsMaps {
@@ -97,7 +107,8 @@ pub fn run(settings: &Settings, engine: &Engine) -> Result<ScanOutput> {
             maps: map_lookup,
         },
         &stats,
-    );
+    )
+    .streaming_to(stream);
     let progress = settings.progress && settings.mode != Mode::Staged;
     let commits = with_progress(progress, &stats, || {
         read_source(settings, engine, &collector, &stats)
@@ -123,6 +134,7 @@ fn read_source(
         repo: settings.root.clone(),
         admission: settings.admission,
         all_objects: settings.mode == Mode::History { all_objects: true },
+        archives: settings.archives,
     };
     match &settings.mode {
         Mode::Directory => {
@@ -143,6 +155,7 @@ fn read_source(
                 repo: settings.root.clone(),
                 max_file_size: settings.admission.max_file_size,
                 default_excludes: settings.admission.default_excludes,
+                archives: settings.archives,
             };
             staged::scan(&options, filters, sink, stats)?;
             Ok(None)

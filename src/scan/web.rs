@@ -5,6 +5,7 @@ use super::{finish, Collector, ScanOutput};
 use crate::blob::{Admission, Blob, BlobSink};
 use crate::bundle::{BundleOptions, BundleScanner, MapLookup};
 use crate::engine::Engine;
+use crate::provenance::Provenance;
 use crate::source::web::{self, Crawl, UrlOptions};
 use crate::stats::StatsCollector;
 use std::time::Instant;
@@ -41,11 +42,11 @@ pub fn run(
         &stats,
     );
     for resource in &crawl.resources {
-        let path = resource.url.to_string();
-        if let Some(kind) = admission.admit(&resource.body, &path, &stats) {
+        let origin = Provenance::Url(resource.url.to_string());
+        if let Some(kind) = admission.admit(&resource.body, &origin.display_path(), &stats) {
             collector.blob(&Blob {
                 data: &resource.body,
-                path: &path,
+                provenance: &origin,
                 kind,
                 lines: None,
                 commit: None,
@@ -72,8 +73,15 @@ struct CrawledMaps<'a> {
 }
 
 impl MapLookup for CrawledMaps<'_> {
-    fn map_for(&self, path: &str, _reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
-        let map_url = self.crawl.maps.get(path)?;
+    fn map_for(
+        &self,
+        bundle: &Provenance,
+        _reference: Option<&str>,
+    ) -> Option<Result<Vec<u8>, String>> {
+        let Provenance::Url(url) = bundle else {
+            return None;
+        };
+        let map_url = self.crawl.maps.get(url.as_str())?;
         self.crawl
             .resources
             .iter()

@@ -9,6 +9,7 @@ use crate::bundle::archive::{self, ArchiveLimits, ArchiveScan};
 use crate::bundle::MapLookup;
 use crate::filter::defaults::is_vendored_dir;
 use crate::filter::Filters;
+use crate::provenance::Provenance;
 use crate::stats::{ProblemKind, SkipReason, StatsCollector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
@@ -311,7 +312,7 @@ fn scan_reader(
                 sink,
                 stats,
             };
-            scan.scan(buffer, display, kind);
+            scan.scan(buffer, &Provenance::File(display.to_owned()), kind);
             return;
         }
         let Some(kind) = admission.admit(buffer, display, stats) else {
@@ -319,7 +320,7 @@ fn scan_reader(
         };
         sink.blob(&Blob {
             data: buffer,
-            path: display,
+            provenance: &Provenance::File(display.to_owned()),
             kind,
             lines: None,
             commit: None,
@@ -386,10 +387,15 @@ pub struct FsMaps {
 }
 
 impl MapLookup for FsMaps {
-    fn map_for(&self, path: &str, reference: Option<&str>) -> Option<Result<Vec<u8>, String>> {
-        if path.contains('!') {
-            return None; // inside an archive: only inline maps
-        }
+    fn map_for(
+        &self,
+        bundle: &Provenance,
+        reference: Option<&str>,
+    ) -> Option<Result<Vec<u8>, String>> {
+        // Inside an archive (or not from this directory): only inline maps.
+        let Provenance::File(path) = bundle else {
+            return None;
+        };
         let bundle = if self.root.is_file() {
             self.root.clone()
         } else {

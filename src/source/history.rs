@@ -9,6 +9,7 @@ use super::treediff::{diff_tree, Changes};
 use super::BlobSink;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
+use crate::provenance::Provenance;
 use crate::stats::StatsCollector;
 use gix::ObjectId;
 use rayon::prelude::*;
@@ -49,13 +50,21 @@ pub fn scan_selected(
     let mut introduced = diff_commits(shared, &walked, &commits, stats);
     for (name, tree) in &tips.trees {
         let mut changes = Changes::default();
-        diff_tree(&repo, None, *tree, &format!("{name}:"), &mut changes, stats);
-        introduced.extend(changes.into_introduced(None, stats));
+        diff_tree(&repo, None, *tree, "", &mut changes, stats);
+        for mut item in changes.into_introduced(None, stats) {
+            if let Provenance::File(path) = item.provenance {
+                item.provenance = Provenance::TaggedTree {
+                    tag: name.clone(),
+                    path,
+                };
+            }
+            introduced.push(item);
+        }
     }
     for (name, blob) in &tips.blobs {
         introduced.push(Introduced {
             commit: None,
-            path: name.clone(),
+            provenance: Provenance::TaggedBlob { tag: name.clone() },
             old_blob: None,
             new_blob: *blob,
         });

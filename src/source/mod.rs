@@ -1,6 +1,7 @@
 //! Sources yield blobs (bytes plus where they came from) to a sink. Sources
 //! never match anything themselves.
 
+pub mod archived;
 pub mod fs;
 pub mod git;
 pub mod history;

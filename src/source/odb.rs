@@ -3,9 +3,12 @@
 //! scanned in parallel; every worker thread has its own repository handle,
 //! so pack caches are never shared or locked.
 
+use super::archived::{self, ArchiveReading, CommittedArchive};
 use super::{Admission, Blob, BlobSink};
+use crate::bundle::archive::ArchiveLimits;
 use crate::filter::Filters;
 use crate::finding::CommitInfo;
+use crate::provenance::Provenance;
 use crate::stats::{SkipReason, StatsCollector};
 use gix::ObjectId;
 use rayon::prelude::*;
@@ -83,7 +86,7 @@ pub struct Introduced {
     /// Index into the scanned commits; `None` for a blob no commit
     /// introduced (unreachable, or only reachable from a tag on a tree).
     pub commit: Option<usize>,
-    pub path: String,
+    pub provenance: Provenance,
     /// The file's blob before that commit, if it had one.
     pub old_blob: Option<ObjectId>,
     pub new_blob: ObjectId,
@@ -97,6 +100,8 @@ pub struct ObjectScanOptions {
     pub admission: Admission,
     /// Also scan blobs no walked commit introduced (dangling objects, dropped stashes).
     pub all_objects: bool,
+    /// Open archives (`None`: `--no-archives`, archives are binaries).
+    pub archives: Option<ArchiveLimits>,
 }
 
 impl ObjectScanOptions {
@@ -106,6 +111,7 @@ impl ObjectScanOptions {
             admission: self.admission,
             filters,
             all_objects: self.all_objects,
+            archives: self.archives,
         }
     }
 }
@@ -121,6 +127,7 @@ pub struct ScanPlan<'a> {
     pub filters: &'a Filters,
     /// Also scan blobs no walked commit introduced.
     pub all_objects: bool,
+    pub archives: Option<ArchiveLimits>,
 }
 
 /// Scans each distinct introduced blob once, at its first introduction (the
@@ -142,7 +149,10 @@ pub fn scan_introduced(
         if !seen.insert(item.new_blob) {
             continue;
         }
-        if plan.admission.admit_path(&item.path, plan.filters, stats) {
+        if plan
+            .admission
+            .admit_path(&item.provenance.display_path(), plan.filters, stats)
+        {
             todo.push(item);
         }
     }
@@ -170,7 +180,8 @@ fn scan_one(
     stats: &StatsCollector,
 ) {
     let limit = plan.admission.max_file_size;
-    let blob = match read_blob_within(repo, item.new_blob, &item.path, limit, stats) {
+    let path = item.provenance.display_path();
+    let blob = match read_blob_within(repo, item.new_blob, &path, limit, stats) {
         BlobRead::Data(blob) => blob,
         BlobRead::TooLarge => {
             stats.skipped(SkipReason::TooLarge);
@@ -178,21 +189,40 @@ fn scan_one(
         }
         BlobRead::Failed => return,
     };
-    let Some(kind) = plan.admission.admit(&blob, &item.path, stats) else {
-        return;
-    };
     let read_previous = || -> Option<Vec<u8>> {
-        match read_blob_within(repo, item.old_blob?, &item.path, limit, stats) {
+        match read_blob_within(repo, item.old_blob?, &path, limit, stats) {
             BlobRead::Data(previous) => Some(previous),
             BlobRead::TooLarge | BlobRead::Failed => None,
         }
     };
+    let commit = item.commit.map(|index| &plan.commits[index]);
+    if let Some(kind) = archived::kind_of(&item.provenance, &blob, plan.archives) {
+        let previous = read_previous();
+        let archive = CommittedArchive {
+            data: &blob,
+            origin: &item.provenance,
+            kind,
+            commit,
+            also_in,
+            previous: previous.as_deref(),
+        };
+        let reading = ArchiveReading {
+            limits: plan.archives.unwrap_or_default(),
+            admission: plan.admission,
+            filters: plan.filters,
+        };
+        archived::scan(&archive, reading, sink, stats);
+        return;
+    }
+    let Some(kind) = plan.admission.admit(&blob, &path, stats) else {
+        return;
+    };
     sink.blob(&Blob {
         data: &blob,
-        path: &item.path,
+        provenance: &item.provenance,
         kind,
         lines: None,
-        commit: item.commit.map(|index| &plan.commits[index]),
+        commit,
         previous: Some(&read_previous),
         also_in,
     });
@@ -297,12 +327,20 @@ fn unreachable_blobs(
         match repo.find_header(id) {
             Ok(header) if header.kind() == gix::object::Kind::Blob => found.push(Introduced {
                 commit: None,
-                path: format!("unreachable/{id}"),
+                provenance: Provenance::Unreachable {
+                    blob: id.to_string(),
+                },
                 old_blob: None,
                 new_blob: id,
             }),
             Ok(_) => {}
-            Err(error) => stats.error(format!("unreachable/{id}"), describe_read_error(id, &error)),
+            Err(error) => stats.error(
+                Provenance::Unreachable {
+                    blob: id.to_string(),
+                }
+                .to_string(),
+                describe_read_error(id, &error),
+            ),
         }
     }
     Ok(found)

@@ -10,9 +10,11 @@
 //! changed blobs are read. Added lines come from a line diff of the two blobs'
 //! bytes. No git process, thread pool or async runtime is started.
 
+use super::archived::{self, ArchiveReading, CommittedArchive};
 use super::odb::{self, BlobRead, OdbError};
 use super::treediff::{self, Changes};
 use super::{Admission, Blob, BlobSink};
+use crate::bundle::archive::ArchiveLimits;
 use crate::filter::Filters;
 use crate::stats::{SkipReason, StatsCollector};
 use gix::index::entry::{Flags, Mode};
@@ -28,6 +30,8 @@ pub struct StagedOptions {
     pub repo: PathBuf,
     pub max_file_size: u64,
     pub default_excludes: bool,
+    /// Open archives (`None`: `--no-archives`, archives are binaries).
+    pub archives: Option<ArchiveLimits>,
 }
 
 /// Renamed files are paired by content similarity only while there are at
@@ -66,17 +70,18 @@ pub fn scan(
     };
     let mut staged = Vec::new();
     for file in diff.changes.into_introduced(None, stats) {
-        if admission.admit_path(&file.path, filters, stats) {
+        if admission.admit_path(&file.provenance.display_path(), filters, stats) {
             staged.push(file);
         }
     }
     let unpaired = staged.iter().filter(|f| f.old_blob.is_none()).count();
     let pair_by_similarity = unpaired * deleted.len() <= MAX_SIMILARITY_PAIRS;
     for file in staged {
+        let path = file.provenance.display_path();
         let data = match odb::read_blob_within(
             &repo,
             file.new_blob,
-            &file.path,
+            &path,
             admission.max_file_size,
             stats,
         ) {
@@ -87,15 +92,34 @@ pub fn scan(
             }
             BlobRead::Failed => continue,
         };
-        let Some(kind) = admission.admit(&data, &file.path, stats) else {
-            continue;
-        };
         let read =
-            |id| match odb::read_blob_within(&repo, id, &file.path, admission.max_file_size, stats)
-            {
+            |id| match odb::read_blob_within(&repo, id, &path, admission.max_file_size, stats) {
                 BlobRead::Data(data) => Some(data),
                 _ => None,
             };
+        if let Some(kind) = archived::kind_of(&file.provenance, &data, options.archives) {
+            // Every entry of the staged archive is scanned; entries the
+            // committed version already had are compared with it.
+            let previous = file.old_blob.and_then(read);
+            let archive = CommittedArchive {
+                data: &data,
+                origin: &file.provenance,
+                kind,
+                commit: None,
+                also_in: 0,
+                previous: previous.as_deref(),
+            };
+            let reading = ArchiveReading {
+                limits: options.archives.unwrap_or_default(),
+                admission,
+                filters,
+            };
+            archived::scan(&archive, reading, sink, stats);
+            continue;
+        }
+        let Some(kind) = admission.admit(&data, &path, stats) else {
+            continue;
+        };
         let old = match file.old_blob {
             Some(id) => read(id),
             None if pair_by_similarity => renamed_from(&data, &deleted, read),
@@ -105,7 +129,7 @@ pub fn scan(
         let added = treediff::added_lines(old.as_deref().unwrap_or_default(), &data);
         sink.blob(&Blob {
             data: &data,
-            path: &file.path,
+            provenance: &file.provenance,
             kind,
             lines: Some(&added),
             commit: None,

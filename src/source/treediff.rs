@@ -4,6 +4,7 @@
 //! means the same in all three.
 
 use super::odb::{self, Introduced};
+use crate::provenance::Provenance;
 use crate::stats::StatsCollector;
 use gix::object::tree::EntryKind;
 use gix::objs::tree::EntryRef;
@@ -51,7 +52,7 @@ impl Changes {
                     .or(only_pair);
                 Introduced {
                     commit,
-                    path,
+                    provenance: Provenance::File(path),
                     old_blob: old,
                     new_blob: new,
                 }

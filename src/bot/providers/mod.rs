@@ -223,7 +223,7 @@ fn finding_of(leak: &Leak, secret: &Secret) -> Finding {
         original: None,
         verification: None,
         companions: leak.companions.clone(),
-        encoding: None,
+        encoding: Vec::new(),
         client_exposed: leak.client_exposed,
         raw_secret: secret.clone(),
         span: 0..0,

@@ -14,29 +14,7 @@ use base64::base64_runs;
 pub(crate) use base64::decode_base64_into;
 use std::ops::Range;
 
-/// How a span of a blob was encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Encoding {
-    /// JavaScript/JSON string escapes: `\uXXXX`, `\u{…}`, `\xXX`, `\/`.
-    JsEscape,
-    /// URL percent-encoding: `%XX`.
-    Percent,
-    /// A standalone base64 (or base64url) run, including `atob("…")`.
-    Base64,
-    /// The base64 payload of a `data:…;base64,` URI.
-    DataUri,
-}
-
-impl Encoding {
-    pub fn name(self) -> &'static str {
-        match self {
-            Encoding::JsEscape => "js-escape",
-            Encoding::Percent => "percent",
-            Encoding::Base64 => "base64",
-            Encoding::DataUri => "data-uri",
-        }
-    }
-}
+pub use crate::finding::Encoding;
 
 /// Bytes decoded from a blob, with provenance.
 #[derive(Debug, Clone, PartialEq, Eq)]

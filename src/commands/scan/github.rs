@@ -143,5 +143,6 @@ pub fn scan_github(args: &ScanArgs, github_args: &GithubArgs) -> Result<ScanRepo
         &engine,
         scanned.output.findings,
         scanned.output.stats,
+        None,
     )
 }

@@ -47,8 +47,16 @@ pub fn scan_report(args: &ScanArgs) -> Result<ScanReport> {
     let config = resolved.config;
     let engine = build_engine(&config, resolved.baseline, args.show_secrets)?
         .with_known_public(output::show_known_public(args, &config));
-    let mut scanned = scan::run(&resolved.settings, &engine)?;
+    let stream = output::JsonlStream::open(args, &config)?;
+    let mut scanned = scan::run_streaming(
+        &resolved.settings,
+        &engine,
+        stream.as_ref().map(|s| s as &dyn scan::FindingStream),
+    )?;
     if !resolved.gate_changes.is_empty() {
+        if let Some(stream) = &stream {
+            scan::FindingStream::found(stream, &resolved.gate_changes);
+        }
         scanned.findings.extend(resolved.gate_changes);
         scanned.stats.findings = scanned.findings.len() as u64;
     }
@@ -58,7 +66,14 @@ pub fn scan_report(args: &ScanArgs) -> Result<ScanReport> {
             if commits == 1 { "" } else { "s" }
         );
     }
-    output::report_outcome(args, &config, &engine, scanned.findings, scanned.stats)
+    output::report_outcome(
+        args,
+        &config,
+        &engine,
+        scanned.findings,
+        scanned.stats,
+        stream.as_ref(),
+    )
 }
 
 /// Runs `leakstop baseline create`: every current finding becomes an entry.

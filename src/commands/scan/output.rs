@@ -10,11 +10,13 @@ use crate::filter::Suppression;
 use crate::finding::{Finding, Severity};
 use crate::report::{self, Report};
 use crate::rules::Rule;
+use crate::scan::FindingStream;
 use crate::stats::{ScanStats, VerificationStats};
 use crate::verify;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 
 /// A written report: the outcome that decides the exit code, and the
 /// findings and stats as reported (verified, `--only-verified` applied).
@@ -24,13 +26,96 @@ pub struct ScanReport {
     pub stats: ScanStats,
 }
 
-/// Writes the report in the requested format and the summary.
+/// What is reported: `--min-severity`, else `[scan] min_severity`, else
+/// `low` (`info` with `--show-client-safe` or `--show-known-public`).
+fn min_severity(args: &ScanArgs, config: &Config) -> Severity {
+    let show_client_safe =
+        args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
+    args.min_severity.or(config.scan.min_severity).unwrap_or(
+        if show_client_safe || show_known_public(args, config) {
+            Severity::Info
+        } else {
+            Severity::Low
+        },
+    )
+}
+
+/// `--format jsonl` without verification: each finding is written (and
+/// flushed) as soon as it is found, so a history scan that is killed
+/// part-way leaves a report of everything found until then. Lines come in
+/// the order the workers find them, not sorted.
+pub struct JsonlStream {
+    out: Mutex<Box<dyn Write + Send>>,
+    min_severity: Severity,
+    /// The first write error; reported when the scan ends.
+    failed: Mutex<Option<std::io::Error>>,
+}
+
+impl JsonlStream {
+    /// A stream to `--output` (created now) or stdout, if the report can be
+    /// streamed: JSONL, and no verification (which needs all findings first).
+    pub fn open(args: &ScanArgs, config: &Config) -> Result<Option<JsonlStream>> {
+        if args.format != report::Format::Jsonl || args.verify || args.only_verified {
+            return Ok(None);
+        }
+        let out: Box<dyn Write + Send> = match &args.output {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("writing report to {}", path.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        };
+        Ok(Some(JsonlStream {
+            out: Mutex::new(out),
+            min_severity: min_severity(args, config),
+            failed: Mutex::new(None),
+        }))
+    }
+
+    /// Flushes, and returns the first error any write met.
+    fn finish(&self) -> Result<()> {
+        let flushed = self.out.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match failed {
+            Some(error) => Err(error).context("writing the JSONL report"),
+            None => flushed.context("writing the JSONL report"),
+        }
+    }
+}
+
+impl FindingStream for JsonlStream {
+    fn found(&self, findings: &[Finding]) {
+        let reported: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.severity >= self.min_severity)
+            .collect();
+        if reported.is_empty() {
+            return;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let written = reported
+            .iter()
+            .try_for_each(|finding| report::json::write_line(finding, &mut **out))
+            .and_then(|()| out.flush());
+        if let Err(error) = written {
+            self.failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(error);
+        }
+    }
+}
+
+/// Writes the report in the requested format and the summary. With a
+/// `stream`, the findings were written as they were found; only the summary
+/// is left.
 pub fn report_outcome(
     args: &ScanArgs,
     config: &Config,
     engine: &Engine,
     mut findings: Vec<Finding>,
     mut stats: ScanStats,
+    stream: Option<&JsonlStream>,
 ) -> Result<ScanReport> {
     let unused_baseline = engine
         .filters()
@@ -43,15 +128,7 @@ pub fn report_outcome(
         .iter()
         .map(|r| (r.id.as_str(), r))
         .collect();
-    let show_client_safe =
-        args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
-    let min_severity = args.min_severity.or(config.scan.min_severity).unwrap_or(
-        if show_client_safe || show_known_public(args, config) {
-            Severity::Info
-        } else {
-            Severity::Low
-        },
-    );
+    let min_severity = min_severity(args, config);
     let fail_on = args
         .fail_on
         .or(config.scan.fail_on)
@@ -110,6 +187,7 @@ pub fn report_outcome(
         color,
     };
     match &args.output {
+        _ if stream.is_some() => {}
         Some(path) => {
             let mut buffer = Vec::new();
             report::write(args.format, &report, &mut buffer)?;
@@ -121,6 +199,9 @@ pub fn report_outcome(
             report::write(args.format, &report, &mut stdout)?;
             stdout.flush()?;
         }
+    }
+    if let Some(stream) = stream {
+        stream.finish()?;
     }
     eprintln!(
         "{}",

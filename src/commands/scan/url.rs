@@ -75,5 +75,6 @@ pub fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<ScanReport> {
         &engine,
         scanned.output.findings,
         scanned.output.stats,
+        None,
     )
 }
