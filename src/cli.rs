@@ -315,6 +315,11 @@ pub struct ScanInput {
     /// info, instead of suppressing them (docs/client-side.md).
     #[arg(global = true, long)]
     pub show_client_safe: bool,
+    /// Report well-known public values (documentation examples such as
+    /// `AKIAIOSFODNN7EXAMPLE`, emulator keys; patterns/known-public/) as
+    /// info, instead of counting them as suppressed.
+    #[arg(global = true, long)]
+    pub show_known_public: bool,
 }
 
 #[derive(Debug, Args)]
@@ -392,7 +397,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_verify_cache: bool,
     /// Log verification requests to stderr (URL templates and header names,
-    /// never values). `LEAKSTOP_LOG=debug` does the same.
+    /// never values; `LEAKSTOP_LOG=debug` does the same), and list every
+    /// missing source map instead of counting them.
     #[arg(long, short)]
     pub verbose: bool,
     /// Findings of this severity or above fail the run (exit 1); below it

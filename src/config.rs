@@ -86,6 +86,9 @@ pub struct ScanSettings {
     pub archives: Option<bool>,
     /// Report publishable keys in client-side code as info (default false: suppressed).
     pub show_client_safe: Option<bool>,
+    /// Report well-known public values (documentation examples, emulator
+    /// keys) as info (default false: counted as suppressed).
+    pub show_known_public: Option<bool>,
     /// Findings of this severity or above fail the run (default `low`).
     pub fail_on: Option<Severity>,
     /// Findings below this severity are counted, not reported (default `low`).

@@ -5,8 +5,9 @@
 
 use crate::filter::{Filters, Suppression};
 use crate::finding::{fingerprint, Finding, Secret};
-use crate::matcher::validate::shannon_entropy;
+use crate::matcher::validate::{basic_auth_secret, shannon_entropy};
 use crate::matcher::{companion, BlobKind, Matcher, RawMatch};
+use crate::rules::SecretDecoding;
 use crate::stats::StatsCollector;
 use crate::text::{allow_marker_covers, context_snippet, LineIndex};
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,8 @@ pub struct Engine {
     matcher: Matcher,
     filters: Filters,
     show_secrets: bool,
+    /// Report well-known public values (as `info`) instead of counting them.
+    show_known_public: bool,
     slow_fingerprints: Mutex<HashMap<(String, Vec<u8>), String>>,
     baseline_hits: Mutex<HashSet<String>>,
 }
@@ -31,9 +34,17 @@ impl Engine {
             matcher,
             filters,
             show_secrets,
+            show_known_public: false,
             slow_fingerprints: Mutex::default(),
             baseline_hits: Mutex::default(),
         }
+    }
+
+    /// Reports well-known public values as `info` findings instead of
+    /// suppressing them (`--show-known-public`).
+    pub fn with_known_public(mut self, show: bool) -> Self {
+        self.show_known_public = show;
+        self
     }
 
     pub fn matcher(&self) -> &Matcher {
@@ -96,12 +107,29 @@ impl Engine {
             .collect();
         let mut findings = Vec::with_capacity(matches.len());
         for m in &matches {
+            if m.known_public && !self.show_known_public {
+                stats.suppressed(Suppression::KnownPublic);
+                continue;
+            }
             if allow_markers && allow_marker_covers(blob, &lines, m.secret.clone()) {
                 stats.suppressed(Suppression::AllowComment);
                 continue;
             }
             let rule = &self.matcher.rules()[m.rule];
-            let secret_bytes = &blob[m.secret.clone()];
+            let decoded;
+            let secret_bytes = match rule.decode {
+                None => &blob[m.secret.clone()],
+                Some(SecretDecoding::BasicAuth) => {
+                    match basic_auth_secret(&blob[m.secret.clone()]) {
+                        Some(secret) => {
+                            decoded = secret;
+                            &decoded[..]
+                        }
+                        // Not a `user:password` pair, or a placeholder one.
+                        None => continue,
+                    }
+                }
+            };
             let secret_text = String::from_utf8_lossy(secret_bytes).into_owned();
             let fp = self.fingerprint(&rule.provider, secret_bytes);
             if let Some(why) = self.filters.suppression(&rule.id, path, &secret_text, &fp) {
@@ -116,6 +144,11 @@ impl Engine {
             }
             let mut finding = self.build(blob, &lines, m, path, secret_text, fp, &redactions);
             finding.companions = companion::find(blob, &lines, m, &matches, self.matcher.rules());
+            if m.known_public {
+                // Public by definition: info, and safe in client-side code.
+                finding.severity = crate::finding::Severity::Info;
+                finding.client_safe = true;
+            }
             findings.push(finding);
         }
         findings

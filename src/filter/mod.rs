@@ -25,6 +25,9 @@ pub enum Suppression {
     ClientSafe,
     /// Below `--min-severity` (default `low`: `info` findings).
     BelowMinSeverity,
+    /// A well-known public value: a documentation example, an emulator key
+    /// (patterns/known-public/values.toml; `--show-known-public`).
+    KnownPublic,
 }
 
 /// The compiled filters of one scan.

@@ -45,6 +45,11 @@ pub struct RawMatch {
     pub span: Range<usize>,
     /// Byte range of the secret within the blob.
     pub secret: Range<usize>,
+    /// The secret is a well-known public value (documentation example,
+    /// emulator key): the engine counts it as suppressed instead of
+    /// reporting it. Validators are skipped for it, so a published example
+    /// that looks like a placeholder is still counted.
+    pub known_public: bool,
 }
 
 /// A candidate the validators dropped, for explaining rule examples.
@@ -109,6 +114,11 @@ impl Matcher {
     ) -> Vec<RawMatch> {
         let windows = self.candidate_windows(blob, kind);
         let mut candidates = Vec::new();
+        // Spans a provider rule recognised by shape and then rejected by its
+        // checksum: a token that fails its own CRC is a fake or a typo, and
+        // a generic or broad rule must not report the same bytes again.
+        let mut bad_checksums: Vec<Range<usize>> = Vec::new();
+        let known_public = crate::rules::known_public::embedded();
         for (rule_index, window) in windows {
             let rule = &self.rules[rule_index];
             let Ok(compiled) = rule.compiled() else {
@@ -129,13 +139,23 @@ impl Matcher {
                 let Some(secret) = caps.get(compiled.secret_group) else {
                     continue;
                 };
-                match validate::validate(rule, secret.as_bytes()) {
+                let known_public = known_public.lookup(secret.as_bytes()).is_some();
+                let verdict = if known_public {
+                    Ok(())
+                } else {
+                    validate::validate(rule, secret.as_bytes())
+                };
+                match verdict {
                     Ok(()) => candidates.push(RawMatch {
                         rule: rule_index,
                         span: whole.range(),
                         secret: secret.range(),
+                        known_public,
                     }),
                     Err(why) => {
+                        if why == Rejection::BadChecksum && !rule.generic && !rule.broad {
+                            bad_checksums.push(secret.range());
+                        }
                         if let Some(dropped) = dropped.as_deref_mut() {
                             dropped.push(Dropped {
                                 rule: rule_index,
@@ -146,6 +166,15 @@ impl Matcher {
                     }
                 }
             }
+        }
+        if !bad_checksums.is_empty() {
+            candidates.retain(|m| {
+                let rule = &self.rules[m.rule];
+                !(rule.generic || rule.broad)
+                    || !bad_checksums
+                        .iter()
+                        .any(|bad| bad.start < m.secret.end && m.secret.start < bad.end)
+            });
         }
         self.most_specific(candidates)
     }

@@ -52,6 +52,14 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
 
 /// One-paragraph account of what was scanned, skipped and found, for stderr.
 pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
+    summary_with(stats, baseline_unused, false)
+}
+
+/// The same; `verbose` (`scan -v`) also lists each missing source map, which
+/// otherwise is only counted: a `sourceMappingURL` naming a map that was
+/// not shipped is normal in vendored code, and dozens of such lines would
+/// bury the warnings that need action.
+pub fn summary_with(stats: &ScanStats, baseline_unused: usize, verbose: bool) -> String {
     let mut text = format!(
         "leakstop: scanned {} file{} ({}) in {:.2}s; {} finding{}",
         stats.files_scanned,
@@ -92,11 +100,22 @@ pub fn summary(stats: &ScanStats, baseline_unused: usize) -> String {
             if baseline_unused == 1 { "y" } else { "ies" }
         ));
     }
+    let mut maps_missing = 0;
     for warning in &stats.warnings {
+        if !verbose && warning.kind == crate::stats::ProblemKind::SourceMapMissing {
+            maps_missing += 1;
+            continue;
+        }
         text.push_str(&format!(
             "\nleakstop: warning: {}: {}",
             esc(&warning.path),
             esc(&warning.message)
+        ));
+    }
+    if maps_missing > 0 {
+        text.push_str(&format!(
+            "\nleakstop: {maps_missing} source map{} named by a sourceMappingURL not found (usual in vendored code; -v lists them)",
+            if maps_missing == 1 { "" } else { "s" }
         ));
     }
     if stats.incomplete() {

@@ -7,9 +7,15 @@ use serde::{Deserialize, Deserializer};
 /// The fragments, by name.
 const FRAGMENTS: &[(&str, &str)] = &[
     // `key = "value"`, `key: value`, `"key": "value"`, `key => 'value'`
-    // (Ruby, PHP), `key := "value"` (Go): an optional closing quote after the
-    // key, the operator, an optional opening quote before the value.
-    ("assign", r#"["']?\s{0,4}(?:=>|:=|[:=])\s{0,4}["']?"#),
+    // (Ruby, PHP), `key := "value"` (Go), `key: string = 'value'`
+    // (TypeScript, Kotlin, Swift type annotations), `` key = `value` ``
+    // (JS template literals), `headers['key'] = "value"`: an optional
+    // closing quote and bracket after the key, the operator, an optional
+    // opening quote before the value.
+    (
+        "assign",
+        r#"["'`]?\]?\s{0,4}(?::\s{0,4}[A-Za-z_][A-Za-z0-9_.<>|\[\]]{0,40}\s{0,4}=|=>|:=|[:=])\s{0,4}["'`]?"#,
+    ),
 ];
 
 /// Replaces every `{{name}}` in `regex` by its fragment; an unknown name is
@@ -59,7 +65,7 @@ mod tests {
     fn expands_known_fragments_only() {
         let expanded = expand(r"(?i)token{{assign}}([a-z]{8})").unwrap();
         assert!(
-            expanded.starts_with(r#"(?i)token["']?\s{0,4}"#),
+            expanded.starts_with(r#"(?i)token["'`]?\]?\s{0,4}"#),
             "{expanded}"
         );
         assert!(expanded.ends_with("([a-z]{8})"));
@@ -73,6 +79,9 @@ mod tests {
             r#""key": "v""#,
             "key => 'v'",
             r#"key := "v""#,
+            "key: string = 'v'",
+            "key = `v`",
+            "h['key'] = \"v\"",
         ] {
             assert!(regex.is_match(text), "{text}");
         }

@@ -3,6 +3,7 @@
 
 mod fragments;
 mod keywords;
+pub mod known_public;
 mod load;
 
 pub use load::{
@@ -23,6 +24,15 @@ pub enum Checksum {
     GithubCrc32,
     /// The same scheme, as used by npm's `npm_` tokens.
     NpmCrc32,
+}
+
+/// How the matched text becomes the secret that is reported (`decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretDecoding {
+    /// Base64 of `user:password` (HTTP Basic): the password is the secret
+    /// (the user when the password is empty, as API keys sent as `key:`).
+    BasicAuth,
 }
 
 /// A character class a secret must contain (`requires`).
@@ -65,6 +75,11 @@ pub struct Rule {
     pub requires: Vec<CharClass>,
     #[serde(default)]
     pub checksum: Option<Checksum>,
+    /// The secret group is an encoding of the credential: reports carry the
+    /// decoded credential, so its fingerprint, allowlist entry and redacted
+    /// form are those of the password, not of its base64.
+    #[serde(default)]
+    pub decode: Option<SecretDecoding>,
     /// Longest match in bytes, for regexes that cannot be bounded cheaply
     /// (a PEM block): counted repetitions like `{64,16384}` compile into huge
     /// automata, so such rules use `+` and declare their bound here.

@@ -185,7 +185,9 @@ fn skipped(skip: &[Range<usize>], at: usize) -> bool {
 /// Windows around JS escapes that can hide secret characters, decoded.
 fn escapes(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
     let hits = memchr::memchr_iter(b'\\', data).filter(|&i| {
-        (matches!(data.get(i + 1), Some(b'u' | b'x' | b'/')) || escaped_json_key(data, i))
+        (matches!(data.get(i + 1), Some(b'u' | b'x' | b'/'))
+            || escaped_json_key(data, i)
+            || escaped_assigned_string(data, i))
             && !skipped(skip, i)
     });
     let windows = merge_windows(hits, data.len(), ESCAPE_WINDOW);
@@ -216,6 +218,22 @@ fn escaped_json_key(data: &[u8], at: usize) -> bool {
         && rest[..end]
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'$')
+}
+
+/// True at a `\"` that opens a string assigned to something (`KEY = \"…\"`,
+/// `key: \"…\"`), as in source code stored inside a JSON string: a Jupyter
+/// notebook's cells (`"API_KEY = \"…\"\n"`), YAML or JSON kept as a JSON
+/// value. The escaped quote hides the assignment generic rules look for.
+fn escaped_assigned_string(data: &[u8], at: usize) -> bool {
+    if data.get(at + 1) != Some(&b'"') {
+        return false;
+    }
+    let before = &data[at.saturating_sub(4)..at];
+    before
+        .iter()
+        .rev()
+        .find(|&&b| b != b' ')
+        .is_some_and(|&b| b == b'=' || b == b':')
 }
 
 /// Decodes the escapes of `data[range]` (and copies everything else).

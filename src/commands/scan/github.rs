@@ -77,7 +77,8 @@ pub fn scan_github(args: &ScanArgs, github_args: &GithubArgs) -> Result<ScanRepo
         Some(path) => Baseline::load(path)?,
         None => Baseline::default(),
     };
-    let engine = build_engine(&config, baseline, args.show_secrets)?;
+    let engine = build_engine(&config, baseline, args.show_secrets)?
+        .with_known_public(super::output::show_known_public(args, &config));
     let scan = &config.scan;
     let settings = Settings {
         root: PathBuf::from("."),

@@ -45,7 +45,8 @@ pub fn scan_report(args: &ScanArgs) -> Result<ScanReport> {
         !args.no_progress,
     )?;
     let config = resolved.config;
-    let engine = build_engine(&config, resolved.baseline, args.show_secrets)?;
+    let engine = build_engine(&config, resolved.baseline, args.show_secrets)?
+        .with_known_public(output::show_known_public(args, &config));
     let stream = output::JsonlStream::open(args, &config)?;
     let mut scanned = scan::run_streaming(
         &resolved.settings,

@@ -27,17 +27,17 @@ pub struct ScanReport {
 }
 
 /// What is reported: `--min-severity`, else `[scan] min_severity`, else
-/// `low` (`info` with `--show-client-safe`).
+/// `low` (`info` with `--show-client-safe` or `--show-known-public`).
 fn min_severity(args: &ScanArgs, config: &Config) -> Severity {
     let show_client_safe =
         args.input.show_client_safe || config.scan.show_client_safe.unwrap_or(false);
-    args.min_severity
-        .or(config.scan.min_severity)
-        .unwrap_or(if show_client_safe {
+    args.min_severity.or(config.scan.min_severity).unwrap_or(
+        if show_client_safe || show_known_public(args, config) {
             Severity::Info
         } else {
             Severity::Low
-        })
+        },
+    )
 }
 
 /// `--format jsonl` without verification: each finding is written (and
@@ -203,7 +203,10 @@ pub fn report_outcome(
     if let Some(stream) = stream {
         stream.finish()?;
     }
-    eprintln!("{}", report::summary(&stats, unused_baseline));
+    eprintln!(
+        "{}",
+        report::summary_with(&stats, unused_baseline, args.verbose)
+    );
     let failing = || findings.iter().filter(|f| f.severity >= fail_on);
     let live_findings = failing().filter(|f| f.is_live()).count();
     let failing_findings = failing().count();
@@ -230,6 +233,12 @@ pub fn report_outcome(
         findings,
         stats,
     })
+}
+
+/// True if well-known public values (documentation examples, emulator
+/// keys) are reported as `info` instead of counted (`--show-known-public`).
+pub fn show_known_public(args: &ScanArgs, config: &Config) -> bool {
+    args.input.show_known_public || config.scan.show_known_public.unwrap_or(false)
 }
 
 /// Verification settings: flags, then the environment, then trusted configs

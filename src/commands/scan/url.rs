@@ -32,7 +32,8 @@ pub fn scan_url(args: &ScanArgs, url_args: &UrlArgs) -> Result<ScanReport> {
         Some(path) => Baseline::load(path)?,
         None => Baseline::default(),
     };
-    let engine = build_engine(&config, baseline, args.show_secrets)?;
+    let engine = build_engine(&config, baseline, args.show_secrets)?
+        .with_known_public(super::output::show_known_public(args, &config));
     let admission = admission(&args.input, &config);
     let options = UrlOptions {
         start,
