@@ -30,14 +30,14 @@ import json, sys
 label, run, ref = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 print(f"  {label:<28} wall {run['wall_s']:7.2f} s ({run['wall_s'] / ref['wall_s']:.2f}x git)  "
       f"CPU {run['cpu_s']:7.2f} s ({run['cpu_s'] / ref['cpu_s']:.2f}x git)  "
-      f"RssAnon {run['rss_anon_mib']:7.1f} MiB  RssFile {run['rss_file_mib']:7.1f} MiB")
+      f"RssAnon {run['rss_anon_mib']:6.1f} MiB  RssFile {run['rss_file_mib']:6.1f} MiB  max RSS {run['max_rss_mib']:6.1f} MiB")
 PY
 }
 for repo in "${repos[@]}"; do
   name=$(basename "$(dirname "$repo")")${REVS:+-$REVS}
   if [ -n "${REVS:-}" ]; then
     scope=(--range "$REVS")
-    git -C "$repo" rev-list --objects "$REVS" | cut -d' ' -f1 > "$OUT/ids.txt"
+    git -C "$repo" rev-list --objects --missing=allow-any "$REVS" | cut -d' ' -f1 > "$OUT/ids.txt"
     git_cmd=(bash -c "git -C '$repo' cat-file --batch < '$OUT/ids.txt'")
     echo "repository: $repo, $(git -C "$repo" rev-list --count "$REVS") commits reachable from $REVS"
   else
