@@ -302,3 +302,63 @@ fn absurd_thread_counts_are_capped_with_a_warning() {
     let (out, _) = tree.scan_json(&["-j", "5000"]);
     assert!(out.stderr.contains("capped at"), "{}", out.stderr);
 }
+
+/// Commits are read and diffed in chunks (1,024 at a time); a commit whose
+/// parent was diffed in an earlier chunk must still be compared with that
+/// parent's tree, or its edited file would look new and old secrets would
+/// be reported again.
+#[test]
+fn a_history_longer_than_one_chunk_attributes_each_secret_once() {
+    use std::io::Write;
+    let tree = Tree::repo();
+    let mut stream = String::new();
+    for n in 0..1_100 {
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter T <t@example.com> {} +0000\ndata 4\nedit\n",
+            1_700_000_000 + n
+        ));
+        // Commit 1,024 (the first of the second chunk) adds B to the
+        // file its parent, in the first chunk, had with A.
+        let config = if n < 1_024 {
+            format!("A={GITHUB_PAT}\n")
+        } else {
+            format!("A={GITHUB_PAT}\nB={GITHUB_OAUTH}\n")
+        };
+        let counter = format!("{n}\n");
+        for (path, data) in [("config.env", config), ("counter.txt", counter)] {
+            stream.push_str(&format!(
+                "M 100644 inline {path}\ndata {}\n{data}\n",
+                data.len()
+            ));
+        }
+    }
+    let mut import = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(tree.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    import
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(import.wait().unwrap().success());
+    let first = tree.git(&["rev-list", "--max-parents=0", "main"]);
+    let added = tree.git(&["rev-list", "--skip=75", "--max-count=1", "main"]);
+
+    let (out, report) = tree.scan_json(&["--git"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("github.pat-classic", "config.env", 1, 3),
+            loc("github.oauth", "config.env", 2, 3),
+        ]
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["commit"]["id"], first.as_str());
+    assert_eq!(findings[1]["commit"]["id"], added.as_str());
+    assert_eq!(findings[1]["other_occurrences"], 0);
+}

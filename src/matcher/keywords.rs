@@ -119,6 +119,10 @@ impl Width {
 pub struct Keywords {
     /// Lowercased keywords.
     keywords: Vec<Vec<u8>>,
+    /// Each keyword's first (up to) 8 bytes folded like the haystack, and
+    /// the mask of the bytes it has: one 8-byte compare rejects most
+    /// fingerprint hits that are not the keyword before the exact check.
+    prefixes: Vec<(u64, u64)>,
     /// Fingerprint tables for 3- and 2-byte windows.
     widths: [Width; 2],
 }
@@ -156,7 +160,12 @@ impl Keywords {
             *users.entry(key).or_default() += 1;
             widths[3 - width].insert(key, index, offset);
         }
-        Keywords { keywords, widths }
+        let prefixes = keywords.iter().map(|k| prefix(k)).collect();
+        Keywords {
+            keywords,
+            prefixes,
+            widths,
+        }
     }
 
     /// Every occurrence of every keyword in `haystack`, ordered by end, then
@@ -208,6 +217,14 @@ impl Keywords {
             let Some(start) = at.checked_sub(offset) else {
                 continue;
             };
+            if let Some(window) = haystack.get(start..start + 8) {
+                let (folded, mask) = self.prefixes[keyword];
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(window);
+                if (u64::from_le_bytes(bytes) | FOLD64) & mask != folded {
+                    continue;
+                }
+            }
             let text = &self.keywords[keyword];
             let end = start + text.len();
             if haystack
@@ -221,6 +238,24 @@ impl Keywords {
             }
         }
     }
+}
+
+/// [`FOLD`] over 8 bytes.
+const FOLD64: u64 = 0x2020_2020_2020_2020;
+
+/// A keyword's first (up to) 8 bytes folded with [`FOLD64`], and the mask
+/// of the bytes it has. Bytes equal up to ASCII case are equal after
+/// folding, so a mismatch here rules the keyword out.
+fn prefix(keyword: &[u8]) -> (u64, u64) {
+    let len = keyword.len().min(8);
+    let mut bytes = [0u8; 8];
+    bytes[..len].copy_from_slice(&keyword[..len]);
+    let mask = if len == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * len)) - 1
+    };
+    ((u64::from_le_bytes(bytes) | FOLD64) & mask, mask)
 }
 
 /// The folded little-endian value of a fingerprint of 2 or 3 bytes.

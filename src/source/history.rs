@@ -4,11 +4,11 @@
 //! is compared with its first parent's in parallel, and each distinct blob is
 //! attributed to the first commit and path that introduced it.
 
+use super::introductions::{Commits, Introductions};
 use super::odb::{self, Introduced, ObjectScanOptions, OdbError, SharedRepository};
 use super::treediff::{diff_tree, Changes};
 use super::BlobSink;
 use crate::filter::Filters;
-use crate::finding::CommitInfo;
 use crate::provenance::Provenance;
 use crate::stats::StatsCollector;
 use gix::ObjectId;
@@ -33,6 +33,11 @@ pub fn scan(
 /// Range and pre-push scans are this with hidden bases, so they and the
 /// history scan agree on what a commit introduced by construction.
 /// Returns the number of commits walked.
+///
+/// Commits are read and diffed in chunks of [`CHUNK`], in parallel within
+/// a chunk, and each chunk's introductions are folded at once into the
+/// compact [`Introductions`] table (first place of each distinct blob, and
+/// a count), so no list of every (commit, path) introduction is ever held.
 pub fn scan_selected(
     shared: &SharedRepository,
     options: &ObjectScanOptions,
@@ -41,43 +46,103 @@ pub fn scan_selected(
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) -> Result<usize, OdbError> {
-    let repo = odb::local(shared);
-    if repo.is_shallow() {
-        stats.warning(options.repo.display().to_string(), odb::SHALLOW_WARNING);
-    }
-    let walked = walk(&repo, &tips.commits, &tips.hidden, stats);
-    let commits = read_commits(shared, &walked, stats);
-    let mut introduced = diff_commits(shared, &walked, &commits, stats);
-    for (name, tree) in &tips.trees {
-        let mut changes = Changes::default();
-        diff_tree(&repo, None, *tree, "", &mut changes, stats);
-        for mut item in changes.into_introduced(None, stats) {
-            if let Provenance::File(path) = item.provenance {
-                item.provenance = Provenance::TaggedTree {
-                    tag: name.clone(),
-                    path,
-                };
+    // Each phase's repository handle (and its caches) is dropped before
+    // the next phase starts, so their caches never add up.
+    let graph = {
+        let repo = odb::local(shared);
+        if repo.is_shallow() {
+            stats.warning(options.repo.display().to_string(), odb::SHALLOW_WARNING);
+        }
+        walk(&repo, &tips.commits, &tips.hidden, stats)
+    };
+    let (mut introductions, commits) = introductions(shared, &graph, stats);
+    drop(graph);
+    {
+        let repo = odb::local(shared);
+        for (name, tree) in &tips.trees {
+            let mut changes = Changes::default();
+            diff_tree(&repo, None, *tree, &format!("{name}:"), &mut changes, stats);
+            for item in changes.into_introduced(None, stats) {
+                introductions.add(item);
             }
-            introduced.push(item);
         }
     }
     for (name, blob) in &tips.blobs {
-        introduced.push(Introduced {
+        introductions.add(Introduced {
             commit: None,
             provenance: Provenance::TaggedBlob { tag: name.clone() },
             old_blob: None,
             new_blob: *blob,
         });
     }
-    let infos: Vec<CommitInfo> = commits.into_iter().map(|c| c.info).collect();
     odb::scan_introduced(
         shared,
-        introduced,
-        &options.plan(&infos, filters),
+        &introductions,
+        &options.plan(&commits, filters),
         sink,
         stats,
     )?;
-    Ok(infos.len())
+    Ok(commits.len())
+}
+
+/// Commits read and diffed together: enough to keep every thread busy,
+/// few enough that one chunk's introductions stay small.
+const CHUNK: usize = 1024;
+
+/// Reads and diffs the walked commits chunk by chunk, folding what each
+/// introduced into the table in history order.
+fn introductions(
+    shared: &SharedRepository,
+    graph: &[Walked],
+    stats: &StatsCollector,
+) -> (Introductions, Commits) {
+    let make = || odb::local(shared);
+    let handles = odb::Handles::new(&make);
+    let mut introductions = Introductions::default();
+    let mut commits = Commits::default();
+    let mut trees: Vec<Option<ObjectId>> = Vec::with_capacity(graph.len());
+    for (chunk_index, chunk) in graph.chunks(CHUNK).enumerate() {
+        let read: Vec<ReadCommit> = chunk
+            .par_iter()
+            .map(|commit| handles.with(|repo| read_commit(repo, commit.id, stats)))
+            .collect();
+        for commit in read {
+            trees.push(commit.tree);
+            commits.push(commit.id, commit.author.as_deref(), commit.date);
+        }
+        let first = chunk_index * CHUNK;
+        let per_commit: Vec<Vec<Introduced>> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(offset, commit)| {
+                let index = first + offset;
+                let Some(tree) = trees[index] else {
+                    return Vec::new();
+                };
+                handles.with(|repo| {
+                    // A parent outside the walk is a range's base (hidden):
+                    // its tree is read here; a parent missing from a shallow
+                    // clone has none.
+                    let parent_tree = match commit.first_parent {
+                        Parent::None => None,
+                        Parent::Walked(p) => trees[p as usize],
+                        Parent::Outside(p) => repo
+                            .find_commit(p)
+                            .ok()
+                            .and_then(|c| c.tree_id().ok())
+                            .map(|id| id.detach()),
+                    };
+                    let mut changes = Changes::default();
+                    diff_tree(repo, parent_tree, tree, "", &mut changes, stats);
+                    changes.into_introduced(Some(index), stats)
+                })
+            })
+            .collect();
+        for item in per_commit.into_iter().flatten() {
+            introductions.add(item);
+        }
+    }
+    (introductions, commits)
 }
 
 /// What a scan starts from: refs peeled through annotated tags.
@@ -131,10 +196,27 @@ pub fn ref_tips(repo: &gix::Repository, stats: &StatsCollector) -> Result<Tips, 
     Ok(tips)
 }
 
-/// A walked commit: its id and the parents that are in the repository.
-struct Walked {
+/// A commit as the walk finds it: its id and the parents that are in the
+/// repository. Only the walk holds these.
+struct Found {
     id: ObjectId,
     parents: Vec<ObjectId>,
+}
+
+/// A walked commit in history order: its id and its first parent, the
+/// only one its tree is compared with (the commit graph kept compact:
+/// 4 bytes per walked parent instead of a list of ids).
+struct Walked {
+    id: ObjectId,
+    first_parent: Parent,
+}
+
+enum Parent {
+    None,
+    /// Index of an earlier walked commit.
+    Walked(u32),
+    /// A commit outside the walk (a range's hidden base, or missing).
+    Outside(ObjectId),
 }
 
 /// Every commit reachable from `tips` and not from `hidden`, parents before children and otherwise
@@ -147,7 +229,7 @@ fn walk(
     hidden: &[ObjectId],
     stats: &StatsCollector,
 ) -> Vec<Walked> {
-    let mut found: Vec<(Walked, i64)> = Vec::new();
+    let mut found: Vec<(Found, i64)> = Vec::new();
     let by_time = gix::revision::walk::Sorting::ByCommitTime(Default::default());
     let walk = repo
         .rev_walk(tips.iter().copied())
@@ -167,7 +249,7 @@ fn walk(
     for info in walk {
         match info {
             Ok(info) => found.push((
-                Walked {
+                Found {
                     id: info.id,
                     parents: info.parent_ids.iter().copied().collect(),
                 },
@@ -183,14 +265,14 @@ fn walk(
 }
 
 /// Kahn's algorithm with the oldest ready commit first.
-fn parents_first(commits: Vec<(Walked, i64)>) -> Vec<Walked> {
+fn parents_first(commits: Vec<(Found, i64)>) -> Vec<Walked> {
     let index: HashMap<ObjectId, usize> = commits
         .iter()
         .enumerate()
         .map(|(i, (c, _))| (c.id, i))
         .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); commits.len()];
-    let mut waiting_on: Vec<usize> = vec![0; commits.len()];
+    let mut children: Vec<Vec<u32>> = vec![Vec::new(); commits.len()];
+    let mut waiting_on: Vec<u32> = vec![0; commits.len()];
     for (child, (commit, _)) in commits.iter().enumerate() {
         let mut parents: Vec<usize> = commit
             .parents
@@ -199,9 +281,9 @@ fn parents_first(commits: Vec<(Walked, i64)>) -> Vec<Walked> {
             .collect();
         parents.sort_unstable();
         parents.dedup();
-        waiting_on[child] = parents.len();
+        waiting_on[child] = parents.len() as u32;
         for parent in parents {
-            children[parent].push(child);
+            children[parent].push(child as u32);
         }
     }
     let mut ready: BinaryHeap<Reverse<(i64, usize)>> = waiting_on
@@ -214,44 +296,60 @@ fn parents_first(commits: Vec<(Walked, i64)>) -> Vec<Walked> {
     while let Some(Reverse((_, next))) = ready.pop() {
         order.push(next);
         for &child in &children[next] {
+            let child = child as usize;
             waiting_on[child] -= 1;
             if waiting_on[child] == 0 {
                 ready.push(Reverse((commits[child].1, child)));
             }
         }
     }
-    let mut slots: Vec<Option<Walked>> = commits.into_iter().map(|(c, _)| Some(c)).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
-struct ReadCommit {
-    info: CommitInfo,
-    tree: Option<ObjectId>,
-}
-
-fn read_commits(
-    shared: &SharedRepository,
-    walked: &[Walked],
-    stats: &StatsCollector,
-) -> Vec<ReadCommit> {
-    walked
-        .par_iter()
-        .map_init(
-            || odb::local(shared),
-            |repo, commit| read_commit(repo, commit.id, stats),
-        )
+    drop(children);
+    // Where each commit ended up, to name first parents by position.
+    let mut position = vec![u32::MAX; commits.len()];
+    for (at, &i) in order.iter().enumerate() {
+        position[i] = at as u32;
+    }
+    let mut slots: Vec<Option<Found>> = commits.into_iter().map(|(c, _)| Some(c)).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .map(|found| {
+            let first_parent = match found.parents.first() {
+                None => Parent::None,
+                Some(p) => match index.get(p).map(|&i| position[i]) {
+                    Some(at) if at != u32::MAX => Parent::Walked(at),
+                    _ => Parent::Outside(*p),
+                },
+            };
+            Walked {
+                id: found.id,
+                first_parent,
+            }
+        })
         .collect()
 }
 
+/// What a commit says that the scan needs.
+struct ReadCommit {
+    id: ObjectId,
+    tree: Option<ObjectId>,
+    author: Option<String>,
+    date: Option<(i64, i32)>,
+}
+
+impl ReadCommit {
+    fn unread(id: ObjectId) -> ReadCommit {
+        ReadCommit {
+            id,
+            tree: None,
+            author: None,
+            date: None,
+        }
+    }
+}
+
 fn read_commit(repo: &gix::Repository, id: ObjectId, stats: &StatsCollector) -> ReadCommit {
-    let mut read = ReadCommit {
-        info: CommitInfo {
-            id: id.to_string(),
-            author: String::new(),
-            date: String::new(),
-        },
-        tree: None,
-    };
+    let mut read = ReadCommit::unread(id);
     let commit = match repo.find_commit(id) {
         Ok(commit) => commit,
         Err(error) => {
@@ -263,9 +361,9 @@ fn read_commit(repo: &gix::Repository, id: ObjectId, stats: &StatsCollector) -> 
         Ok(decoded) => {
             read.tree = Some(decoded.tree());
             let author = decoded.author();
-            read.info.author = format!("{} <{}>", author.name, author.email);
+            read.author = Some(format!("{} <{}>", author.name, author.email));
             if let Ok(time) = author.time() {
-                read.info.date = iso8601(time.seconds, time.offset);
+                read.date = Some((time.seconds, time.offset));
             }
         }
         Err(error) => stats.error(id.to_string(), odb::describe_read_error(id, &error)),
@@ -273,95 +371,14 @@ fn read_commit(repo: &gix::Repository, id: ObjectId, stats: &StatsCollector) -> 
     read
 }
 
-/// Compares each commit's tree with its first parent's (merges count what
-/// they bring into the first-parent line), in parallel, and lists the blobs
-/// introduced in commit order.
-fn diff_commits(
-    shared: &SharedRepository,
-    walked: &[Walked],
-    commits: &[ReadCommit],
-    stats: &StatsCollector,
-) -> Vec<Introduced> {
-    let position: HashMap<ObjectId, usize> =
-        walked.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    let per_commit: Vec<Vec<Introduced>> = walked
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || odb::local(shared),
-            |repo, (index, commit)| {
-                let Some(tree) = commits[index].tree else {
-                    return Vec::new();
-                };
-                // A parent outside the walk is a range's base (hidden): its
-                // tree is read here; a parent missing from a shallow clone
-                // has none.
-                let parent_tree = commit.parents.first().and_then(|p| match position.get(p) {
-                    Some(&p) => commits[p].tree,
-                    None => repo
-                        .find_commit(*p)
-                        .ok()
-                        .and_then(|c| c.tree_id().ok())
-                        .map(|id| id.detach()),
-                });
-                let mut changes = Changes::default();
-                diff_tree(repo, parent_tree, tree, "", &mut changes, stats);
-                changes.into_introduced(Some(index), stats)
-            },
-        )
-        .collect();
-    per_commit.into_iter().flatten().collect()
-}
-
-/// `2024-05-01T12:30:00+02:00`, as `git log --format=%aI` prints it.
-fn iso8601(seconds: i64, offset: i32) -> String {
-    let local = seconds + offset as i64;
-    let days = local.div_euclid(86_400);
-    let second_of_day = local.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let sign = if offset < 0 { '-' } else { '+' };
-    let offset_minutes = offset.unsigned_abs() / 60;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        offset_minutes / 60,
-        offset_minutes % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dates_print_like_git_iso_strict() {
-        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00+00:00");
-        assert_eq!(iso8601(1_714_559_400, 7200), "2024-05-01T12:30:00+02:00");
-        assert_eq!(iso8601(951_782_400, -19_800), "2000-02-28T18:30:00-05:30");
-        assert_eq!(iso8601(951_782_400, 0), "2000-02-29T00:00:00+00:00");
-        assert_eq!(iso8601(-86_400, 0), "1969-12-31T00:00:00+00:00");
-    }
-
-    #[test]
     fn commits_come_parents_first_even_with_skewed_clocks() {
         let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
-        let commit = |n: u8, parents: &[u8]| Walked {
+        let commit = |n: u8, parents: &[u8]| Found {
             id: id(n),
             parents: parents.iter().map(|&p| id(p)).collect(),
         };
@@ -374,5 +391,8 @@ mod tests {
         ]);
         let ids: Vec<ObjectId> = order.iter().map(|c| c.id).collect();
         assert_eq!(ids, vec![id(1), id(4), id(2), id(3)]);
+        // First parents are named by their position in that order.
+        assert!(matches!(order[0].first_parent, Parent::None));
+        assert!(matches!(order[3].first_parent, Parent::Walked(2)));
     }
 }

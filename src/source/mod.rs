@@ -5,6 +5,7 @@ pub mod archived;
 pub mod fs;
 pub mod git;
 pub mod history;
+pub mod introductions;
 pub mod odb;
 pub mod range;
 pub mod staged;

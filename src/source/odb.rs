@@ -4,6 +4,7 @@
 //! so pack caches are never shared or locked.
 
 use super::archived::{self, ArchiveReading, CommittedArchive};
+use super::introductions::{Commits, Introductions};
 use super::{Admission, Blob, BlobSink};
 use crate::bundle::archive::ArchiveLimits;
 use crate::filter::Filters;
@@ -12,17 +13,21 @@ use crate::provenance::Provenance;
 use crate::stats::{SkipReason, StatsCollector};
 use gix::ObjectId;
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub use gix::ThreadSafeRepository as SharedRepository;
 
 /// Bytes of decoded trees and commits each thread keeps: tree diffs of
-/// neighbouring commits read the same trees again and again.
-const OBJECT_CACHE_BYTES: usize = 32 << 20;
+/// neighbouring commits read the same trees again. Small on purpose: on
+/// the rails history (160k commits) 4 MiB per thread took the same CPU
+/// time as 32 MiB and 100 MiB less private memory (docs/benchmarks.md).
+const OBJECT_CACHE_BYTES: usize = 4 << 20;
 
-/// Bytes of delta bases each blob-reading thread keeps.
-const DELTA_BASE_CACHE_BYTES: usize = 64 << 20;
+/// Bytes of delta bases each blob-reading thread keeps. Measured like the
+/// object cache: 16 MiB per thread reads rails as fast as 64 MiB did.
+const DELTA_BASE_CACHE_BYTES: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OdbError {
@@ -66,6 +71,36 @@ pub fn local(shared: &SharedRepository) -> gix::Repository {
     repo
 }
 
+/// One repository handle per worker thread, kept for a whole parallel
+/// phase so each handle's caches stay warm from one task to the next
+/// (rayon's `map_init` may build a fresh handle, with cold caches, for
+/// every split of the work). A task takes its thread's handle, or any free
+/// one; if all are busy (a nested task on the same thread) it makes its own.
+pub struct Handles<'a> {
+    slots: Vec<Mutex<gix::Repository>>,
+    make: &'a (dyn Fn() -> gix::Repository + Sync),
+}
+
+impl<'a> Handles<'a> {
+    pub fn new(make: &'a (dyn Fn() -> gix::Repository + Sync)) -> Self {
+        let slots = (0..rayon::current_num_threads().max(1))
+            .map(|_| Mutex::new(make()))
+            .collect();
+        Handles { slots, make }
+    }
+
+    pub fn with<T>(&self, work: impl FnOnce(&gix::Repository) -> T) -> T {
+        let count = self.slots.len();
+        let start = rayon::current_thread_index().unwrap_or(0);
+        for k in 0..count {
+            if let Ok(repo) = self.slots[(start + k) % count].try_lock() {
+                return work(&repo);
+            }
+        }
+        work(&(self.make)())
+    }
+}
+
 /// A repository handle for reading blobs: no object cache (each blob is
 /// read once, caching it would only copy it), and a delta-base cache sized
 /// for long delta chains.
@@ -105,7 +140,7 @@ pub struct ObjectScanOptions {
 }
 
 impl ObjectScanOptions {
-    pub fn plan<'a>(&'a self, commits: &'a [CommitInfo], filters: &'a Filters) -> ScanPlan<'a> {
+    pub fn plan<'a>(&'a self, commits: &'a Commits, filters: &'a Filters) -> ScanPlan<'a> {
         ScanPlan {
             commits,
             admission: self.admission,
@@ -122,7 +157,7 @@ pub const SHALLOW_WARNING: &str =
 
 /// What the scan of introduced blobs needs besides the blobs.
 pub struct ScanPlan<'a> {
-    pub commits: &'a [CommitInfo],
+    pub commits: &'a Commits,
     pub admission: Admission,
     pub filters: &'a Filters,
     /// Also scan blobs no walked commit introduced.
@@ -131,57 +166,80 @@ pub struct ScanPlan<'a> {
 }
 
 /// Scans each distinct introduced blob once, at its first introduction (the
-/// list is in commit order), in parallel.
+/// table is in history order), in parallel.
 pub fn scan_introduced(
     shared: &SharedRepository,
-    introduced: Vec<Introduced>,
+    introductions: &Introductions,
     plan: &ScanPlan<'_>,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) -> Result<(), OdbError> {
-    let mut places: HashMap<ObjectId, usize> = HashMap::new();
-    for item in &introduced {
-        *places.entry(item.new_blob).or_default() += 1;
-    }
-    let mut seen = HashSet::with_capacity(places.len());
-    let mut todo = Vec::with_capacity(places.len());
-    for item in introduced {
-        if !seen.insert(item.new_blob) {
-            continue;
-        }
-        if plan
-            .admission
-            .admit_path(&item.provenance.display_path(), plan.filters, stats)
-        {
-            todo.push(item);
-        }
-    }
+    let make = || blob_reader(shared);
+    let readers = Handles::new(&make);
+    introductions.firsts().par_iter().for_each(|first| {
+        readers.with(|repo| {
+            let path = introductions.path(first);
+            if !plan.admission.admit_path(path, plan.filters, stats) {
+                return;
+            }
+            let commit = introductions
+                .commit(first)
+                .and_then(|index| plan.commits.info(index));
+            let item = Item {
+                path,
+                provenance: Provenance::File(path.to_owned()),
+                old_blob: first.old_blob,
+                new_blob: first.blob,
+                commit: commit.as_ref(),
+            };
+            scan_one(repo, &item, introductions.also_in(first), plan, sink, stats);
+        })
+    });
     if plan.all_objects {
-        todo.extend(unreachable_blobs(&local(shared), &seen, stats)?);
+        let unreachable = unreachable_blobs(&local(shared), introductions, stats)?;
+        unreachable.par_iter().for_each(|id| {
+            readers.with(|repo| {
+                let provenance = Provenance::Unreachable {
+                    blob: id.to_string(),
+                };
+                let path = provenance.to_string();
+                if !plan.admission.admit_path(&path, plan.filters, stats) {
+                    return;
+                }
+                let item = Item {
+                    path: &path,
+                    provenance,
+                    old_blob: None,
+                    new_blob: *id,
+                    commit: None,
+                };
+                scan_one(repo, &item, 0, plan, sink, stats);
+            })
+        });
     }
-    todo.par_iter().for_each_init(
-        || blob_reader(shared),
-        |repo, item| {
-            let also_in = places
-                .get(&item.new_blob)
-                .map_or(0, |n| n.saturating_sub(1));
-            scan_one(repo, item, also_in, plan, sink, stats);
-        },
-    );
     Ok(())
+}
+
+/// One blob to scan and where it was first introduced.
+struct Item<'a> {
+    path: &'a str,
+    /// The same place as a type (the table keeps paths as strings).
+    provenance: Provenance,
+    old_blob: Option<ObjectId>,
+    new_blob: ObjectId,
+    commit: Option<&'a CommitInfo>,
 }
 
 fn scan_one(
     repo: &gix::Repository,
-    item: &Introduced,
+    item: &Item<'_>,
     also_in: usize,
     plan: &ScanPlan<'_>,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) {
     let limit = plan.admission.max_file_size;
-    let path = item.provenance.display_path();
-    let blob = match read_blob_within(repo, item.new_blob, &path, limit, stats) {
+    let blob = match read_blob_within(repo, item.new_blob, item.path, limit, stats) {
         BlobRead::Data(blob) => blob,
         BlobRead::TooLarge => {
             stats.skipped(SkipReason::TooLarge);
@@ -190,19 +248,18 @@ fn scan_one(
         BlobRead::Failed => return,
     };
     let read_previous = || -> Option<Vec<u8>> {
-        match read_blob_within(repo, item.old_blob?, &path, limit, stats) {
+        match read_blob_within(repo, item.old_blob?, item.path, limit, stats) {
             BlobRead::Data(previous) => Some(previous),
             BlobRead::TooLarge | BlobRead::Failed => None,
         }
     };
-    let commit = item.commit.map(|index| &plan.commits[index]);
     if let Some(kind) = archived::kind_of(&item.provenance, &blob, plan.archives) {
         let previous = read_previous();
         let archive = CommittedArchive {
             data: &blob,
             origin: &item.provenance,
             kind,
-            commit,
+            commit: item.commit,
             also_in,
             previous: previous.as_deref(),
         };
@@ -214,7 +271,7 @@ fn scan_one(
         archived::scan(&archive, reading, sink, stats);
         return;
     }
-    let Some(kind) = plan.admission.admit(&blob, &path, stats) else {
+    let Some(kind) = plan.admission.admit(&blob, item.path, stats) else {
         return;
     };
     sink.blob(&Blob {
@@ -222,7 +279,7 @@ fn scan_one(
         provenance: &item.provenance,
         kind,
         lines: None,
-        commit,
+        commit: item.commit,
         previous: Some(&read_previous),
         also_in,
     });
@@ -297,13 +354,13 @@ pub fn describe_read_error(id: ObjectId, error: &dyn std::error::Error) -> Strin
     message
 }
 
-/// Every blob in the object database that no walked commit introduced, as a
-/// pseudo-path `unreachable/<blob id>` with no commit.
+/// Every blob in the object database that no walked commit introduced; it
+/// is scanned as a pseudo-path `unreachable/<blob id>` with no commit.
 fn unreachable_blobs(
     repo: &gix::Repository,
-    seen: &HashSet<ObjectId>,
+    introduced: &Introductions,
     stats: &StatsCollector,
-) -> Result<Vec<Introduced>, OdbError> {
+) -> Result<Vec<ObjectId>, OdbError> {
     let all = repo
         .objects
         .iter()
@@ -321,26 +378,13 @@ fn unreachable_blobs(
                 continue;
             }
         };
-        if seen.contains(&id) || !listed.insert(id) {
+        if introduced.contains(&id) || !listed.insert(id) {
             continue;
         }
         match repo.find_header(id) {
-            Ok(header) if header.kind() == gix::object::Kind::Blob => found.push(Introduced {
-                commit: None,
-                provenance: Provenance::Unreachable {
-                    blob: id.to_string(),
-                },
-                old_blob: None,
-                new_blob: id,
-            }),
+            Ok(header) if header.kind() == gix::object::Kind::Blob => found.push(id),
             Ok(_) => {}
-            Err(error) => stats.error(
-                Provenance::Unreachable {
-                    blob: id.to_string(),
-                }
-                .to_string(),
-                describe_read_error(id, &error),
-            ),
+            Err(error) => stats.error(format!("unreachable/{id}"), describe_read_error(id, &error)),
         }
     }
     Ok(found)
