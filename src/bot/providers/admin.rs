@@ -94,6 +94,20 @@ pub fn refusal(response: &Response, secrets: &[&str]) -> String {
         .to_string()
 }
 
+/// What a revoking request's answer means: one of `ok` is accepted, 404
+/// says the key is already gone, anything else is a refusal (its message
+/// scrubbed of `secrets`).
+pub fn revoked(answer: Result<Response, String>, ok: &[u16], secrets: &[&str]) -> Revoked {
+    match answer {
+        Ok(r) if ok.contains(&r.status) => accepted(&r),
+        Ok(r) if r.status == 404 => Revoked::AlreadyDead,
+        Ok(r) => Revoked::Failed {
+            error: refusal(&r, secrets),
+        },
+        Err(error) => Revoked::Failed { error },
+    }
+}
+
 /// An accepted revocation, with the provider's request id.
 pub fn accepted(response: &Response) -> Revoked {
     Revoked::Accepted {

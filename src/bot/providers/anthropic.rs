@@ -4,7 +4,7 @@
 //! reversible and idempotent. There is no delete and no create endpoint
 //! (PROVIDERS.md 7c), so a human issues the replacement.
 
-use super::admin::{self, accepted, matches_redacted, refusal};
+use super::admin::{self, matches_redacted, refusal};
 use super::{Provider, RevokeContext, Revoked, Target};
 use serde_json::{json, Value};
 
@@ -94,21 +94,9 @@ impl Anthropic {
         };
         let path = format!("/v1/organizations/api_keys/{id}");
         let body = json!({"status": "inactive"});
-        match admin::call(
-            context,
-            "POST",
-            &path,
-            headers(admin),
-            Some(body),
-            &[secret, admin],
-        ) {
-            Ok(r) if r.status == 200 => accepted(&r),
-            Ok(r) if r.status == 404 => Revoked::AlreadyDead,
-            Ok(r) => Revoked::Failed {
-                error: refusal(&r, &[secret, admin]),
-            },
-            Err(error) => Revoked::Failed { error },
-        }
+        let secrets = [secret, admin];
+        let answer = admin::call(context, "POST", &path, headers(admin), Some(body), &secrets);
+        admin::revoked(answer, &[200], &secrets)
     }
 }
 

@@ -5,7 +5,7 @@
 //! Key Management). A gone key answers 404; a dead key cannot name its id
 //! (403 on validate), so there is nothing left to revoke.
 
-use super::admin::{self, accepted, refusal};
+use super::admin::{self, refusal};
 use super::{Provider, RevokeContext, Revoked, Target};
 
 pub struct Datadog;
@@ -48,14 +48,8 @@ impl Datadog {
             ("dd-application-key".to_string(), app.to_string()),
         ];
         let path = format!("/api/v2/api_keys/{id}");
-        match admin::call(context, "DELETE", &path, headers, None, &secrets) {
-            Ok(r) if r.status == 204 || r.status == 200 => accepted(&r),
-            Ok(r) if r.status == 404 => Revoked::AlreadyDead,
-            Ok(r) => Revoked::Failed {
-                error: refusal(&r, &secrets),
-            },
-            Err(error) => Revoked::Failed { error },
-        }
+        let answer = admin::call(context, "DELETE", &path, headers, None, &secrets);
+        admin::revoked(answer, &[200, 204], &secrets)
     }
 }
 

@@ -13,7 +13,7 @@
 //!   not wired to its rule, since reports carry no `client_email`
 //!   companion). A gone key answers 404.
 
-use super::admin::{self, accepted, refusal};
+use super::admin::{self, refusal};
 use super::{Provider, RevokeContext, Revoked, Target};
 use crate::verify::endpoint::encode_segment;
 
@@ -27,18 +27,6 @@ fn token<'a>(context: &RevokeContext<'a>, by_hand: &str) -> Result<&'a str, Revo
 
 fn bearer(token: &str) -> Vec<(String, String)> {
     vec![("authorization".into(), format!("Bearer {token}"))]
-}
-
-/// Reads a delete/disable answer: 200 accepted, 404 gone.
-fn read(answer: Result<crate::verify::http::Response, String>, secrets: &[&str]) -> Revoked {
-    match answer {
-        Ok(r) if r.status == 200 => accepted(&r),
-        Ok(r) if r.status == 404 => Revoked::AlreadyDead,
-        Ok(r) => Revoked::Failed {
-            error: refusal(&r, secrets),
-        },
-        Err(error) => Revoked::Failed { error },
-    }
 }
 
 pub struct GoogleApiKey;
@@ -87,17 +75,9 @@ impl GoogleApiKey {
                 error: "Google's lookupKey named no key resource".into(),
             };
         }
-        read(
-            admin::call(
-                context,
-                "DELETE",
-                &format!("/v2/{name}"),
-                bearer(admin),
-                None,
-                &secrets,
-            ),
-            &secrets,
-        )
+        let path = format!("/v2/{name}");
+        let answer = admin::call(context, "DELETE", &path, bearer(admin), None, &secrets);
+        admin::revoked(answer, &[200], &secrets)
     }
 }
 
@@ -185,7 +165,7 @@ impl GoogleServiceAccount {
                 &secrets,
             )
         };
-        read(answer, &secrets)
+        admin::revoked(answer, &[200], &secrets)
     }
 }
 

@@ -4,7 +4,7 @@
 //! and account SID come from the leak's companions (found next to the key
 //! secret); a delete of a gone key answers 404.
 
-use super::admin::{self, accepted, refusal};
+use super::admin;
 use super::{Provider, RevokeContext, Revoked, Target};
 use base64::Engine;
 
@@ -41,14 +41,8 @@ impl Twilio {
         let path = format!("/2010-04-01/Accounts/{account}/Keys/{key_sid}.json");
         let headers = vec![("authorization".into(), format!("Basic {basic}"))];
         let secrets = [target.secret.expose(), token, basic.as_str()];
-        match admin::call(context, "DELETE", &path, headers, None, &secrets) {
-            Ok(r) if r.status == 204 || r.status == 200 => accepted(&r),
-            Ok(r) if r.status == 404 => Revoked::AlreadyDead,
-            Ok(r) => Revoked::Failed {
-                error: refusal(&r, &secrets),
-            },
-            Err(error) => Revoked::Failed { error },
-        }
+        let answer = admin::call(context, "DELETE", &path, headers, None, &secrets);
+        admin::revoked(answer, &[200, 204], &secrets)
     }
 }
 
