@@ -15,15 +15,19 @@
 //! it is found exactly once; the hits are sorted by end then start, the order
 //! an overlapping Aho-Corasick search reports them in.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Folds ASCII case (and maps a few punctuation bytes together: a superset
 /// filter only).
 const FOLD: u32 = 0x2020_2020;
+/// The 3 bytes of a fingerprint.
+const WINDOW: u32 = 0x00FF_FFFF;
 /// Multiplicative hash constant (golden ratio).
 const MIX: u32 = 0x9E37_79B1;
-/// Bits of each fingerprint filter: 2^17 bits (16 KiB) keeps false
-/// candidates near 1.5% of positions even at 2,000 keywords of one width.
+/// Bits of the fingerprint filter: 2^17 bits (16 KiB) keeps false
+/// candidates near 1.5% of positions even at 2,000 fingerprints.
 const FILTER_LOG2: u32 = 17;
 const FILTER_WORDS: usize = 1 << (FILTER_LOG2 - 6);
 
@@ -38,41 +42,36 @@ pub struct Hit {
 /// Keywords sharing one fingerprint, and where it sits in each.
 #[derive(Debug, Clone)]
 struct Bucket {
-    /// The folded fingerprint (`width` bytes, little-endian).
+    /// The folded fingerprint (3 bytes, little-endian).
     key: u32,
     /// `(keyword, offset of the fingerprint in it)`.
     members: Vec<(usize, usize)>,
 }
 
-/// Fingerprints of one width (2 or 3 bytes).
+/// The fingerprints: a bitset that almost always says no, and the buckets
+/// behind it.
 #[derive(Debug, Clone)]
-struct Width {
-    mask: u32,
+struct Filter {
     bits: Box<[u64; FILTER_WORDS]>,
     /// Open-addressing table of buckets by key; `None` is empty.
     table: Vec<Option<Bucket>>,
 }
 
-impl Width {
-    fn new(mask: u32, count: usize) -> Self {
-        Width {
-            mask,
+impl Filter {
+    fn new(count: usize) -> Self {
+        Filter {
             bits: Box::new([0; FILTER_WORDS]),
             table: vec![None; (count * 2).next_power_of_two().max(2)],
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.table.iter().all(Option::is_none)
-    }
-
     #[inline(always)]
-    fn hash(&self, key: u32) -> usize {
+    fn hash(key: u32) -> usize {
         (key.wrapping_mul(MIX) >> (32 - FILTER_LOG2)) as usize
     }
 
     fn insert(&mut self, key: u32, keyword: usize, offset: usize) {
-        let h = self.hash(key);
+        let h = Self::hash(key);
         self.bits[h >> 6] |= 1 << (h & 63);
         let mask = self.table.len() - 1;
         let mut slot = h & mask;
@@ -96,14 +95,14 @@ impl Width {
 
     #[inline(always)]
     fn maybe(&self, folded: u32) -> Option<u32> {
-        let key = folded & self.mask;
-        let h = self.hash(key);
+        let key = folded & WINDOW;
+        let h = Self::hash(key);
         (self.bits[h >> 6] & (1 << (h & 63)) != 0).then_some(key)
     }
 
     fn bucket(&self, key: u32) -> Option<&Bucket> {
         let mask = self.table.len() - 1;
-        let mut slot = self.hash(key) & mask;
+        let mut slot = Self::hash(key) & mask;
         loop {
             match &self.table[slot] {
                 Some(bucket) if bucket.key == key => return Some(bucket),
@@ -123,8 +122,12 @@ pub struct Keywords {
     /// the mask of the bytes it has: one 8-byte compare rejects most
     /// fingerprint hits that are not the keyword before the exact check.
     prefixes: Vec<(u64, u64)>,
-    /// Fingerprint tables for 3- and 2-byte windows.
-    widths: [Width; 2],
+    /// Fingerprints, all 3 bytes wide: one probe per position.
+    filter: Filter,
+    /// Two-byte keywords. Their fingerprints are the keyword followed by
+    /// each possible byte, so only an occurrence in the last two bytes of a
+    /// haystack needs checking apart.
+    short: Vec<usize>,
 }
 
 impl Keywords {
@@ -134,37 +137,40 @@ impl Keywords {
             .iter()
             .map(|k| k.to_ascii_lowercase().into_bytes())
             .collect();
-        let count_of = |w: usize| keywords.iter().filter(|k| k.len().min(3) == w).count();
-        let mut widths = [
-            Width::new(0x00FF_FFFF, count_of(3)),
-            Width::new(0x0000_FFFF, count_of(2)),
-        ];
+        let short: Vec<usize> = (0..keywords.len())
+            .filter(|&index| keywords[index].len() == 2)
+            .collect();
+        let mut filter = Filter::new(keywords.len() + short.len() * 128);
         // How many keywords already chose each fingerprint: sharing one makes
-        // every hit on it verify them all.
-        let mut users: std::collections::HashMap<u32, usize> = Default::default();
+        // every hit on it check them all.
+        let mut users: HashMap<u32, u64> = HashMap::new();
         for (index, keyword) in keywords.iter().enumerate() {
-            let width = keyword.len().min(3);
-            if width < 2 {
-                continue;
+            match keyword.len() {
+                0 | 1 => {}
+                2 => {
+                    let pair = fold(keyword);
+                    for next in (0..=255u32).filter(|byte| byte | 0x20 == *byte) {
+                        filter.insert(pair | next << 16, index, 0);
+                    }
+                }
+                len => {
+                    let (offset, key) = (0..=len - 3)
+                        .map(|offset| (offset, fold(&keyword[offset..offset + 3])))
+                        .min_by_key(|&(_, key)| {
+                            frequency(key) * (1 + users.get(&key).copied().unwrap_or(0))
+                        })
+                        .unwrap_or((0, 0));
+                    *users.entry(key).or_default() += 1;
+                    filter.insert(key, index, offset);
+                }
             }
-            let (offset, key) = (0..=keyword.len() - width)
-                .map(|offset| (offset, fold(&keyword[offset..offset + width])))
-                .min_by_key(|&(offset, key)| {
-                    let commonness: u32 = keyword[offset..offset + width]
-                        .iter()
-                        .map(|&b| commonness(b))
-                        .sum();
-                    commonness + 6 * users.get(&key).copied().unwrap_or(0) as u32
-                })
-                .unwrap_or((0, 0));
-            *users.entry(key).or_default() += 1;
-            widths[3 - width].insert(key, index, offset);
         }
         let prefixes = keywords.iter().map(|k| prefix(k)).collect();
         Keywords {
             keywords,
             prefixes,
-            widths,
+            filter,
+            short,
         }
     }
 
@@ -172,34 +178,31 @@ impl Keywords {
     /// start.
     pub fn find_all(&self, haystack: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
-        let [three, two] = &self.widths;
-        let has2 = !two.is_empty();
         let n = haystack.len();
         for (at, window) in haystack.windows(4).enumerate() {
             let folded = u32::from_le_bytes([window[0], window[1], window[2], window[3]]) | FOLD;
-            if let Some(key) = three.maybe(folded) {
-                self.verify(three, key, haystack, at, &mut hits);
-            }
-            if has2 {
-                if let Some(key) = two.maybe(folded) {
-                    self.verify(two, key, haystack, at, &mut hits);
-                }
+            if let Some(key) = self.filter.maybe(folded) {
+                self.verify(key, haystack, at, &mut hits);
             }
         }
-        // The last positions, where fewer than 4 bytes remain.
-        for at in n.saturating_sub(3)..n {
-            let mut window = [0u8; 4];
-            let rest = &haystack[at..];
-            window[..rest.len()].copy_from_slice(rest);
-            let folded = u32::from_le_bytes(window) | FOLD;
-            if rest.len() >= 3 {
-                if let Some(key) = three.maybe(folded) {
-                    self.verify(three, key, haystack, at, &mut hits);
-                }
+        // The last position where 3 bytes remain, then the two-byte keywords
+        // in the last two bytes.
+        if n >= 3 {
+            let at = n - 3;
+            let folded =
+                u32::from_le_bytes([haystack[at], haystack[at + 1], haystack[at + 2], 0]) | FOLD;
+            if let Some(key) = self.filter.maybe(folded) {
+                self.verify(key, haystack, at, &mut hits);
             }
-            if rest.len() >= 2 && has2 {
-                if let Some(key) = two.maybe(folded) {
-                    self.verify(two, key, haystack, at, &mut hits);
+        }
+        if n >= 2 {
+            let tail = &haystack[n - 2..];
+            for &keyword in &self.short {
+                if tail.eq_ignore_ascii_case(&self.keywords[keyword]) {
+                    hits.push(Hit {
+                        keyword,
+                        span: n - 2..n,
+                    });
                 }
             }
         }
@@ -209,8 +212,8 @@ impl Keywords {
 
     /// Checks the keywords whose fingerprint may sit at `at`.
     #[inline(never)]
-    fn verify(&self, width: &Width, key: u32, haystack: &[u8], at: usize, hits: &mut Vec<Hit>) {
-        let Some(bucket) = width.bucket(key) else {
+    fn verify(&self, key: u32, haystack: &[u8], at: usize, hits: &mut Vec<Hit>) {
+        let Some(bucket) = self.filter.bucket(key) else {
             return;
         };
         for &(keyword, offset) in &bucket.members {
@@ -258,15 +261,41 @@ fn prefix(keyword: &[u8]) -> (u64, u64) {
     ((u64::from_le_bytes(bytes) | FOLD64) & mask, mask)
 }
 
-/// The folded little-endian value of a fingerprint of 2 or 3 bytes.
+/// The folded little-endian value of a window of 2 or 3 bytes.
 fn fold(window: &[u8]) -> u32 {
     let mut bytes = [0u8; 4];
     bytes[..window.len()].copy_from_slice(window);
     let mask = match window.len() {
-        3 => 0x00FF_FFFF,
+        3 => WINDOW,
         _ => 0x0000_FFFF,
     };
     (u32::from_le_bytes(bytes) | FOLD) & mask
+}
+
+/// How often a folded 3-byte window occurs in real code, per million
+/// positions: measured for the most frequent 2,048 (`trigrams.txt`, made by
+/// `scripts/gen_trigrams.py`); any other window is rarer than all of them
+/// and ranked by its letters.
+fn frequency(key: u32) -> u64 {
+    static MEASURED: OnceLock<HashMap<u32, u64>> = OnceLock::new();
+    let measured = MEASURED.get_or_init(|| {
+        include_str!("trigrams.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (hex, per_million) = line.split_once(' ')?;
+                let bytes = u32::from_str_radix(hex, 16).ok()?.to_be_bytes();
+                let key = u32::from_le_bytes([bytes[1], bytes[2], bytes[3], 0]);
+                Some((key, per_million.parse().ok()?))
+            })
+            .collect()
+    });
+    measured.get(&key).copied().unwrap_or_else(|| {
+        key.to_le_bytes()[..3]
+            .iter()
+            .map(|&b| u64::from(commonness(b)))
+            .sum()
+    })
 }
 
 /// A rough rank of how often a byte occurs in code and text (higher: more
@@ -363,5 +392,22 @@ mod tests {
                 .collect();
             check(&keywords, &haystack);
         }
+    }
+
+    #[test]
+    fn the_measured_table_ranks_common_code_windows_above_token_prefixes() {
+        let key = |text: &str| fold(text.as_bytes());
+        assert!(frequency(key("ion")) > 1_000, "{}", frequency(key("ion")));
+        assert!(frequency(key("ion")) > 20 * frequency(key("ghp")));
+        // A keyword made only of common letters takes its rarest window.
+        let keywords = Keywords::new(&["iterable".to_string()]);
+        let bucket = keywords
+            .filter
+            .table
+            .iter()
+            .flatten()
+            .next()
+            .expect("one bucket");
+        assert_ne!(bucket.key, key("ter"));
     }
 }
