@@ -29,7 +29,7 @@ impl Bot<'_> {
         else {
             return Ok(());
         };
-        let Some(Ok(provider)) = providers::for_rule(&incident.rule_id) else {
+        let Some(provider) = providers::for_rule(&incident.rule_id) else {
             return Ok(());
         };
         let Some((leak, secret)) = self.secrets.get(&incident.fingerprint).cloned() else {
