@@ -621,6 +621,8 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         "anthropic.api-key",
         "datadog.api-key",
         "google.api-key",
+        "google.service-account-key",
+        "twilio.api-key-secret",
     ] {
         let line = out
             .stdout
@@ -639,7 +641,7 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("3.6 provider calls per incident"),
+        out.stdout.contains("3.7 provider calls per incident"),
         "{}",
         out.stdout
     );
@@ -720,10 +722,11 @@ fn an_aws_key_is_deactivated_with_the_admin_credentials_the_policy_names() {
     assert!(
         setup
             .status("bot.sqlite")
-            .contains("1 incident(s): 1 closed"),
-        "one incident for the pair"
+            .contains("1 incident(s): 1 confirmed_dead"),
+        "one incident for the pair, open until the deactivated key is deleted (tests/bot_grace.rs)"
     );
     let issue = &setup.github.issues()[0];
+    assert!(issue.open);
     assert!(
         issue
             .body

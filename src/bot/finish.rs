@@ -118,7 +118,12 @@ impl Bot<'_> {
         }
         // Deleted (now or by an earlier run): confirm, then close.
         match self.check_dead(incident)? {
-            Some(Dead::Yes(_) | Dead::Unknowable) => {
+            Some(dead @ (Dead::Yes(_) | Dead::Unknowable)) => {
+                if let Dead::Yes(detail) = dead {
+                    done.entry(incident.id)
+                        .or_default()
+                        .push(format!("confirmed dead after the deletion ({detail})"));
+                }
                 self.store.set_state(incident, State::Closed, None, clock::now())?;
             }
             Some(Dead::No(detail)) => self.errors.push(format!(

@@ -196,7 +196,9 @@ pub fn run(
             .by_state
             .entry(incident.state.as_str().to_string())
             .or_default() += 1;
+        // A key confirmed dead (deactivated, waiting to be deleted) is not live.
         if incident.live.as_deref() == Some("live")
+            && incident.dead_at.is_none()
             && !matches!(incident.state, State::ConfirmedDead | State::Closed)
         {
             summary.live_left += 1;
