@@ -85,7 +85,10 @@ fn calls(setup: &Setup) -> Vec<String> {
                 .and_then(|s| s.split('/').next())
                 .unwrap_or_default()
                 .to_string();
-            format!("{} ({signer})", form.get("Action").cloned().unwrap_or_default())
+            format!(
+                "{} ({signer})",
+                form.get("Action").cloned().unwrap_or_default()
+            )
         })
         .collect()
 }
@@ -148,7 +151,9 @@ fn a_deactivated_aws_key_is_deleted_after_the_grace_period_confirmed_dead_and_cl
     let issue = &setup.github.issues()[0];
     assert!(issue.open, "open until the key is deleted");
     assert!(
-        issue.body.contains("| Deactivated key deleted not before |"),
+        issue
+            .body
+            .contains("| Deactivated key deleted not before |"),
         "{}",
         issue.body
     );
@@ -199,7 +204,10 @@ fn a_deactivated_aws_key_is_deleted_after_the_grace_period_confirmed_dead_and_cl
         ]
     );
     let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
-    assert!(audit.contains("\"request_id\":\"req-iam-delete\""), "{audit}");
+    assert!(
+        audit.contains("\"request_id\":\"req-iam-delete\""),
+        "{audit}"
+    );
     assert_eq!(setup.audit_verify().code, 0);
 
     // And a later run repeats nothing.
@@ -213,7 +221,12 @@ fn a_run_killed_around_the_delete_finishes_on_the_next_without_an_error_loop() {
     for point in ["before:delete", "after:delete"] {
         let setup = setup();
         deactivated(&setup, "bot.sqlite");
-        let out = run_at(&setup, "bot.sqlite", 8, &[("LEAKSTOP_BOT_FAILPOINT", point)]);
+        let out = run_at(
+            &setup,
+            "bot.sqlite",
+            8,
+            &[("LEAKSTOP_BOT_FAILPOINT", point)],
+        );
         assert_eq!(out.code, 86, "{point}: {}", out.stderr);
         assert_eq!(deleted(&setup), point == "after:delete", "{point}");
         let out = run_at(&setup, "bot.sqlite", 8, &[]);

@@ -601,7 +601,10 @@ fn reports_carry_the_identifiers_next_to_a_key_never_a_secret() {
         finding["identifiers"],
         serde_json::json!({"account_sid": TWILIO_ACCOUNT, "key_sid": TWILIO_KEY_SID})
     );
-    assert!(!out.stdout.contains(TWILIO_SECRET), "no secret without --show-secrets");
+    assert!(
+        !out.stdout.contains(TWILIO_SECRET),
+        "no secret without --show-secrets"
+    );
     // An AWS pair: the secret half is a companion, never an identifier.
     let aws = common::Tree::new();
     aws.write(
@@ -610,7 +613,9 @@ fn reports_carry_the_identifiers_next_to_a_key_never_a_secret() {
     );
     let out = aws.leakstop(&["scan", "--format", "jsonl", "."]);
     assert!(!out.stdout.contains("identifiers"), "{}", out.stdout);
-    assert!(!out.stdout.contains("KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju"));
+    assert!(!out
+        .stdout
+        .contains("KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju"));
 }
 
 #[test]
@@ -636,7 +641,10 @@ fn a_twilio_api_key_is_deleted_by_its_sid_with_the_account_credentials() {
     let basic = |user: &str, password: &str| {
         use base64::Engine;
         let pair = format!("{user}:{password}");
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
     };
     assert_eq!(
         requests[0].header("authorization"),
@@ -649,7 +657,10 @@ fn a_twilio_api_key_is_deleted_by_its_sid_with_the_account_credentials() {
         "deleted with the account's credentials"
     );
     let status = setup.status("bot.sqlite");
-    assert!(status.contains("twilio.api-key-secret") && status.contains("closed"), "{status}");
+    assert!(
+        status.contains("twilio.api-key-secret") && status.contains("closed"),
+        "{status}"
+    );
     let issues = setup.github.issues();
     let key_issue = issues
         .iter()
@@ -661,7 +672,11 @@ fn a_twilio_api_key_is_deleted_by_its_sid_with_the_account_credentials() {
         .iter()
         .find(|i| i.title.contains("account SID"))
         .expect("an issue for the SID");
-    assert!(sid_issue.open && sid_issue.body.contains("Promote"), "{}", sid_issue.body);
+    assert!(
+        sid_issue.open && sid_issue.body.contains("Promote"),
+        "{}",
+        sid_issue.body
+    );
     assert_eq!(setup.audit_verify().code, 0);
 }
 
@@ -682,7 +697,9 @@ fn a_twilio_key_without_account_credentials_needs_a_human_naming_the_policy_keys
         .find(|i| i.title.contains("API key secret"))
         .unwrap();
     assert!(
-        issue.body.contains("[credentials.twilio] account_sid, auth_token"),
+        issue
+            .body
+            .contains("[credentials.twilio] account_sid, auth_token"),
         "{}",
         issue.body
     );
@@ -736,7 +753,9 @@ fn a_service_account_key_from_a_report_is_disabled_then_deleted_after_the_grace(
     let setup = service_account_setup("");
     let report = std::fs::read_to_string(setup.scan()).unwrap();
     assert!(
-        report.contains(r#""identifiers":{"client_email":"deployer@acme-prod-381204.iam.gserviceaccount.com"}"#),
+        report.contains(
+            r#""identifiers":{"client_email":"deployer@acme-prod-381204.iam.gserviceaccount.com"}"#
+        ),
         "{report}"
     );
     let out = run(&setup);
@@ -770,7 +789,13 @@ fn a_service_account_key_from_a_report_is_disabled_then_deleted_after_the_grace(
         setup.providers.calls()[2..],
         [format!("DELETE {key}"), format!("GET {key}")]
     );
-    assert!(setup.providers.state.lock().unwrap().deleted.contains(SA_KEY_ID));
+    assert!(setup
+        .providers
+        .state
+        .lock()
+        .unwrap()
+        .deleted
+        .contains(SA_KEY_ID));
     assert_sa_closed(&setup, &out);
 }
 
@@ -818,7 +843,11 @@ fn a_service_account_key_scanned_in_process_is_verified_with_its_private_key() {
         .into_iter()
         .find(|i| i.title.contains("service account key"))
         .unwrap();
-    assert!(issue.body.contains("| Live when checked | live |"), "{}", issue.body);
+    assert!(
+        issue.body.contains("| Live when checked | live |"),
+        "{}",
+        issue.body
+    );
 }
 
 #[test]
@@ -838,10 +867,18 @@ fn every_verified_provider_without_a_revocation_api_has_manual_steps_and_a_link(
             )
         });
         assert!(manual.steps.len() > 40, "{}: {}", rule.id, manual.steps);
-        assert!(manual.url.starts_with("https://"), "{}: {}", rule.id, manual.url);
+        assert!(
+            manual.url.starts_with("https://"),
+            "{}: {}",
+            rule.id,
+            manual.url
+        );
         // The bot hands exactly these to the human.
         let handed = leakstop::bot::providers::manual_steps(Some(rule));
-        assert_eq!((handed.steps, handed.url), (manual.steps.clone(), manual.url.clone()));
+        assert_eq!(
+            (handed.steps, handed.url),
+            (manual.steps.clone(), manual.url.clone())
+        );
     }
     assert!(checked >= 70, "{checked} verify-only rules");
     // And the library check refuses such a rule.
@@ -850,10 +887,14 @@ fn every_verified_provider_without_a_revocation_api_has_manual_steps_and_a_link(
         keywords = [\"acme_\"]\nconfidence = \"high\"\nseverity = \"high\"\ndescription = \"d\"\n\
         remediation = \"r\"\nexamples = ['acme_abcdefghij0123456789', 'x acme_abcdefghij0123456780']\n\
         negative_examples = ['acme_short', 'nothing']\n\n[rule.verify]\nnot_supported = \"none\"\n";
-    let error = leakstop::rules::parse_rule_file("acme.toml", file, leakstop::rules::Strictness::Library)
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("manual") && error.contains("[revoke]"), "{error}");
+    let error =
+        leakstop::rules::parse_rule_file("acme.toml", file, leakstop::rules::Strictness::Library)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        error.contains("manual") && error.contains("[revoke]"),
+        "{error}"
+    );
     let fixed = file.replace(
         "\n[[rule]]",
         "\n[revoke]\nsteps = \"Console > Tokens > Revoke.\"\nurl = \"https://acme.example/tokens\"\n\n[[rule]]",

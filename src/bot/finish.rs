@@ -24,7 +24,8 @@ impl Bot<'_> {
     /// Whether the incident's revocation is reversible and is made
     /// permanent after the grace period (its provider has a finish step).
     pub(super) fn finishes(&self, incident: &Incident) -> bool {
-        providers::for_rule(&incident.rule_id).is_some_and(|provider| !provider.finish_plan("").is_empty())
+        providers::for_rule(&incident.rule_id)
+            .is_some_and(|provider| !provider.finish_plan("").is_empty())
     }
 
     /// When the deactivated key of an incident waiting for its deletion is
@@ -46,7 +47,11 @@ impl Bot<'_> {
 
     /// Deletes a confirmed-dead, deactivated key once its grace period has
     /// passed, confirms it dead again and closes the incident.
-    pub(super) fn finish_step(&mut self, incident: &mut Incident, done: &mut Done) -> anyhow::Result<()> {
+    pub(super) fn finish_step(
+        &mut self,
+        incident: &mut Incident,
+        done: &mut Done,
+    ) -> anyhow::Result<()> {
         if incident.state != State::ConfirmedDead || !self.finishes(incident) {
             return Ok(());
         }
@@ -95,11 +100,23 @@ impl Bot<'_> {
             match result {
                 Some(Revoked::Accepted { request_id }) => {
                     lines.push(format!("deleted via {call}"));
-                    self.result(incident, "delete", true, &format!("deleted: {call}"), request_id)?;
+                    self.result(
+                        incident,
+                        "delete",
+                        true,
+                        &format!("deleted: {call}"),
+                        request_id,
+                    )?;
                 }
                 Some(Revoked::AlreadyDead) => {
                     lines.push("the provider says the key is already gone".into());
-                    self.result(incident, "delete", true, &format!("already gone: {call}"), None)?;
+                    self.result(
+                        incident,
+                        "delete",
+                        true,
+                        &format!("already gone: {call}"),
+                        None,
+                    )?;
                 }
                 Some(Revoked::Manual(reason)) => {
                     self.result(incident, "delete", false, &reason, None)?;
@@ -109,8 +126,10 @@ impl Bot<'_> {
                 }
                 Some(Revoked::Failed { error }) => {
                     self.result(incident, "delete", false, &error, None)?;
-                    self.errors
-                        .push(format!("incident {}: delete: {error}; the next run tries again", incident.id));
+                    self.errors.push(format!(
+                        "incident {}: delete: {error}; the next run tries again",
+                        incident.id
+                    ));
                     return Ok(());
                 }
                 None => return Ok(()),
@@ -124,7 +143,8 @@ impl Bot<'_> {
                         .or_default()
                         .push(format!("confirmed dead after the deletion ({detail})"));
                 }
-                self.store.set_state(incident, State::Closed, None, clock::now())?;
+                self.store
+                    .set_state(incident, State::Closed, None, clock::now())?;
             }
             Some(Dead::No(detail)) => self.errors.push(format!(
                 "incident {}: still {detail} after deletion; the next run checks again",

@@ -445,7 +445,10 @@ labels = ["urgent"]
         )
         .unwrap();
         assert_eq!(policy.decide(&subject("aws", "high", false)).grace, 0);
-        assert_eq!(policy.decide(&subject("google", "high", true)).grace, 2 * DAY);
+        assert_eq!(
+            policy.decide(&subject("google", "high", true)).grace,
+            2 * DAY
+        );
         let error = Policy::parse("p.toml", "[defaults]\ngrace = \"a week\"\n")
             .unwrap_err()
             .to_string();
@@ -453,7 +456,10 @@ labels = ["urgent"]
         let error = Policy::parse("p.toml", "[[match]]\ngrace = \"400d\"\n")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("match[0].grace") && error.contains("366d"), "{error}");
+        assert!(
+            error.contains("match[0].grace") && error.contains("366d"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The steps of an execute run, in order over all selected incidents:
-//! verify → decide → revoke (batched per provider) → confirm dead → issue.
+//! verify → decide → rotate → revoke (batched per provider) → confirm dead
+//! → delete after the grace period (super::finish) → issue.
 //! Each external call is preceded by an `intent` row in the journal and an
 //! audit record, and followed by its result; a run that finds an intent
 //! with no result (the last run died there) reconciles with the provider
@@ -526,7 +527,10 @@ impl Bot<'_> {
         if unknowable {
             let provider = providers::for_rule(&incident.rule_id);
             let asked = provider.as_ref().and_then(|provider| {
-                let base = self.env.revoke_url(&incident.rule_id, provider.as_ref()).ok()?;
+                let base = self
+                    .env
+                    .revoke_url(&incident.rule_id, provider.as_ref())
+                    .ok()?;
                 let context = RevokeContext {
                     base_url: &base,
                     client: self.env.client,
@@ -542,7 +546,12 @@ impl Bot<'_> {
             match asked {
                 Some(Ok(gone)) => {
                     (dead, unknowable) = (gone, false);
-                    detail = if gone { "disabled or deleted (admin API)" } else { "enabled (admin API)" }.into();
+                    detail = if gone {
+                        "disabled or deleted (admin API)"
+                    } else {
+                        "enabled (admin API)"
+                    }
+                    .into();
                 }
                 Some(Err(error)) => (unknowable, detail) = (false, format!("unknown: {error}")),
                 None => {}

@@ -56,7 +56,10 @@ mod tests {
     fn only_identifiers_are_written_and_read() {
         let companions = BTreeMap::from([
             ("key_sid".to_string(), Secret::new("SK0123".into())),
-            ("secret_key".to_string(), Secret::new("aws-secret-half".into())),
+            (
+                "secret_key".to_string(),
+                Secret::new("aws-secret-half".into()),
+            ),
             ("private_key".to_string(), Secret::new("-----BEGIN".into())),
         ]);
         let mut out = Vec::new();

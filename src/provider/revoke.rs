@@ -25,7 +25,8 @@ pub enum Revoke {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuiltinRevoke {
     /// IAM `UpdateAccessKey Status=Inactive`, SigV4-signed with the admin
-    /// credentials the policy names, for the user STS named at verification.
+    /// credentials the policy names, for the user STS named at verification;
+    /// `DeleteAccessKey` after the policy's grace period.
     AwsIam,
     /// OpenAI project keys: found by their redacted value among the
     /// projects' keys and deleted, with the admin key the policy names.
@@ -370,7 +371,10 @@ mod tests {
             panic!("installation tokens revoke themselves");
         };
         assert_eq!((ghs.method, ghs.path), ("DELETE", "/installation/token"));
-        assert!(revoke_for("stripe.secret-key").is_none(), "a human rolls Stripe keys");
+        assert!(
+            revoke_for("stripe.secret-key").is_none(),
+            "a human rolls Stripe keys"
+        );
         assert!(revoke_for("made.up").is_none());
     }
 }

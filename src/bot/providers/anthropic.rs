@@ -108,7 +108,6 @@ impl Provider for Anthropic {
         ]
     }
 
-
     fn idempotent(&self) -> bool {
         true
     }

@@ -74,7 +74,12 @@ impl AwsIam {
     /// `UpdateAccessKey Status=Inactive` (reversible) or `DeleteAccessKey`
     /// (for good) of the leaked key, for the user STS named; NoSuchEntity
     /// means the key is already gone.
-    fn key_action(&self, context: &RevokeContext<'_>, target: &Target<'_>, delete: bool) -> Revoked {
+    fn key_action(
+        &self,
+        context: &RevokeContext<'_>,
+        target: &Target<'_>,
+        delete: bool,
+    ) -> Revoked {
         let Some(user) = target.owner.and_then(user_of) else {
             return Revoked::Manual(
                 "the key's IAM user is unknown (verification named no user ARN): deactivate, then delete it in \
@@ -84,7 +89,11 @@ impl AwsIam {
         };
         let key_id = target.secret.expose();
         let params: &[(&str, &str)] = if delete {
-            &[("Action", "DeleteAccessKey"), ("AccessKeyId", key_id), ("UserName", user)]
+            &[
+                ("Action", "DeleteAccessKey"),
+                ("AccessKeyId", key_id),
+                ("UserName", user),
+            ]
         } else {
             &[
                 ("Action", "UpdateAccessKey"),

@@ -59,7 +59,6 @@ impl Provider for Datadog {
         ]
     }
 
-
     fn idempotent(&self) -> bool {
         true
     }

@@ -93,7 +93,6 @@ impl Provider for GoogleApiKey {
         ]
     }
 
-
     fn idempotent(&self) -> bool {
         true
     }

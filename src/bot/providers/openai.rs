@@ -167,7 +167,6 @@ impl Provider for OpenAi {
         ]
     }
 
-
     fn idempotent(&self) -> bool {
         true
     }

@@ -51,7 +51,6 @@ impl Provider for Twilio {
         )]
     }
 
-
     fn idempotent(&self) -> bool {
         true
     }
