@@ -65,34 +65,6 @@ fn run_at(setup: &Setup, store: &str, days: u64, extra: &[(&str, &str)]) -> comm
     setup.bot_with("run", store, &["--execute"], &env)
 }
 
-/// `Action (signer)` of every IAM and STS call, in order.
-fn calls(setup: &Setup) -> Vec<String> {
-    setup
-        .providers
-        .server
-        .requests()
-        .iter()
-        .map(|r| {
-            let form: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(r.body.as_bytes())
-                    .into_owned()
-                    .collect();
-            let signer = r
-                .header("authorization")
-                .unwrap_or_default()
-                .split("Credential=")
-                .nth(1)
-                .and_then(|s| s.split('/').next())
-                .unwrap_or_default()
-                .to_string();
-            format!(
-                "{} ({signer})",
-                form.get("Action").cloned().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
 fn deleted(setup: &Setup) -> bool {
     setup
         .providers
@@ -126,7 +98,7 @@ fn deactivated(setup: &Setup, store: &str) {
     let out = run_at(setup, store, 0, &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
-        calls(setup),
+        setup.aws_calls(),
         [
             format!("GetCallerIdentity ({KEY_ID})"),
             format!("GetAccessKeyLastUsed ({ADMIN_ID})"),
@@ -161,7 +133,7 @@ fn a_deactivated_aws_key_is_deleted_after_the_grace_period_confirmed_dead_and_cl
     // Within the grace period: nothing is sent, nothing changes.
     let out = run_at(&setup, "bot.sqlite", 6, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(calls(&setup).len(), 4, "{:?}", calls(&setup));
+    assert_eq!(setup.aws_calls().len(), 4, "{:?}", setup.aws_calls());
     assert!(setup.github.issues()[0].open);
     assert!(audited(&setup, "delete").is_empty());
 
@@ -169,7 +141,7 @@ fn a_deactivated_aws_key_is_deleted_after_the_grace_period_confirmed_dead_and_cl
     // named, one more STS check, and the incident and its issue are closed.
     let out = run_at(&setup, "bot.sqlite", 8, &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let all = calls(&setup);
+    let all = setup.aws_calls();
     assert_eq!(
         all[4..],
         [
@@ -213,7 +185,7 @@ fn a_deactivated_aws_key_is_deleted_after_the_grace_period_confirmed_dead_and_cl
     // And a later run repeats nothing.
     let out = run_at(&setup, "bot.sqlite", 9, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(calls(&setup).len(), 6);
+    assert_eq!(setup.aws_calls().len(), 6);
 }
 
 #[test]
@@ -231,13 +203,14 @@ fn a_run_killed_around_the_delete_finishes_on_the_next_without_an_error_loop() {
         assert_eq!(deleted(&setup), point == "after:delete", "{point}");
         let out = run_at(&setup, "bot.sqlite", 8, &[]);
         assert_eq!(out.code, 0, "{point}: {}\n{}", out.stdout, out.stderr);
-        let deletes = calls(&setup)
+        let deletes = setup
+            .aws_calls()
             .iter()
             .filter(|c| c.starts_with("DeleteAccessKey"))
             .count();
         // After the call landed, the retry meets NoSuchEntity: done, not failed.
         let expected = if point == "after:delete" { 2 } else { 1 };
-        assert_eq!(deletes, expected, "{point}: {:?}", calls(&setup));
+        assert_eq!(deletes, expected, "{point}: {:?}", setup.aws_calls());
         assert!(setup.status("bot.sqlite").contains("1 closed"), "{point}");
         assert!(!setup.github.issues()[0].open, "{point}");
         let results = audited(&setup, "delete");
@@ -249,10 +222,10 @@ fn a_run_killed_around_the_delete_finishes_on_the_next_without_an_error_loop() {
         }
         assert_eq!(setup.audit_verify().code, 0, "{point}");
         // Nothing left to do: a third run sends nothing.
-        let before = calls(&setup).len();
+        let before = setup.aws_calls().len();
         let out = run_at(&setup, "bot.sqlite", 9, &[]);
         assert_eq!(out.code, 0, "{point}: {}", out.stderr);
-        assert_eq!(calls(&setup).len(), before, "{point}");
+        assert_eq!(setup.aws_calls().len(), before, "{point}");
     }
 }
 
@@ -263,12 +236,12 @@ fn a_stateless_run_counts_the_grace_from_the_issue_not_from_its_own_start() {
     // A fresh runner within the grace period: rebuilt from the issue, it waits.
     let out = run_at(&setup, "second.sqlite", 6, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(calls(&setup).len(), 4, "{:?}", calls(&setup));
+    assert_eq!(setup.aws_calls().len(), 4, "{:?}", setup.aws_calls());
     // Another fresh runner after it: rebuilt, it deletes.
     let out = run_at(&setup, "third.sqlite", 8, &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
-        calls(&setup)[4..],
+        setup.aws_calls()[4..],
         [
             format!("DeleteAccessKey ({ADMIN_ID})"),
             format!("GetCallerIdentity ({KEY_ID})"),
@@ -289,7 +262,12 @@ fn without_admin_credentials_at_deletion_time_a_human_deletes_the_key() {
         &[("BOT_AWS_KEY_ID", ""), ("BOT_AWS_SECRET", "")],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(calls(&setup).len(), 4, "nothing sent: {:?}", calls(&setup));
+    assert_eq!(
+        setup.aws_calls().len(),
+        4,
+        "nothing sent: {:?}",
+        setup.aws_calls()
+    );
     assert!(setup.status("bot.sqlite").contains("1 needs_human"));
     let issue = &setup.github.issues()[0];
     assert!(

@@ -385,36 +385,6 @@ fn aws_run(setup: &Setup, extra: &[(&str, &str)]) -> common::Output {
     setup.bot_with("run", "bot.sqlite", &["--execute"], &env)
 }
 
-/// `Action (signer key id)` of every AWS call; other calls as `METHOD path`.
-fn aws_calls(setup: &Setup) -> Vec<String> {
-    setup
-        .providers
-        .server
-        .requests()
-        .iter()
-        .map(|r| {
-            let form: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(r.body.as_bytes())
-                    .into_owned()
-                    .collect();
-            match form.get("Action") {
-                Some(action) => {
-                    let signer = r
-                        .header("authorization")
-                        .unwrap_or_default()
-                        .split("Credential=")
-                        .nth(1)
-                        .and_then(|s| s.split('/').next())
-                        .unwrap_or_default()
-                        .to_string();
-                    format!("{action} ({signer})")
-                }
-                None => format!("{} {}", r.method, r.path()),
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_the_overlap() {
     let setup = aws_rotation_setup();
@@ -425,7 +395,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
         out.stdout, out.stderr
     );
     let new = "AKIAROTATED000000001";
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert_eq!(
         calls[..6],
         [
@@ -464,7 +434,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
         .to_string();
     let out = aws_run(&setup, &[("LEAKSTOP_BOT_NOW", &later)]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert_eq!(
         calls[6..],
         [
@@ -488,7 +458,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
     let out = aws_run(&setup, &[("LEAKSTOP_BOT_NOW", &after_grace)]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
-        aws_calls(&setup)[8..],
+        setup.aws_calls()[8..],
         [
             format!("DeleteAccessKey ({AWS_ADMIN_ID})"),
             format!("GetCallerIdentity ({AWS_KEY_ID})"),
@@ -516,7 +486,7 @@ fn an_aws_user_with_two_keys_needs_a_human_and_no_key_is_created() {
         .insert("AKIAOTHERKEY00000002".into());
     let out = aws_run(&setup, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert!(
         calls.iter().all(|c| !c.starts_with("CreateAccessKey")),
         "{calls:?}"
@@ -536,7 +506,7 @@ fn an_aws_rotation_killed_after_create_access_key_creates_no_second_key() {
     assert_eq!(out.code, 86, "{}", out.stderr);
     let out = aws_run(&setup, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert_eq!(
         calls
             .iter()
@@ -802,27 +772,7 @@ fn a_service_account_key_from_a_report_is_disabled_then_deleted_after_the_grace(
 #[test]
 fn a_service_account_key_scanned_in_process_is_verified_with_its_private_key() {
     let setup = service_account_setup("[defaults]\ngrace = \"0\"\n\n");
-    let store = setup.path("bot.sqlite");
-    let audit = setup.path("audit.jsonl");
-    let args = [
-        "bot",
-        "run",
-        "--scan",
-        ".",
-        "--repo",
-        "acme/app",
-        "--store",
-        store.to_str().unwrap(),
-        "--audit-log",
-        audit.to_str().unwrap(),
-        "--timeout",
-        "2",
-        "--execute",
-    ];
-    let out = setup
-        .tree
-        .leakstop_env(&args, &setup.env(&[("BOT_ADMIN", ADMIN)]));
-    setup.assert_no_secret(&out);
+    let out = setup.bot_scan(&[], &[("BOT_ADMIN", ADMIN)]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let key = sa_key();
     // The JWT-bearer exchange proves it live, and then dead; no grace: deleted.

@@ -14,7 +14,7 @@
 //! done, so the retry finishes instead of failing on every later run.
 
 use super::incident::State;
-use super::providers::{self, RevokeContext, Revoked, Target};
+use super::providers::{self, Revoked, Target};
 use super::run::Bot;
 use super::steps::{Dead, Done};
 use super::store::{Incident, Phase};
@@ -74,24 +74,12 @@ impl Bot<'_> {
             let Some(provider) = providers::for_rule(&incident.rule_id) else {
                 return Ok(());
             };
-            let base = match self.env.revoke_url(&incident.rule_id, provider.as_ref()) {
-                Ok(base) => base,
-                Err(e) => {
-                    self.errors.push(format!("incident {}: {e}", incident.id));
-                    return Ok(());
-                }
+            let Some(base) = self.base_or_error(incident, provider.as_ref()) else {
+                return Ok(());
             };
             let call = provider.finish_plan(&base).join(", ");
-            let context = RevokeContext {
-                base_url: &base,
-                client: self.env.client,
-                credentials: self.settings.credentials.get(&incident.provider),
-            };
-            let target = Target {
-                secret: &secret,
-                owner: incident.owner.as_deref(),
-                companions: Some(&leak.companions),
-            };
+            let context = self.revoke_context(&incident.provider, &base);
+            let target = Target::of(&leak, &secret, incident.owner.as_deref());
             self.intent(incident, "delete")?;
             failpoint("before", "delete");
             let result = provider.finish(&context, &target);

@@ -31,6 +31,23 @@ pub(super) enum Dead {
     Unknowable,
 }
 
+impl<'s> Bot<'s> {
+    /// Where a provider call goes and with which admin credentials (the
+    /// ones the policy names for the provider). It borrows what the bot
+    /// was given, not the bot, which goes on recording meanwhile.
+    pub(super) fn revoke_context<'b>(&self, provider: &str, base_url: &'b str) -> RevokeContext<'b>
+    where
+        's: 'b,
+    {
+        let settings: &'s super::run::Settings = self.settings;
+        RevokeContext {
+            base_url,
+            client: self.env.client,
+            credentials: settings.credentials.get(provider),
+        }
+    }
+}
+
 impl Bot<'_> {
     /// Drives the selected incidents; prints one line per incident.
     pub(super) fn drive(
@@ -126,6 +143,22 @@ impl Bot<'_> {
                 .take_lease(id, &holder, &self.holder, now, LEASE)?);
         }
         Ok(false)
+    }
+
+    /// The base URL of a provider's revocation API, or None with the
+    /// reason among the run's errors (an unsafe or missing URL).
+    pub(super) fn base_or_error(
+        &mut self,
+        incident: &Incident,
+        provider: &dyn providers::Provider,
+    ) -> Option<String> {
+        match self.env.revoke_url(&incident.rule_id, provider) {
+            Ok(base) => Some(base),
+            Err(e) => {
+                self.errors.push(format!("incident {}: {e}", incident.id));
+                None
+            }
+        }
     }
 
     fn record(
@@ -270,16 +303,8 @@ impl Bot<'_> {
         let Ok(base) = self.env.revoke_url(&incident.rule_id, provider.as_ref()) else {
             return;
         };
-        let context = RevokeContext {
-            base_url: &base,
-            client: self.env.client,
-            credentials: self.settings.credentials.get(&incident.provider),
-        };
-        let target = Target {
-            secret,
-            owner: incident.owner.as_deref(),
-            companions: Some(&leak.companions),
-        };
+        let context = self.revoke_context(&incident.provider, &base);
+        let target = Target::of(leak, secret, incident.owner.as_deref());
         if let Some(used) = provider.last_used(&context, &target) {
             incident.owner = Some(match incident.owner.take() {
                 Some(owner) => format!("{owner}, {used}"),
@@ -383,12 +408,8 @@ impl Bot<'_> {
                     continue;
                 }
             }
-            let base = match self.env.revoke_url(&incident.rule_id, provider.as_ref()) {
-                Ok(base) => base,
-                Err(e) => {
-                    self.errors.push(format!("incident {}: {e}", incident.id));
-                    continue;
-                }
+            let Some(base) = self.base_or_error(incident, provider.as_ref()) else {
+                continue;
             };
             batches
                 .entry(format!("{}\n{base}", provider.plan(&base).join(",")))
@@ -411,18 +432,10 @@ impl Bot<'_> {
             let targets: Vec<Target<'_>> = members
                 .iter()
                 .zip(&secrets)
-                .map(|(&i, (leak, secret))| Target {
-                    secret,
-                    owner: incidents[i].owner.as_deref(),
-                    companions: Some(&leak.companions),
-                })
+                .map(|(&i, (leak, secret))| Target::of(leak, secret, incidents[i].owner.as_deref()))
                 .collect();
             let provider_name = incidents[members[0]].provider.clone();
-            let context = RevokeContext {
-                base_url: &base,
-                client: self.env.client,
-                credentials: self.settings.credentials.get(&provider_name),
-            };
+            let context = self.revoke_context(&provider_name, &base);
             let results = provider.revoke(&context, &targets);
             drop(targets);
             failpoint("after", "revoke");
@@ -531,16 +544,8 @@ impl Bot<'_> {
                     .env
                     .revoke_url(&incident.rule_id, provider.as_ref())
                     .ok()?;
-                let context = RevokeContext {
-                    base_url: &base,
-                    client: self.env.client,
-                    credentials: self.settings.credentials.get(&incident.provider),
-                };
-                let target = Target {
-                    secret: &secret,
-                    owner: incident.owner.as_deref(),
-                    companions: Some(&leak.companions),
-                };
+                let context = self.revoke_context(&incident.provider, &base);
+                let target = Target::of(&leak, &secret, incident.owner.as_deref());
                 provider.confirm(&context, &target)
             });
             match asked {

@@ -127,6 +127,17 @@ pub struct Target<'a> {
     pub companions: Option<&'a BTreeMap<String, Secret>>,
 }
 
+impl<'a> Target<'a> {
+    /// A leak's credential, with the owner its verification named.
+    pub fn of(leak: &'a Leak, secret: &'a Secret, owner: Option<&'a str>) -> Target<'a> {
+        Target {
+            secret,
+            owner,
+            companions: Some(&leak.companions),
+        }
+    }
+}
+
 /// Where and with what a revocation runs.
 pub struct RevokeContext<'a> {
     pub base_url: &'a str,
