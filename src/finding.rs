@@ -3,6 +3,7 @@
 //! baselines and allowlists survive line moves, rebases and squashes.
 
 mod encoding;
+pub mod identifiers;
 mod rating;
 mod verification;
 
@@ -140,7 +141,14 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
     /// Values found near the secret that its verification needs, by name.
-    #[serde(skip)]
+    /// Reports carry only the identifiers among them (`identifiers`: a
+    /// Twilio key SID, a service account's e-mail), never a secret.
+    #[serde(
+        rename = "identifiers",
+        default,
+        skip_serializing_if = "identifiers::none",
+        with = "identifiers"
+    )]
     pub companions: BTreeMap<String, Secret>,
     /// How the secret was encoded where it was found, outermost first
     /// (reports join the names with `+`: `percent+base64`); empty if it was

@@ -621,6 +621,8 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         "anthropic.api-key",
         "datadog.api-key",
         "google.api-key",
+        "google.service-account-key",
+        "twilio.api-key-secret",
     ] {
         let line = out
             .stdout
@@ -639,7 +641,7 @@ fn the_drill_revokes_every_planted_key_and_reports_the_times() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("3.6 provider calls per incident"),
+        out.stdout.contains("3.7 provider calls per incident"),
         "{}",
         out.stdout
     );
@@ -684,33 +686,13 @@ fn an_aws_key_is_deactivated_with_the_admin_credentials_the_policy_names() {
     let out = setup.bot_with("run", "bot.sqlite", &["--execute"], &env);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let requests = setup.providers.server.requests();
-    let actions: Vec<(String, String)> = requests
-        .iter()
-        .map(|r| {
-            let form: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(r.body.as_bytes())
-                    .into_owned()
-                    .collect();
-            let signer = r
-                .header("authorization")
-                .unwrap_or_default()
-                .split("Credential=")
-                .nth(1)
-                .unwrap_or_default();
-            (
-                form["Action"].clone(),
-                signer.split('/').next().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    let expect = |action: &str, signer: &str| (action.to_string(), signer.to_string());
     assert_eq!(
-        actions,
+        setup.aws_calls(),
         [
-            expect("GetCallerIdentity", AWS_KEY_ID),
-            expect("GetAccessKeyLastUsed", ADMIN_KEY_ID),
-            expect("UpdateAccessKey", ADMIN_KEY_ID),
-            expect("GetCallerIdentity", AWS_KEY_ID),
+            format!("GetCallerIdentity ({AWS_KEY_ID})"),
+            format!("GetAccessKeyLastUsed ({ADMIN_KEY_ID})"),
+            format!("UpdateAccessKey ({ADMIN_KEY_ID})"),
+            format!("GetCallerIdentity ({AWS_KEY_ID})"),
         ]
     );
     assert_eq!(
@@ -720,10 +702,11 @@ fn an_aws_key_is_deactivated_with_the_admin_credentials_the_policy_names() {
     assert!(
         setup
             .status("bot.sqlite")
-            .contains("1 incident(s): 1 closed"),
-        "one incident for the pair"
+            .contains("1 incident(s): 1 confirmed_dead"),
+        "one incident for the pair, open until the deactivated key is deleted (tests/bot_grace.rs)"
     );
     let issue = &setup.github.issues()[0];
+    assert!(issue.open);
     assert!(
         issue
             .body

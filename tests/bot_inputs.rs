@@ -17,24 +17,7 @@ use common::{Output, GITHUB_PAT};
 
 /// `leakstop bot run --scan . <extra> --repo acme/app --execute` in the tree.
 fn run_scan(setup: &Setup, extra: &[&str]) -> Output {
-    let store = setup.path("bot.sqlite");
-    let audit = setup.path("audit.jsonl");
-    let mut args = vec!["bot", "run", "--scan", "."];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&[
-        "--repo",
-        "acme/app",
-        "--store",
-        store.to_str().unwrap(),
-        "--audit-log",
-        audit.to_str().unwrap(),
-        "--timeout",
-        "2",
-        "--execute",
-    ]);
-    let out = setup.tree.leakstop_env(&args, &setup.env(&[]));
-    setup.assert_no_secret(&out);
-    out
+    setup.bot_scan(extra, &[])
 }
 
 fn leaking(files: &[(&str, &str)]) -> Setup {

@@ -385,36 +385,6 @@ fn aws_run(setup: &Setup, extra: &[(&str, &str)]) -> common::Output {
     setup.bot_with("run", "bot.sqlite", &["--execute"], &env)
 }
 
-/// `Action (signer key id)` of every AWS call; other calls as `METHOD path`.
-fn aws_calls(setup: &Setup) -> Vec<String> {
-    setup
-        .providers
-        .server
-        .requests()
-        .iter()
-        .map(|r| {
-            let form: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(r.body.as_bytes())
-                    .into_owned()
-                    .collect();
-            match form.get("Action") {
-                Some(action) => {
-                    let signer = r
-                        .header("authorization")
-                        .unwrap_or_default()
-                        .split("Credential=")
-                        .nth(1)
-                        .and_then(|s| s.split('/').next())
-                        .unwrap_or_default()
-                        .to_string();
-                    format!("{action} ({signer})")
-                }
-                None => format!("{} {}", r.method, r.path()),
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_the_overlap() {
     let setup = aws_rotation_setup();
@@ -425,7 +395,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
         out.stdout, out.stderr
     );
     let new = "AKIAROTATED000000001";
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert_eq!(
         calls[..6],
         [
@@ -464,7 +434,7 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
         .to_string();
     let out = aws_run(&setup, &[("LEAKSTOP_BOT_NOW", &later)]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert_eq!(
         calls[6..],
         [
@@ -476,6 +446,23 @@ fn an_aws_key_is_rotated_the_new_pair_tested_and_stored_then_deactivated_after_t
         setup.providers.count("POST /"),
         7,
         "one CreateAccessKey in all"
+    );
+    assert!(setup.status("bot.sqlite").contains("1 confirmed_dead"));
+    // After the grace period (a week by default) the deactivated key is deleted.
+    let after_grace = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 11 * 86_400)
+        .to_string();
+    let out = aws_run(&setup, &[("LEAKSTOP_BOT_NOW", &after_grace)]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        setup.aws_calls()[8..],
+        [
+            format!("DeleteAccessKey ({AWS_ADMIN_ID})"),
+            format!("GetCallerIdentity ({AWS_KEY_ID})"),
+        ]
     );
     assert!(setup.status("bot.sqlite").contains("1 closed"));
     // The replacement went to Vault and nowhere else.
@@ -499,7 +486,7 @@ fn an_aws_user_with_two_keys_needs_a_human_and_no_key_is_created() {
         .insert("AKIAOTHERKEY00000002".into());
     let out = aws_run(&setup, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert!(
         calls.iter().all(|c| !c.starts_with("CreateAccessKey")),
         "{calls:?}"
@@ -519,7 +506,7 @@ fn an_aws_rotation_killed_after_create_access_key_creates_no_second_key() {
     assert_eq!(out.code, 86, "{}", out.stderr);
     let out = aws_run(&setup, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let calls = aws_calls(&setup);
+    let calls = setup.aws_calls();
     assert_eq!(
         calls
             .iter()
@@ -542,4 +529,326 @@ fn an_aws_rotation_killed_after_create_access_key_creates_no_second_key() {
         "{}",
         issue.body
     );
+}
+
+const TWILIO_ACCOUNT: &str = "ACdac674cd017a1a8be8eedf5a72951c14";
+const TWILIO_KEY_SID: &str = "SK1d64dee1d4be81c3e14440aec31309aa";
+const TWILIO_SECRET: &str = "BuP3zZmHpGPZPiyAacouHdUvrY0xCNrV";
+const TWILIO_ADMIN_SID: &str = "AC00000000000000000000000000000001";
+
+fn twilio_setup() -> Setup {
+    let setup = setup(
+        "twilio.env",
+        format!(
+            "TWILIO_ACCOUNT_SID={TWILIO_ACCOUNT}\nTWILIO_API_KEY={TWILIO_KEY_SID}\nTWILIO_API_SECRET={TWILIO_SECRET}\n"
+        ),
+        &[TWILIO_SECRET],
+        "[credentials.twilio]\naccount_sid = \"BOT_TWILIO_SID\"\nauth_token = \"BOT_ADMIN\"\n",
+    );
+    setup
+        .providers
+        .state
+        .lock()
+        .unwrap()
+        .ids
+        .insert(TWILIO_KEY_SID.into(), TWILIO_SECRET.into());
+    setup
+}
+
+#[test]
+fn reports_carry_the_identifiers_next_to_a_key_never_a_secret() {
+    let setup = twilio_setup();
+    let out = setup.tree.leakstop(&["scan", "--format", "json", "."]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "twilio.api-key-secret")
+        .expect("the API key secret is found");
+    assert_eq!(
+        finding["identifiers"],
+        serde_json::json!({"account_sid": TWILIO_ACCOUNT, "key_sid": TWILIO_KEY_SID})
+    );
+    assert!(
+        !out.stdout.contains(TWILIO_SECRET),
+        "no secret without --show-secrets"
+    );
+    // An AWS pair: the secret half is a companion, never an identifier.
+    let aws = common::Tree::new();
+    aws.write(
+        ".aws/credentials",
+        "[default]\naws_access_key_id = AKIA222UC9KG0RG13CKD\naws_secret_access_key = KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju\n",
+    );
+    let out = aws.leakstop(&["scan", "--format", "jsonl", "."]);
+    assert!(!out.stdout.contains("identifiers"), "{}", out.stdout);
+    assert!(!out
+        .stdout
+        .contains("KdrwIpQER9ivzmahzCf793LUGivmiCdNuvcyPQju"));
+}
+
+#[test]
+fn a_twilio_api_key_is_deleted_by_its_sid_with_the_account_credentials() {
+    let setup = twilio_setup();
+    let out = setup.bot_with(
+        "run",
+        "bot.sqlite",
+        &["--execute"],
+        &[("BOT_ADMIN", ADMIN), ("BOT_TWILIO_SID", TWILIO_ADMIN_SID)],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let account = format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT}");
+    assert_eq!(
+        setup.providers.calls(),
+        [
+            format!("GET {account}.json"),
+            format!("DELETE {account}/Keys/{TWILIO_KEY_SID}.json"),
+            format!("GET {account}.json"),
+        ]
+    );
+    let requests = setup.providers.server.requests();
+    let basic = |user: &str, password: &str| {
+        use base64::Engine;
+        let pair = format!("{user}:{password}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(basic(TWILIO_KEY_SID, TWILIO_SECRET).as_str()),
+        "verified with the key itself"
+    );
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some(basic(TWILIO_ADMIN_SID, ADMIN).as_str()),
+        "deleted with the account's credentials"
+    );
+    let status = setup.status("bot.sqlite");
+    assert!(
+        status.contains("twilio.api-key-secret") && status.contains("closed"),
+        "{status}"
+    );
+    let issues = setup.github.issues();
+    let key_issue = issues
+        .iter()
+        .find(|i| i.title.contains("API key secret"))
+        .expect("an issue for the key");
+    assert!(!key_issue.open, "closed with the incident");
+    // The account SID found next to it is no key: a human checks the auth token.
+    let sid_issue = issues
+        .iter()
+        .find(|i| i.title.contains("account SID"))
+        .expect("an issue for the SID");
+    assert!(
+        sid_issue.open && sid_issue.body.contains("Promote"),
+        "{}",
+        sid_issue.body
+    );
+    assert_eq!(setup.audit_verify().code, 0);
+}
+
+#[test]
+fn a_twilio_key_without_account_credentials_needs_a_human_naming_the_policy_keys() {
+    let setup = twilio_setup();
+    let out = setup.bot_with("run", "bot.sqlite", &["--execute"], &[]);
+    assert_eq!(out.code, 2, "a live key is left: {}", out.stderr);
+    assert!(setup
+        .providers
+        .calls()
+        .iter()
+        .all(|c| !c.starts_with("DELETE")));
+    let issue = setup
+        .github
+        .issues()
+        .into_iter()
+        .find(|i| i.title.contains("API key secret"))
+        .unwrap();
+    assert!(
+        issue
+            .body
+            .contains("[credentials.twilio] account_sid, auth_token"),
+        "{}",
+        issue.body
+    );
+}
+
+const SA_KEY_ID: &str = "5c2f0e7d9b1a4c3e8f6d2a0b9c8e7f6a5b4c3d2e";
+const SA_EMAIL: &str = "deployer@acme-prod-381204.iam.gserviceaccount.com";
+
+fn service_account_setup(policy: &str) -> Setup {
+    setup(
+        "deploy/sa.json",
+        include_str!("fixtures/fake-gcp-service-account.json").to_string(),
+        &[SA_KEY_ID],
+        &format!("{policy}[credentials.google]\naccess_token = \"BOT_ADMIN\"\n"),
+    )
+}
+
+/// The service-account key's incident is closed, and its issue (the file's
+/// private key is a second finding: a human handles that one).
+fn assert_sa_closed(setup: &Setup, out: &common::Output) {
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let status = setup.status("bot.sqlite");
+    let line = status
+        .lines()
+        .find(|l| l.contains("google.service-account-key"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(line.contains("closed"), "{status}");
+    let issue = setup
+        .github
+        .issues()
+        .into_iter()
+        .find(|i| i.title.contains("service account key"))
+        .expect("an issue for the key");
+    assert!(!issue.open, "closed with the incident");
+    let audit = std::fs::read_to_string(setup.path("audit.jsonl")).unwrap();
+    for step in ["revoke", "confirm", "delete"] {
+        assert!(
+            audit.contains(&format!("\"action\":\"{step}\",\"phase\":\"result\"")),
+            "{step}: {audit}"
+        );
+    }
+    assert_eq!(setup.audit_verify().code, 0);
+}
+
+fn sa_key() -> String {
+    format!("/v1/projects/acme-prod-381204/serviceAccounts/{SA_EMAIL}/keys/{SA_KEY_ID}")
+}
+
+#[test]
+fn a_service_account_key_from_a_report_is_disabled_then_deleted_after_the_grace() {
+    let setup = service_account_setup("");
+    let report = std::fs::read_to_string(setup.scan()).unwrap();
+    assert!(
+        report.contains(
+            r#""identifiers":{"client_email":"deployer@acme-prod-381204.iam.gserviceaccount.com"}"#
+        ),
+        "{report}"
+    );
+    let out = run(&setup);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let key = sa_key();
+    // No private key in the report, so no JWT check: IAM confirms instead.
+    assert_eq!(
+        setup.providers.calls(),
+        [format!("POST {key}:disable"), format!("GET {key}")]
+    );
+    let disable = &setup.providers.server.requests()[0];
+    assert_eq!(
+        disable.header("authorization"),
+        Some(format!("Bearer {ADMIN}").as_str())
+    );
+    assert!(setup.status("bot.sqlite").contains("confirmed_dead"));
+    let later = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 8 * 86_400)
+        .to_string();
+    let out = setup.bot_with(
+        "run",
+        "bot.sqlite",
+        &["--execute"],
+        &[("BOT_ADMIN", ADMIN), ("LEAKSTOP_BOT_NOW", &later)],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        setup.providers.calls()[2..],
+        [format!("DELETE {key}"), format!("GET {key}")]
+    );
+    assert!(setup
+        .providers
+        .state
+        .lock()
+        .unwrap()
+        .deleted
+        .contains(SA_KEY_ID));
+    assert_sa_closed(&setup, &out);
+}
+
+#[test]
+fn a_service_account_key_scanned_in_process_is_verified_with_its_private_key() {
+    let setup = service_account_setup("[defaults]\ngrace = \"0\"\n\n");
+    let out = setup.bot_scan(&[], &[("BOT_ADMIN", ADMIN)]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let key = sa_key();
+    // The JWT-bearer exchange proves it live, and then dead; no grace: deleted.
+    assert_eq!(
+        setup.providers.calls(),
+        [
+            "POST /token".to_string(),
+            format!("POST {key}:disable"),
+            "POST /token".into(),
+            format!("DELETE {key}"),
+            "POST /token".into(),
+        ]
+    );
+    assert_sa_closed(&setup, &out);
+    let issue = setup
+        .github
+        .issues()
+        .into_iter()
+        .find(|i| i.title.contains("service account key"))
+        .unwrap();
+    assert!(
+        issue.body.contains("| Live when checked | live |"),
+        "{}",
+        issue.body
+    );
+}
+
+#[test]
+fn every_verified_provider_without_a_revocation_api_has_manual_steps_and_a_link() {
+    let rules = leakstop::rules::embedded_rules().unwrap();
+    let mut checked = 0;
+    for rule in rules.iter().filter(|r| r.verify.is_some()) {
+        if leakstop::bot::providers::for_rule(&rule.id).is_some() {
+            continue;
+        }
+        checked += 1;
+        let manual = rule.manual_revoke().unwrap_or_else(|| {
+            panic!(
+                "{} ({}) has a verify check and no revocation API, but no manual steps: \
+                 add [revoke] or [rule.revoke] to its pattern file",
+                rule.id, rule.origin
+            )
+        });
+        assert!(manual.steps.len() > 40, "{}: {}", rule.id, manual.steps);
+        assert!(
+            manual.url.starts_with("https://"),
+            "{}: {}",
+            rule.id,
+            manual.url
+        );
+        // The bot hands exactly these to the human.
+        let handed = leakstop::bot::providers::manual_steps(Some(rule));
+        assert_eq!(
+            (handed.steps, handed.url),
+            (manual.steps.clone(), manual.url.clone())
+        );
+    }
+    assert!(checked >= 70, "{checked} verify-only rules");
+    // And the library check refuses such a rule.
+    let file = "provider = \"acme\"\nname = \"Acme\"\ndocs = \"https://acme.example/docs\"\n\n[[rule]]\n\
+        id = \"acme.token\"\nname = \"Acme token\"\nregex = '''\\b(acme_[a-z0-9]{20})\\b'''\n\
+        keywords = [\"acme_\"]\nconfidence = \"high\"\nseverity = \"high\"\ndescription = \"d\"\n\
+        remediation = \"r\"\nexamples = ['acme_abcdefghij0123456789', 'x acme_abcdefghij0123456780']\n\
+        negative_examples = ['acme_short', 'nothing']\n\n[rule.verify]\nnot_supported = \"none\"\n";
+    let error =
+        leakstop::rules::parse_rule_file("acme.toml", file, leakstop::rules::Strictness::Library)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        error.contains("manual") && error.contains("[revoke]"),
+        "{error}"
+    );
+    let fixed = file.replace(
+        "\n[[rule]]",
+        "\n[revoke]\nsteps = \"Console > Tokens > Revoke.\"\nurl = \"https://acme.example/tokens\"\n\n[[rule]]",
+    );
+    leakstop::rules::parse_rule_file("acme.toml", &fixed, leakstop::rules::Strictness::Library)
+        .unwrap();
 }

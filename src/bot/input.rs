@@ -37,6 +37,14 @@ struct RawFinding {
     client_exposed: bool,
     #[serde(default)]
     commit: Option<RawCommit>,
+    /// Values found next to the secret that name what it belongs to (a
+    /// Twilio key SID, a service account's e-mail): never secrets.
+    #[serde(default)]
+    identifiers: BTreeMap<String, String>,
+    /// Every companion, secrets included, when the scan ran in this
+    /// process (`--scan`): kept in memory only.
+    #[serde(skip)]
+    companions: BTreeMap<String, Secret>,
 }
 
 #[derive(Deserialize)]
@@ -56,7 +64,8 @@ pub struct Leak {
     pub client_exposed: bool,
     pub location: Location,
     /// Values found with the secret that acting on it needs (the AWS
-    /// secret access key next to a key id), by the verify rules' names.
+    /// secret access key next to a key id, a report's identifiers such as
+    /// a Twilio key SID), by the verify rules' names.
     pub companions: BTreeMap<String, Secret>,
 }
 
@@ -80,8 +89,14 @@ pub fn from_findings(
 ) -> Result<Vec<Leak>, InputError> {
     let raw = findings
         .iter()
-        .map(|f| serde_json::to_value(f).and_then(serde_json::from_value))
-        .collect::<Result<Vec<RawFinding>, _>>()
+        .map(|f| {
+            let mut raw: RawFinding = serde_json::to_value(f).and_then(serde_json::from_value)?;
+            // In memory, the scan's companions are all there (the private
+            // key a service-account key is verified with, too).
+            raw.companions = f.companions.clone();
+            Ok(raw)
+        })
+        .collect::<Result<Vec<RawFinding>, serde_json::Error>>()
         .map_err(|e| InputError::Invalid {
             path: "<scan>".into(),
             message: e.to_string(),
@@ -142,7 +157,12 @@ fn leaks(raw: Vec<RawFinding>, repo: &str) -> Vec<Leak> {
                     commit: f.commit.map(|c| c.id),
                     source: source.into(),
                 },
-                companions: BTreeMap::new(),
+                companions: f
+                    .identifiers
+                    .into_iter()
+                    .map(|(name, value)| (name, Secret::new(value)))
+                    .chain(f.companions)
+                    .collect(),
             }
         })
         .collect();

@@ -41,6 +41,9 @@ struct RawDefaults {
     overlap_high: Option<String>,
     /// Overlap for the rest.
     overlap_moderate: Option<String>,
+    /// How long a deactivated key (AWS, a Google service-account key) is
+    /// kept before it is deleted.
+    grace: Option<String>,
     /// `affected` (the repository the key was found in) or `central`.
     issues: Option<IssueTarget>,
     central_repo: Option<String>,
@@ -61,6 +64,7 @@ struct RawMatch {
     repository: Option<String>,
     action: Option<Action>,
     overlap: Option<String>,
+    grace: Option<String>,
     issues: Option<IssueTarget>,
     issue_repo: Option<String>,
     labels: Option<Vec<String>>,
@@ -106,6 +110,7 @@ struct Match {
 struct Partial {
     action: Option<Action>,
     overlap: Option<i64>,
+    grace: Option<i64>,
     issues: Option<IssueTarget>,
     issue_repo: Option<String>,
     labels: Option<Vec<String>>,
@@ -118,6 +123,7 @@ struct Settings {
     action: Action,
     overlap_high: i64,
     overlap_moderate: i64,
+    grace: i64,
     issues: IssueTarget,
     labels: Vec<String>,
     assignees: Vec<String>,
@@ -130,6 +136,9 @@ pub struct Decision {
     pub action: Action,
     /// Seconds between a replacement and the old key's revocation.
     pub overlap: i64,
+    /// Seconds a deactivated key is kept (it can be switched back on if
+    /// something still needed it) before it is deleted for good.
+    pub grace: i64,
     /// `owner/name` of the repository the issue goes to, if any.
     pub issue_repo: Option<String>,
     pub labels: Vec<String>,
@@ -149,6 +158,11 @@ pub struct Subject<'a> {
 }
 
 const DAY: i64 = 86_400;
+
+/// Default grace before a deactivated key is deleted: a week, long enough
+/// for a forgotten consumer to fail loudly and for its owner to switch the
+/// key back on while a replacement is rolled out.
+const GRACE: i64 = 7 * DAY;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -188,6 +202,7 @@ impl Policy {
             action: d.action.unwrap_or(Action::Revoke),
             overlap_high: duration("defaults.overlap_high", &d.overlap_high, DAY)?,
             overlap_moderate: duration("defaults.overlap_moderate", &d.overlap_moderate, 2 * DAY)?,
+            grace: duration("defaults.grace", &d.grace, GRACE)?,
             issues: d.issues.unwrap_or(IssueTarget::Affected),
             labels: d
                 .labels
@@ -242,6 +257,13 @@ impl Policy {
                         .map(|o| {
                             parse_duration(o)
                                 .map_err(|e| fail(format!("`{}`: {e}", key("overlap"))))
+                        })
+                        .transpose()?,
+                    grace: m
+                        .grace
+                        .as_ref()
+                        .map(|g| {
+                            parse_duration(g).map_err(|e| fail(format!("`{}`: {e}", key("grace"))))
                         })
                         .transpose()?,
                     issues: m.issues,
@@ -321,6 +343,11 @@ impl Policy {
                     d.overlap_moderate
                 })
         };
+        // A deactivated key is already dead, so public exposure does not
+        // shorten its grace: the grace is the time to switch it back on.
+        let grace = first(&|p| p.grace.is_some())
+            .and_then(|p| p.grace)
+            .unwrap_or(d.grace);
         let target = first(&|p| p.issues.is_some())
             .and_then(|p| p.issues)
             .unwrap_or(d.issues);
@@ -335,6 +362,7 @@ impl Policy {
         Decision {
             action,
             overlap,
+            grace,
             issue_repo,
             labels: first(&|p| p.labels.is_some())
                 .and_then(|p| p.labels.clone())
@@ -406,6 +434,32 @@ labels = ["urgent"]
         );
         assert_eq!(moderate.issue_repo.as_deref(), Some("acme/app"));
         assert_eq!(policy.decide(&subject("github", "high", true)).overlap, 0);
+        assert_eq!(moderate.grace, 7 * DAY, "a week by default");
+    }
+
+    #[test]
+    fn the_grace_before_deletion_is_a_validated_duration() {
+        let policy = Policy::parse(
+            "p.toml",
+            "[defaults]\ngrace = \"2d\"\n\n[[match]]\nprovider = \"aws\"\ngrace = \"0\"\n",
+        )
+        .unwrap();
+        assert_eq!(policy.decide(&subject("aws", "high", false)).grace, 0);
+        assert_eq!(
+            policy.decide(&subject("google", "high", true)).grace,
+            2 * DAY
+        );
+        let error = Policy::parse("p.toml", "[defaults]\ngrace = \"a week\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("defaults.grace"), "{error}");
+        let error = Policy::parse("p.toml", "[[match]]\ngrace = \"400d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("match[0].grace") && error.contains("366d"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! hands the incident to a human instead of guessing.
 
 use super::incident::{Action, State};
-use super::providers::{self, verify_leak, RevokeContext, Rotated, Target};
+use super::providers::{self, verify_leak, Rotated, Target};
 use super::run::Bot;
 use super::store::{Incident, Phase};
 use super::{clock, failpoint, stores};
@@ -29,29 +29,17 @@ impl Bot<'_> {
         else {
             return Ok(());
         };
-        let Some(Ok(provider)) = providers::for_rule(&incident.rule_id) else {
+        let Some(provider) = providers::for_rule(&incident.rule_id) else {
             return Ok(());
         };
         let Some((leak, secret)) = self.secrets.get(&incident.fingerprint).cloned() else {
             return Ok(());
         };
-        let base = match self.env.revoke_url(&incident.rule_id, provider.as_ref()) {
-            Ok(base) => base,
-            Err(e) => {
-                self.errors.push(format!("incident {}: {e}", incident.id));
-                return Ok(());
-            }
+        let Some(base) = self.base_or_error(incident, provider.as_ref()) else {
+            return Ok(());
         };
-        let context = RevokeContext {
-            base_url: &base,
-            client: self.env.client,
-            credentials: self.settings.credentials.get(&incident.provider),
-        };
-        let target = Target {
-            secret: &secret,
-            owner: incident.owner.as_deref(),
-            companions: Some(&leak.companions),
-        };
+        let context = self.revoke_context(&incident.provider, &base);
+        let target = Target::of(&leak, &secret, incident.owner.as_deref());
         if self.store.last_phase(incident.id, "rotate")? == Some(Phase::Intent) {
             // The last run died with the rotation announced: ask the
             // provider whether it landed (AWS: ListAccessKeys) before

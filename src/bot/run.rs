@@ -196,7 +196,9 @@ pub fn run(
             .by_state
             .entry(incident.state.as_str().to_string())
             .or_default() += 1;
+        // A key confirmed dead (deactivated, waiting to be deleted) is not live.
         if incident.live.as_deref() == Some("live")
+            && incident.dead_at.is_none()
             && !matches!(incident.state, State::ConfirmedDead | State::Closed)
         {
             summary.live_left += 1;
@@ -327,6 +329,7 @@ impl Bot<'_> {
         }
         incident.live = block.live;
         incident.owner = block.owner;
+        incident.dead_at = block.dead_at;
         incident.revoke_after = block.revoke_after;
         incident.action = block
             .action
@@ -444,11 +447,11 @@ impl Bot<'_> {
             let decision = self.decide(incident, &repo);
             let revoker = providers::for_rule(&incident.rule_id);
             let revoke_base = match &revoker {
-                Some(Ok(provider)) => self.env.revoke_url(&incident.rule_id, provider.as_ref()),
-                _ => base.clone(),
+                Some(provider) => self.env.revoke_url(&incident.rule_id, provider.as_ref()),
+                None => base.clone(),
             };
             match (revoker, revoke_base) {
-                (Some(Ok(provider)), Ok(base))
+                (Some(provider), Ok(base))
                     if self.settings.force_revoke
                         || decision.action != super::incident::Action::Notify =>
                 {
@@ -463,25 +466,41 @@ impl Bot<'_> {
                             super::clock::human(decision.overlap)
                         )
                     };
-                    for call in provider.plan(&base) {
-                        step(out, format!("revoke ({wait}, if live): {call}"))?;
+                    // A confirmed-dead incident only waits for its deletion.
+                    if incident.state != State::ConfirmedDead {
+                        for call in provider.plan(&base) {
+                            step(out, format!("revoke ({wait}, if live): {call}"))?;
+                        }
+                        if let Some(call) = &verify_call {
+                            step(out, format!("confirm dead: {call} (expects a rejection)"))?;
+                        }
                     }
-                    if let Some(call) = &verify_call {
-                        step(out, format!("confirm dead: {call} (expects a rejection)"))?;
+                    for call in provider.finish_plan(&base) {
+                        step(
+                            out,
+                            format!(
+                                "delete, by the first run after the {} grace period: {call}",
+                                super::clock::human(decision.grace)
+                            ),
+                        )?;
                     }
                 }
-                (Some(Err(manual)), _) => step(
-                    out,
-                    format!(
-                        "needs a human (no revoke API): {} {}",
-                        manual.steps, manual.url
-                    ),
-                )?,
-                (_, Err(e)) => step(out, format!("cannot act: {e}"))?,
-                _ => step(
+                (Some(_), Err(e)) => step(out, format!("cannot act: {e}"))?,
+                (Some(_), Ok(_)) => step(
                     out,
                     format!("notify only (policy action {})", decision.action.as_str()),
                 )?,
+                (None, _) => {
+                    let rule = self.env.rules.get(incident.rule_id.as_str()).copied();
+                    let manual = providers::manual_steps(rule);
+                    step(
+                        out,
+                        format!(
+                            "needs a human (no revoke API): {} {}",
+                            manual.steps, manual.url
+                        ),
+                    )?
+                }
             }
             match (&decision.issue_repo, &self.settings.github) {
                 (Some(target), Some(setup)) => step(

@@ -1,5 +1,6 @@
 //! The steps of an execute run, in order over all selected incidents:
-//! verify → decide → revoke (batched per provider) → confirm dead → issue.
+//! verify → decide → rotate → revoke (batched per provider) → confirm dead
+//! → delete after the grace period (super::finish) → issue.
 //! Each external call is preceded by an `intent` row in the journal and an
 //! audit record, and followed by its result; a run that finds an intent
 //! with no result (the last run died there) reconciles with the provider
@@ -18,7 +19,34 @@ use std::io::Write;
 /// Seconds a run holds an incident's lease.
 const LEASE: i64 = 600;
 
-type Done = HashMap<i64, Vec<String>>;
+pub(super) type Done = HashMap<i64, Vec<String>>;
+
+/// What a check after a revocation found.
+pub(super) enum Dead {
+    /// The credential no longer works (how the check said so).
+    Yes(String),
+    /// It still works, or the check had no answer (what it said).
+    No(String),
+    /// Nothing can check this kind of credential.
+    Unknowable,
+}
+
+impl<'s> Bot<'s> {
+    /// Where a provider call goes and with which admin credentials (the
+    /// ones the policy names for the provider). It borrows what the bot
+    /// was given, not the bot, which goes on recording meanwhile.
+    pub(super) fn revoke_context<'b>(&self, provider: &str, base_url: &'b str) -> RevokeContext<'b>
+    where
+        's: 'b,
+    {
+        let settings: &'s super::run::Settings = self.settings;
+        RevokeContext {
+            base_url,
+            client: self.env.client,
+            credentials: settings.credentials.get(provider),
+        }
+    }
+}
 
 impl Bot<'_> {
     /// Drives the selected incidents; prints one line per incident.
@@ -59,8 +87,13 @@ impl Bot<'_> {
             self.confirm_step(&mut incidents[i], &mut done)?;
         }
         for &i in &mine {
+            self.finish_step(&mut incidents[i], &mut done)?;
+        }
+        for &i in &mine {
             let incident = &mut incidents[i];
-            if matches!(incident.state, State::ConfirmedDead | State::NotLive) {
+            // A key deleted after its grace period is closed by finish_step.
+            let finishing = incident.state == State::ConfirmedDead && self.finishes(incident);
+            if matches!(incident.state, State::ConfirmedDead | State::NotLive) && !finishing {
                 let reason = (incident.state == State::NotLive)
                     .then_some("the credential was not live when checked");
                 self.store
@@ -110,6 +143,22 @@ impl Bot<'_> {
                 .take_lease(id, &holder, &self.holder, now, LEASE)?);
         }
         Ok(false)
+    }
+
+    /// The base URL of a provider's revocation API, or None with the
+    /// reason among the run's errors (an unsafe or missing URL).
+    pub(super) fn base_or_error(
+        &mut self,
+        incident: &Incident,
+        provider: &dyn providers::Provider,
+    ) -> Option<String> {
+        match self.env.revoke_url(&incident.rule_id, provider) {
+            Ok(base) => Some(base),
+            Err(e) => {
+                self.errors.push(format!("incident {}: {e}", incident.id));
+                None
+            }
+        }
     }
 
     fn record(
@@ -182,10 +231,8 @@ impl Bot<'_> {
                 ));
                 return Ok(());
             }
-            let manual = providers::manual_steps(
-                self.env.rules.get(incident.rule_id.as_str()).copied(),
-                &incident.rule_id,
-            );
+            let manual =
+                providers::manual_steps(self.env.rules.get(incident.rule_id.as_str()).copied());
             let reason = format!(
                 "the findings carry no secret, so the bot cannot check or revoke it (scan with --show-secrets); by hand: {} {}",
                 manual.steps, manual.url
@@ -250,22 +297,14 @@ impl Bot<'_> {
         leak: &super::input::Leak,
         secret: &crate::finding::Secret,
     ) {
-        let Some(Ok(provider)) = providers::for_rule(&incident.rule_id) else {
+        let Some(provider) = providers::for_rule(&incident.rule_id) else {
             return;
         };
         let Ok(base) = self.env.revoke_url(&incident.rule_id, provider.as_ref()) else {
             return;
         };
-        let context = RevokeContext {
-            base_url: &base,
-            client: self.env.client,
-            credentials: self.settings.credentials.get(&incident.provider),
-        };
-        let target = Target {
-            secret,
-            owner: incident.owner.as_deref(),
-            companions: Some(&leak.companions),
-        };
+        let context = self.revoke_context(&incident.provider, &base);
+        let target = Target::of(leak, secret, incident.owner.as_deref());
         if let Some(used) = provider.last_used(&context, &target) {
             incident.owner = Some(match incident.owner.take() {
                 Some(owner) => format!("{owner}, {used}"),
@@ -296,7 +335,7 @@ impl Bot<'_> {
             self.store.set_facts(incident)?;
         }
         match providers::for_rule(&incident.rule_id) {
-            Some(Ok(_)) if incident.action == Some(Action::Notify) => {
+            Some(_) if incident.action == Some(Action::Notify) => {
                 self.store.set_state(
                     incident,
                     State::NeedsHuman,
@@ -304,15 +343,10 @@ impl Bot<'_> {
                     now,
                 )?;
             }
-            Some(Ok(_)) => {}
-            other => {
-                let manual = match other {
-                    Some(Err(manual)) => manual,
-                    _ => providers::manual_steps(
-                        self.env.rules.get(incident.rule_id.as_str()).copied(),
-                        &incident.rule_id,
-                    ),
-                };
+            Some(_) => {}
+            None => {
+                let manual =
+                    providers::manual_steps(self.env.rules.get(incident.rule_id.as_str()).copied());
                 let reason = format!("no revocation API: {} {}", manual.steps, manual.url);
                 self.store
                     .set_state(incident, State::NeedsHuman, Some(reason.trim()), now)?;
@@ -347,7 +381,7 @@ impl Bot<'_> {
             {
                 continue;
             }
-            let Some(Ok(provider)) = providers::for_rule(&incident.rule_id) else {
+            let Some(provider) = providers::for_rule(&incident.rule_id) else {
                 continue;
             };
             if self.store.last_phase(incident.id, "revoke")? == Some(Phase::Intent) {
@@ -374,12 +408,8 @@ impl Bot<'_> {
                     continue;
                 }
             }
-            let base = match self.env.revoke_url(&incident.rule_id, provider.as_ref()) {
-                Ok(base) => base,
-                Err(e) => {
-                    self.errors.push(format!("incident {}: {e}", incident.id));
-                    continue;
-                }
+            let Some(base) = self.base_or_error(incident, provider.as_ref()) else {
+                continue;
             };
             batches
                 .entry(format!("{}\n{base}", provider.plan(&base).join(",")))
@@ -388,7 +418,7 @@ impl Bot<'_> {
         }
         for (key, members) in batches {
             let base = key.split('\n').nth(1).unwrap_or_default().to_string();
-            let Some(Ok(provider)) = providers::for_rule(&incidents[members[0]].rule_id) else {
+            let Some(provider) = providers::for_rule(&incidents[members[0]].rule_id) else {
                 continue;
             };
             for &i in &members {
@@ -402,18 +432,10 @@ impl Bot<'_> {
             let targets: Vec<Target<'_>> = members
                 .iter()
                 .zip(&secrets)
-                .map(|(&i, (leak, secret))| Target {
-                    secret,
-                    owner: incidents[i].owner.as_deref(),
-                    companions: Some(&leak.companions),
-                })
+                .map(|(&i, (leak, secret))| Target::of(leak, secret, incidents[i].owner.as_deref()))
                 .collect();
             let provider_name = incidents[members[0]].provider.clone();
-            let context = RevokeContext {
-                base_url: &base,
-                client: self.env.client,
-                credentials: self.settings.credentials.get(&provider_name),
-            };
+            let context = self.revoke_context(&provider_name, &base);
             let results = provider.revoke(&context, &targets);
             drop(targets);
             failpoint("after", "revoke");
@@ -473,12 +495,37 @@ impl Bot<'_> {
         if incident.state != State::Revoked {
             return Ok(());
         }
+        match self.check_dead(incident)? {
+            None => {}
+            Some(Dead::Yes(detail)) => {
+                self.store
+                    .set_state(incident, State::ConfirmedDead, None, clock::now())?;
+                done.entry(incident.id)
+                    .or_default()
+                    .push(format!("confirmed dead ({detail})"));
+            }
+            Some(Dead::Unknowable) => {
+                self.store.set_state(incident, State::NeedsHuman, Some("the provider accepted the revocation, but leakstop cannot check this kind of credential: confirm by hand"), clock::now())?;
+            }
+            Some(Dead::No(detail)) => self.errors.push(format!(
+                "incident {}: still {detail} after revocation; the next run checks again",
+                incident.id
+            )),
+        }
+        Ok(())
+    }
+
+    /// Asks whether a revoked credential is dead, as a recorded `confirm`
+    /// step: its verification, up to three times over three seconds (a
+    /// revocation can take a moment to reach every server), else, where
+    /// verification cannot tell, the provider's admin API. None when the
+    /// secret is not in these findings.
+    pub(super) fn check_dead(&mut self, incident: &Incident) -> anyhow::Result<Option<Dead>> {
         let Some((leak, secret)) = self.secrets.get(&incident.fingerprint).cloned() else {
-            return Ok(());
+            return Ok(None);
         };
         self.intent(incident, "confirm")?;
         failpoint("before", "confirm");
-        // Revocation can take a moment to reach every server.
         let mut result = verify_leak(&leak, &secret, &self.env);
         for wait in [1, 2] {
             if result.status != Status::Live {
@@ -487,25 +534,44 @@ impl Bot<'_> {
             std::thread::sleep(std::time::Duration::from_secs(wait));
             result = verify_leak(&leak, &secret, &self.env);
         }
+        let mut detail = result.status.to_string();
+        let mut dead = is_dead(&result);
+        let mut unknowable = matches!(result.status, Status::NotSupported | Status::Skipped);
+        if unknowable {
+            let provider = providers::for_rule(&incident.rule_id);
+            let asked = provider.as_ref().and_then(|provider| {
+                let base = self
+                    .env
+                    .revoke_url(&incident.rule_id, provider.as_ref())
+                    .ok()?;
+                let context = self.revoke_context(&incident.provider, &base);
+                let target = Target::of(&leak, &secret, incident.owner.as_deref());
+                provider.confirm(&context, &target)
+            });
+            match asked {
+                Some(Ok(gone)) => {
+                    (dead, unknowable) = (gone, false);
+                    detail = if gone {
+                        "disabled or deleted (admin API)"
+                    } else {
+                        "enabled (admin API)"
+                    }
+                    .into();
+                }
+                Some(Err(error)) => (unknowable, detail) = (false, format!("unknown: {error}")),
+                None => {}
+            }
+        }
         failpoint("after", "confirm");
-        let detail = result.status.to_string();
-        if is_dead(&result) {
+        Ok(Some(if dead {
             self.result(incident, "confirm", true, &format!("dead: {detail}"), None)?;
-            self.store
-                .set_state(incident, State::ConfirmedDead, None, clock::now())?;
-            done.entry(incident.id)
-                .or_default()
-                .push(format!("confirmed dead ({detail})"));
-        } else if matches!(result.status, Status::NotSupported | Status::Skipped) {
+            Dead::Yes(detail)
+        } else if unknowable {
             self.result(incident, "confirm", true, "cannot be checked", None)?;
-            self.store.set_state(incident, State::NeedsHuman, Some("the provider accepted the revocation, but leakstop cannot check this kind of credential: confirm by hand"), clock::now())?;
+            Dead::Unknowable
         } else {
             self.result(incident, "confirm", false, &format!("still {detail}"), None)?;
-            self.errors.push(format!(
-                "incident {}: still {detail} after revocation; the next run checks again",
-                incident.id
-            ));
-        }
-        Ok(())
+            Dead::No(detail)
+        }))
     }
 }

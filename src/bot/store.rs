@@ -293,8 +293,10 @@ impl Store {
                 to: next,
             });
         }
+        // Kept when already known: a run that rebuilt the incident from its
+        // issue restores when it died (the grace period counts from then).
         let dead_at = if next == State::ConfirmedDead {
-            Some(now)
+            incident.dead_at.or(Some(now))
         } else {
             incident.dead_at
         };

@@ -19,7 +19,7 @@ impl Bot<'_> {
                 out.push(reason.clone());
             }
         }
-        if let Some(Ok(provider)) = providers::for_rule(&incident.rule_id) {
+        if let Some(provider) = providers::for_rule(&incident.rule_id) {
             out.push(format!("{} ({})", provider.after(), provider.docs()));
         }
         out.push("Remove the secret from the code and from git history (git filter-repo), and from forks, caches and CI logs: revocation does not delete copies.".into());
@@ -170,6 +170,7 @@ impl Bot<'_> {
             todo,
             web_base: web,
             audit_head: self.audit.head(),
+            delete_after: self.delete_after(incident),
         })
     }
 }

@@ -64,6 +64,8 @@ pub struct IssueFacts<'a> {
     pub mentions: &'a [String],
     pub web_base: &'a str,
     pub audit_head: &'a str,
+    /// A deactivated key waiting for its grace period: deleted not before this.
+    pub delete_after: Option<i64>,
 }
 
 pub fn title(incident: &Incident, locations: &[Location]) -> String {
@@ -173,6 +175,12 @@ pub fn body(facts: &IssueFacts<'_>) -> String {
     {
         out.push_str(&format!(
             "| Old key revoked not before | {} |\n",
+            super::clock::rfc3339(at)
+        ));
+    }
+    if let Some(at) = facts.delete_after {
+        out.push_str(&format!(
+            "| Deactivated key deleted not before | {} (the grace period) |\n",
             super::clock::rfc3339(at)
         ));
     }

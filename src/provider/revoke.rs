@@ -1,10 +1,14 @@
-//! What each provider offers to kill a leaked credential, as data: the one
-//! request that revokes it where a template suffices, how to read the
-//! answer, and for every other provider the exact manual steps a human
-//! must take. The bot (crate::bot) sends these requests through the same
+//! What each provider offers to kill a leaked credential: the one request
+//! that revokes it where a template suffices, how to read the answer, and
+//! which revocations are written in code. Where no API exists, a human
+//! follows the provider's manual steps, which are data in the pattern
+//! files (`[revoke]` for a whole provider, `[rule.revoke]` for one rule:
+//! [`Manual`]). The bot (crate::bot) sends these requests through the same
 //! HTTP client and URL rules as verification; nothing here makes a request.
 //!
 //! Facts and sources: ../shared/PROVIDERS.md (sections 1-4, 6-10, 16).
+
+use serde::Deserialize;
 
 /// How a credential is revoked.
 #[derive(Debug, Clone, Copy)]
@@ -15,15 +19,14 @@ pub enum Revoke {
     /// Several signed calls with admin credentials: written in code
     /// (crate::bot::providers), named here.
     Builtin(BuiltinRevoke),
-    /// No API: a human follows these steps.
-    Manual(&'static Manual),
 }
 
 /// Revocations that need code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuiltinRevoke {
     /// IAM `UpdateAccessKey Status=Inactive`, SigV4-signed with the admin
-    /// credentials the policy names, for the user STS named at verification.
+    /// credentials the policy names, for the user STS named at verification;
+    /// `DeleteAccessKey` after the policy's grace period.
     AwsIam,
     /// OpenAI project keys: found by their redacted value among the
     /// projects' keys and deleted, with the admin key the policy names.
@@ -116,11 +119,30 @@ pub const GITLAB_ROTATE: RotateRequest = RotateRequest {
     docs: "https://docs.gitlab.com/api/personal_access_tokens/#rotate-a-personal-access-token",
 };
 
-/// Steps a human takes where no API exists.
-#[derive(Debug)]
+/// Steps a human takes where no API revokes the credential: a pattern
+/// file's `[revoke]` table (every rule of the provider) or a rule's
+/// `[rule.revoke]` (that rule; it wins).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manual {
-    pub steps: &'static str,
-    pub url: &'static str,
+    /// The exact steps, in order: where in the provider's console, which
+    /// button, what to do after.
+    pub steps: String,
+    /// Where to do it: the console page, else the provider's documentation.
+    pub url: String,
+}
+
+impl Manual {
+    /// Steps to follow and an https link to follow them at.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.steps.trim().is_empty() {
+            return Err("revoke.steps must say what a human does".into());
+        }
+        if !self.url.starts_with("https://") {
+            return Err(format!("revoke.url `{}` must be an https:// URL", self.url));
+        }
+        Ok(())
+    }
 }
 
 /// GitHub's credential revocation API: unauthenticated (an authenticated
@@ -301,54 +323,10 @@ fn discord_webhook_parts(secret: &str) -> Option<Vec<(&'static str, String)>> {
     })
 }
 
-const DOCKERHUB: Manual = Manual {
-    steps: "Docker Hub names a token only by a UUID that cannot be derived from the token, and \
-            only its owner (signed in) may deactivate it. Account settings > Personal access \
-            tokens > the token > Deactivate, then Delete; create a replacement with the least \
-            access scope and update every consumer (docker login).",
-    url: "https://app.docker.com/settings/personal-access-tokens",
-};
-const STRIPE: Manual = Manual {
-    steps: "Stripe has no API to roll a key. Dashboard > Developers > API keys > ... > Roll key, \
-            choose expiration \"now\", then update every consumer.",
-    url: "https://dashboard.stripe.com/apikeys",
-};
-const HUGGINGFACE: Manual = Manual {
-    steps: "Hugging Face has no revocation API. Settings > Access Tokens > ... > Invalidate and \
-            refresh, then update every consumer.",
-    url: "https://huggingface.co/settings/tokens",
-};
-const TELEGRAM: Manual = Manual {
-    steps: "Only @BotFather can revoke a bot token: send /revoke, pick the bot, then update \
-            every consumer with the new token.",
-    url: "https://core.telegram.org/bots/features#botfather",
-};
-const DISCORD_BOT: Manual = Manual {
-    steps: "Discord has no API to reset a bot token. Developer Portal > Applications > the app > \
-            Bot > Reset Token, then update every consumer.",
-    url: "https://discord.com/developers/applications",
-};
-const SLACK_WEBHOOK: Manual = Manual {
-    steps: "A Slack webhook URL cannot be revoked by API. App config > Incoming Webhooks > \
-            Remove the webhook (or regenerate it), then update every consumer.",
-    url: "https://api.slack.com/apps",
-};
-const PYPI: Manual = Manual {
-    steps: "PyPI has no third-party revocation API. Account settings > API tokens > Remove the \
-            token; prefer trusted publishing for CI.",
-    url: "https://pypi.org/manage/account/",
-};
-const SHOPIFY: Manual = Manual {
-    steps: "Shopify admin > Settings > Apps and sales channels > Develop apps > the app > \
-            API credentials > Rotate (or uninstall the app), then update every consumer.",
-    url: "https://help.shopify.com/en/manual/apps/app-types/custom-apps",
-};
-
-/// How the credential a rule finds is revoked, when leakstop knows more than
-/// the rule's own remediation text.
+/// How the credential a rule finds is revoked by API; None where a human
+/// must (the rule's manual steps say how).
 pub fn revoke_for(rule_id: &str) -> Option<Revoke> {
     let request = |r: &'static RevokeRequest| Some(Revoke::Request(r));
-    let manual = |m: &'static Manual| Some(Revoke::Manual(m));
     match rule_id {
         "github.pat-classic"
         | "github.pat-fine-grained"
@@ -371,14 +349,8 @@ pub fn revoke_for(rule_id: &str) -> Option<Revoke> {
         "anthropic.api-key" => Some(Revoke::Builtin(BuiltinRevoke::Anthropic)),
         "datadog.api-key" => Some(Revoke::Builtin(BuiltinRevoke::Datadog)),
         "google.api-key" => Some(Revoke::Builtin(BuiltinRevoke::GoogleApiKey)),
-        id if id.starts_with("dockerhub.") => manual(&DOCKERHUB),
-        "slack.incoming-webhook" | "slack.workflow-webhook" => manual(&SLACK_WEBHOOK),
-        "discord.bot-token" => manual(&DISCORD_BOT),
-        id if id.starts_with("stripe.") => manual(&STRIPE),
-        id if id.starts_with("huggingface.") => manual(&HUGGINGFACE),
-        id if id.starts_with("telegram.") => manual(&TELEGRAM),
-        id if id.starts_with("pypi.") => manual(&PYPI),
-        id if id.starts_with("shopify.") => manual(&SHOPIFY),
+        "google.service-account-key" => Some(Revoke::Builtin(BuiltinRevoke::GoogleServiceAccount)),
+        "twilio.api-key-secret" => Some(Revoke::Builtin(BuiltinRevoke::Twilio)),
         _ => None,
     }
 }
@@ -399,10 +371,10 @@ mod tests {
             panic!("installation tokens revoke themselves");
         };
         assert_eq!((ghs.method, ghs.path), ("DELETE", "/installation/token"));
-        assert!(matches!(
-            revoke_for("stripe.secret-key"),
-            Some(Revoke::Manual(_))
-        ));
+        assert!(
+            revoke_for("stripe.secret-key").is_none(),
+            "a human rolls Stripe keys"
+        );
         assert!(revoke_for("made.up").is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! an error naming the file, the rule and the reason.
 
 use super::Rule;
+use crate::provider::revoke::{revoke_for, Manual};
 use crate::provider::ProviderVerify;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -29,6 +30,9 @@ struct RuleFile {
     /// Provider-wide verification settings.
     #[serde(default)]
     verify: ProviderVerify,
+    /// How a human revokes this provider's credentials where no API can.
+    #[serde(default)]
+    revoke: Option<Manual>,
     #[serde(default)]
     rule: Vec<Rule>,
 }
@@ -42,6 +46,7 @@ impl RuleFile {
             docs,
             family,
             verify,
+            revoke,
             rule,
         } = self;
         rule.into_iter()
@@ -52,6 +57,7 @@ impl RuleFile {
                 rule.provider_family = family.clone();
                 rule.origin = origin.to_string();
                 rule.provider_verify = verify.clone();
+                rule.provider_revoke = revoke.clone();
                 rule
             })
             .collect()
@@ -146,6 +152,21 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
     }
     if let Some(verify) = &rule.verify {
         verify.validate()?;
+    }
+    if let Some(manual) = rule.manual_revoke() {
+        manual.validate()?;
+    }
+    if strictness == Strictness::Library
+        && rule.verify.is_some()
+        && revoke_for(&rule.id).is_none()
+        && rule.manual_revoke().is_none()
+    {
+        // `bot run` hands such a key to a human: the steps must say how.
+        return Err(
+            "the credential has a verify check but no revocation API: give the provider's manual \
+             steps and link in `[revoke]` (or this rule's in `[rule.revoke]`)"
+                .into(),
+        );
     }
     rule.compiled().map_err(str::to_string)?;
     keywords_in_every_match(rule)

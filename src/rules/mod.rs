@@ -12,6 +12,7 @@ pub use load::{
 };
 
 pub use crate::finding::{Confidence, Severity};
+use crate::provider::revoke::Manual;
 use crate::provider::{ProviderVerify, VerifySpec};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -96,6 +97,13 @@ pub struct Rule {
     /// How `scan --verify` checks whether a match is live (docs/rules.md).
     #[serde(default)]
     pub verify: Option<VerifySpec>,
+    /// How a human revokes the credential where no API can
+    /// (`[rule.revoke]`); else the provider file's `[revoke]` applies.
+    #[serde(default)]
+    pub revoke: Option<Manual>,
+    /// The provider file's `[revoke]` table.
+    #[serde(skip)]
+    pub provider_revoke: Option<Manual>,
     /// The provider file's `[verify]` table (base URL, concurrency).
     #[serde(skip)]
     pub provider_verify: ProviderVerify,
@@ -141,6 +149,11 @@ impl Rule {
     /// Documentation link: the rule's own, else the provider's.
     pub fn docs_url(&self) -> &str {
         self.docs.as_deref().unwrap_or(&self.provider_docs)
+    }
+
+    /// The manual revocation steps: the rule's own, else its provider's.
+    pub fn manual_revoke(&self) -> Option<&Manual> {
+        self.revoke.as_ref().or(self.provider_revoke.as_ref())
     }
 }
 

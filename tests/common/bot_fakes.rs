@@ -113,6 +113,9 @@ impl FakeProviders {
             "DATADOG",
             "GOOGLE",
             "GOOGLE_APIKEYS",
+            "GOOGLE_IAM",
+            "GOOGLE_OAUTH",
+            "TWILIO",
         ]
         .iter()
         .map(|p| (format!("LEAKSTOP_VERIFY_URL_{p}"), self.server.url.clone()))

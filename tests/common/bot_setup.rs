@@ -72,13 +72,22 @@ impl Setup {
         if !findings.exists() {
             self.scan();
         }
-        let store = self.path(store);
-        let audit = self.path("audit.jsonl");
-        let mut args = vec![
+        let head = [
             "bot",
             command,
             "--findings",
             findings.to_str().expect("utf-8 path"),
+        ];
+        self.bot(&head, store, extra, env)
+    }
+
+    /// `leakstop <head> --repo acme/app --store … --audit-log … --timeout 2
+    /// <extra>`, with `env` on top of the fakes'; its output is checked for secrets.
+    fn bot(&self, head: &[&str], store: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let store = self.path(store);
+        let audit = self.path("audit.jsonl");
+        let mut args = head.to_vec();
+        args.extend_from_slice(&[
             "--repo",
             "acme/app",
             "--store",
@@ -87,7 +96,7 @@ impl Setup {
             audit.to_str().expect("utf-8 path"),
             "--timeout",
             "2",
-        ];
+        ]);
         args.extend_from_slice(extra);
         let output = self.tree.leakstop_env(&args, &self.env(env));
         self.assert_no_secret(&output);
@@ -131,6 +140,44 @@ impl Setup {
                 assert!(!request.body.contains(secret) && !request.url.contains(secret));
             }
         }
+    }
+
+    /// `Action (signer key id)` of every AWS call, in order; other calls
+    /// as `METHOD path`.
+    pub fn aws_calls(&self) -> Vec<String> {
+        self.providers
+            .server
+            .requests()
+            .iter()
+            .map(|r| {
+                let form: std::collections::HashMap<String, String> =
+                    form_urlencoded::parse(r.body.as_bytes())
+                        .into_owned()
+                        .collect();
+                match form.get("Action") {
+                    Some(action) => {
+                        let signer = r
+                            .header("authorization")
+                            .unwrap_or_default()
+                            .split("Credential=")
+                            .nth(1)
+                            .and_then(|s| s.split('/').next())
+                            .unwrap_or_default()
+                            .to_string();
+                        format!("{action} ({signer})")
+                    }
+                    None => format!("{} {}", r.method, r.path()),
+                }
+            })
+            .collect()
+    }
+
+    /// `leakstop bot run --scan . <extra> --repo acme/app --execute` in the
+    /// tree, with `env` on top of the fakes'.
+    pub fn bot_scan(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut extra = extra.to_vec();
+        extra.push("--execute");
+        self.bot(&["bot", "run", "--scan", "."], "bot.sqlite", &extra, env)
     }
 
     pub fn status(&self, store: &str) -> String {

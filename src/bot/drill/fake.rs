@@ -82,7 +82,8 @@ pub struct Providers {
     pub forbidden: HashSet<String>,
     /// Public ids of keys whose id cannot be cut from them (Twilio `SK…` → secret).
     pub ids: HashMap<String, String>,
-    /// Google service-account keys deleted (not only disabled).
+    /// Keys deleted, not only deactivated (AWS access keys, Google
+    /// service-account keys): they answer 404 from then on.
     pub deleted: HashSet<String>,
 }
 
@@ -132,7 +133,9 @@ impl Providers {
         let mut keys: Vec<(String, bool)> = self
             .live
             .iter()
-            .filter(|k| k.starts_with("AKIA") && !self.admin_keys.contains(*k))
+            .filter(|k| {
+                k.starts_with("AKIA") && !self.admin_keys.contains(*k) && !self.deleted.contains(*k)
+            })
             .map(|k| (k.clone(), !self.revoked.contains(k)))
             .collect();
         keys.sort();
@@ -159,12 +162,22 @@ impl Providers {
                  <ResponseMetadata><RequestId>req-sts</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
             ),
             "GetCallerIdentity" => aws_error(403, "InvalidClientTokenId", "The security token included in the request is invalid."),
-            "UpdateAccessKey" if !self.admin_keys.contains(&caller) => {
-                aws_error(403, "AccessDenied", "not authorized to perform iam:UpdateAccessKey")
+            "UpdateAccessKey" | "DeleteAccessKey" if !self.admin_keys.contains(&caller) => {
+                aws_error(403, "AccessDenied", "not authorized to perform this IAM action")
+            }
+            "DeleteAccessKey" => {
+                let key = param("AccessKeyId").to_string();
+                if !self.live.contains(&key) || self.deleted.contains(&key) || param("UserName") != "alice" {
+                    // Deleting again: not idempotent at the HTTP level.
+                    return aws_error(404, "NoSuchEntity", "The Access Key with id cannot be found.");
+                }
+                self.revoked.insert(key.clone());
+                self.deleted.insert(key);
+                FakeReply::json(200, "<DeleteAccessKeyResponse><ResponseMetadata><RequestId>req-iam-delete</RequestId></ResponseMetadata></DeleteAccessKeyResponse>")
             }
             "UpdateAccessKey" => {
                 let key = param("AccessKeyId").to_string();
-                if !self.live.contains(&key) || param("UserName") != "alice" {
+                if !self.live.contains(&key) || self.deleted.contains(&key) || param("UserName") != "alice" {
                     return aws_error(404, "NoSuchEntity", "The Access Key with id cannot be found.");
                 }
                 if param("Status") == "Inactive" {

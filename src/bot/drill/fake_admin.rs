@@ -8,7 +8,7 @@
 //! the account's credentials), Datadog (v1/v2 validate, key delete with an
 //! API + application key), Google (Gemini models probe, `keys:lookupKey`,
 //! key delete; JWT-bearer token exchange, service-account key
-//! disable/delete). Admin credentials are the tokens in `admin_tokens`.
+//! get/disable/delete). Admin credentials are the tokens in `admin_tokens`.
 
 use super::fake::{FakeReply, FakeRequest, Providers};
 use base64::Engine;
@@ -433,6 +433,10 @@ impl Providers {
                         self.revoke(id);
                         FakeReply::json(200, "{}")
                     }
+                    ("GET", "", true) => FakeReply::json(
+                        200,
+                        &json!({"name": request.path.trim_start_matches("/v1/"), "keyType": "USER_MANAGED", "keyOrigin": "GOOGLE_PROVIDED", "disabled": self.revoked.contains(id)}).to_string(),
+                    ),
                     ("DELETE", "", true) => {
                         self.revoke(id);
                         self.deleted.insert(id.to_string());

@@ -38,7 +38,17 @@ const PLANTED: &[(&str, &str, usize)] = &[
     ("anthropic.api-key", "", 0),
     ("datadog.api-key", "", 0),
     ("google.api-key", "AIza", 35),
+    ("google.service-account-key", "", 0),
+    ("twilio.api-key-secret", "", 32),
 ];
+
+/// Lowercase hex of `length` random digits (SIDs, key ids).
+fn random_hex(length: usize) -> anyhow::Result<String> {
+    Ok(random_key("", length)?
+        .bytes()
+        .map(|b| char::from(b"0123456789abcdef"[usize::from(b % 16)]))
+        .collect())
+}
 
 /// A random key of the rule's shape.
 fn plant(rule_id: &str, prefix: &str, length: usize) -> anyhow::Result<String> {
@@ -53,10 +63,9 @@ fn plant(rule_id: &str, prefix: &str, length: usize) -> anyhow::Result<String> {
             random_key("", 68)?
         ),
         "anthropic.api-key" => format!("sk-ant-api03-{}AA", random_key("", 93)?),
-        "datadog.api-key" => random_key("", 32)?
-            .bytes()
-            .map(|b| char::from(b"0123456789abcdef"[usize::from(b % 16)]))
-            .collect(),
+        "datadog.api-key" => random_hex(32)?,
+        // A service-account key is named by its file's private_key_id.
+        "google.service-account-key" => random_hex(40)?,
         _ => random_key(prefix, length)?,
     })
 }
@@ -68,6 +77,7 @@ const ADMIN_NAMES: &[(&str, &[&str])] = &[
     ("anthropic", &["admin_key"]),
     ("datadog", &["api_key", "application_key"]),
     ("google", &["access_token"]),
+    ("twilio", &["account_sid", "auth_token"]),
 ];
 
 /// One provider's drill result.
@@ -186,7 +196,21 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
                     named.insert(name.to_string(), Secret::new(admin));
                 }
                 credentials.insert(rule.provider.clone(), named);
-                overrides.insert("google-apikeys".into(), provider_server.url.clone());
+                for admin_api in ["google-apikeys", "google-iam"] {
+                    overrides.insert(admin_api.into(), provider_server.url.clone());
+                }
+            }
+            // What the scan's report carries next to these keys (identifiers).
+            if rule.id == "twilio.api-key-secret" {
+                let sid = format!("SK{}", random_hex(32)?);
+                fake.ids.insert(sid.clone(), key.clone());
+                companions.insert("key_sid".to_string(), Secret::new(sid));
+                let account = format!("AC{}", random_hex(32)?);
+                companions.insert("account_sid".to_string(), Secret::new(account));
+            }
+            if rule.id == "google.service-account-key" {
+                let email = "deployer@leakstop-drill.iam.gserviceaccount.com".to_string();
+                companions.insert("client_email".to_string(), Secret::new(email));
             }
         }
         let leak = Leak {
@@ -212,7 +236,8 @@ pub fn drill(out: &mut dyn Write) -> anyhow::Result<Vec<Outcome>> {
             force_revoke: false,
             public: true,
             selector: Selector::All,
-            policy: Policy::default(),
+            // No grace: the drill also proves the deletion of a deactivated key.
+            policy: Policy::parse("<drill>", "[defaults]\ngrace = \"0\"\n")?,
             github: Some(GithubSetup {
                 api: github_server.url.clone(),
                 token: Some(token.clone()),

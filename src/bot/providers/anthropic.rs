@@ -61,7 +61,9 @@ impl Anthropic {
         }
         Ok((found.len() == 1).then(|| found.remove(0)))
     }
+}
 
+impl Provider for Anthropic {
     fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
         let secret = target.secret.expose();
         let admin = match admin::credentials(
@@ -98,21 +100,12 @@ impl Anthropic {
         let answer = admin::call(context, "POST", &path, headers(admin), Some(body), &secrets);
         admin::revoked(answer, &[200], &secrets)
     }
-}
 
-impl Provider for Anthropic {
     fn plan(&self, base_url: &str) -> Vec<String> {
         vec![
             format!("GET {base_url}/v1/organizations/api_keys (find the key by its partial_key_hint)"),
             format!("POST {base_url}/v1/organizations/api_keys/{{api_key_id}} {{\"status\":\"inactive\"}}"),
         ]
-    }
-
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|t| self.revoke_one(context, t))
-            .collect()
     }
 
     fn idempotent(&self) -> bool {

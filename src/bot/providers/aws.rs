@@ -6,15 +6,15 @@
 //! `session_token`). Deactivating is reversible and idempotent (setting
 //! Inactive twice succeeds); a deleted key answers 404 `NoSuchEntity`, which
 //! means there is nothing left to revoke. The STS check then confirms the key
-//! is dead (`InvalidClientTokenId`).
+//! is dead (`InvalidClientTokenId`). After the policy's grace period
+//! [`Provider::finish`] deletes it with `DeleteAccessKey`; deleting a gone
+//! key answers `NoSuchEntity` again, so a retried delete is done, not failed.
 
 use super::{exchange, Provider, RevokeContext, Revoked, Rotated, Target};
 use crate::finding::Secret;
-use crate::verify::aws::{amz_date, authorization, xml_field, Signing};
-use crate::verify::endpoint::{self, encode_segment};
-use crate::verify::http::Request;
+use crate::verify::aws::xml_field;
+use crate::verify::endpoint::encode_segment;
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 pub struct AwsIam;
 
@@ -48,70 +48,61 @@ impl AwsIam {
                     .into(),
             ));
         };
-        let Some(authority) = endpoint::parse(context.base_url).and_then(|url| {
-            let host = url.host_str()?.to_string();
-            Some(match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host,
-            })
-        }) else {
-            return Err(Revoked::Failed {
-                error: "the IAM base URL has no host".into(),
-            });
-        };
         let mut body = String::new();
         for (name, value) in params {
             body.push_str(&format!("{name}={}&", encode_segment(value)));
         }
         body.push_str(&format!("Version={VERSION}"));
-        let date = amz_date(SystemTime::now());
-        let mut headers = vec![
-            (
-                "content-type".to_string(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-            ),
-            ("host".to_string(), authority.to_string()),
-            ("x-amz-date".to_string(), date.clone()),
-        ];
-        if let Some(token) = credentials.get("session_token") {
-            headers.push(("x-amz-security-token".into(), token.expose().to_string()));
-        }
-        let signature = authorization(
-            &Signing {
-                method: "POST",
-                path: "/",
-                query: "",
-                headers: &headers,
-                body: body.as_bytes(),
-                region: "us-east-1",
-                service: "iam",
-                amz_date: &date,
-            },
-            admin_id.expose(),
-            admin_secret.expose(),
-        );
-        headers.retain(|(name, _)| name != "host");
-        headers.push(("authorization".into(), signature));
         let action = params.first().map(|(_, a)| *a).unwrap_or_default();
-        let request = Request {
-            method: "POST".into(),
-            url: format!("{}/", context.base_url),
-            display: format!("{}/ (iam:{action})", context.base_url),
-            headers,
-            body: Some(body.into_bytes()),
-        };
+        let request = crate::bot::sigv4::request(crate::bot::sigv4::Post {
+            base_url: context.base_url,
+            content_type: "application/x-www-form-urlencoded; charset=utf-8",
+            target: None,
+            body: body.into_bytes(),
+            region: "us-east-1",
+            service: "iam",
+            key_id: admin_id.expose(),
+            secret_key: admin_secret.expose(),
+            session_token: credentials.get("session_token").map(Secret::expose),
+            label: &format!("iam:{action}"),
+        })
+        .map_err(|error| Revoked::Failed { error })?;
         exchange(context.client, &request, &[admin_secret.expose()])
             .map_err(|error| Revoked::Failed { error })
     }
 
-    fn deactivate(&self, context: &RevokeContext<'_>, key_id: &str, user: &str) -> Revoked {
-        let params = [
-            ("Action", "UpdateAccessKey"),
-            ("AccessKeyId", key_id),
-            ("Status", "Inactive"),
-            ("UserName", user),
-        ];
-        match self.iam(context, &params) {
+    /// `UpdateAccessKey Status=Inactive` (reversible) or `DeleteAccessKey`
+    /// (for good) of the leaked key, for the user STS named; NoSuchEntity
+    /// means the key is already gone.
+    fn key_action(
+        &self,
+        context: &RevokeContext<'_>,
+        target: &Target<'_>,
+        delete: bool,
+    ) -> Revoked {
+        let Some(user) = target.owner.and_then(user_of) else {
+            return Revoked::Manual(
+                "the key's IAM user is unknown (verification named no user ARN): deactivate, then delete it in \
+                 the IAM console"
+                    .into(),
+            );
+        };
+        let key_id = target.secret.expose();
+        let params: &[(&str, &str)] = if delete {
+            &[
+                ("Action", "DeleteAccessKey"),
+                ("AccessKeyId", key_id),
+                ("UserName", user),
+            ]
+        } else {
+            &[
+                ("Action", "UpdateAccessKey"),
+                ("AccessKeyId", key_id),
+                ("Status", "Inactive"),
+                ("UserName", user),
+            ]
+        };
+        match self.iam(context, params) {
             Ok(response) if response.status == 200 => Revoked::Accepted {
                 request_id: xml_field(&response.body, "RequestId"),
             },
@@ -172,16 +163,20 @@ impl Provider for AwsIam {
         )]
     }
 
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|target| match target.owner.and_then(user_of) {
-                Some(user) => self.deactivate(context, target.secret.expose(), user),
-                None => Revoked::Manual(
-                    "the key's IAM user is unknown (verification named no user ARN): deactivate it in the IAM console".into(),
-                ),
-            })
-            .collect()
+    fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
+        self.key_action(context, target, false)
+    }
+
+    fn finish_plan(&self, base_url: &str) -> Vec<String> {
+        vec![format!(
+            "POST {base_url}/ (iam:DeleteAccessKey, signed with the policy's admin credentials)"
+        )]
+    }
+
+    /// `DeleteAccessKey` of the deactivated key; deleting again answers 404
+    /// `NoSuchEntity`, read as already gone.
+    fn finish(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Option<Revoked> {
+        Some(self.key_action(context, target, true))
     }
 
     /// Rotation: ListAccessKeys (a user may hold two keys: with two, a human
@@ -301,8 +296,10 @@ impl Provider for AwsIam {
     }
 
     fn after(&self) -> &str {
-        "The key is deactivated, not deleted: create a replacement (aws iam create-access-key), roll it out, \
-         then delete the leaked key (aws iam delete-access-key) after the grace period; review CloudTrail for its use."
+        "The key is deactivated at once and deleted by the bot (iam:DeleteAccessKey, as aws iam delete-access-key) \
+         once the policy's grace period has passed; until then aws iam update-access-key --status Active switches \
+         it back on if something still needs it. Roll out a replacement (aws iam create-access-key, unless the bot \
+         rotated it) and review CloudTrail for its use."
     }
 
     fn docs(&self) -> &str {

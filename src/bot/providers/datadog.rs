@@ -10,7 +10,7 @@ use super::{Provider, RevokeContext, Revoked, Target};
 
 pub struct Datadog;
 
-impl Datadog {
+impl Provider for Datadog {
     fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
         let found = match admin::credentials(
             context,
@@ -51,21 +51,12 @@ impl Datadog {
         let answer = admin::call(context, "DELETE", &path, headers, None, &secrets);
         admin::revoked(answer, &[200, 204], &secrets)
     }
-}
 
-impl Provider for Datadog {
     fn plan(&self, base_url: &str) -> Vec<String> {
         vec![
             format!("GET {base_url}/api/v2/validate (the leaked key names its id)"),
             format!("DELETE {base_url}/api/v2/api_keys/{{api_key_id}} (with the admin API and application keys)"),
         ]
-    }
-
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|t| self.revoke_one(context, t))
-            .collect()
     }
 
     fn idempotent(&self) -> bool {

@@ -6,12 +6,14 @@
 //! - an API key is found with `GET /v2/keys:lookupKey?keyString=…` and
 //!   deleted with `DELETE /v2/{name}` (a long-running operation; Google
 //!   keeps it restorable for 30 days);
-//! - a service-account key is disabled at once
-//!   (`POST …/serviceAccounts/{email}/keys/{id}:disable`, reversible) and
-//!   deleted by [`Provider::finish`] (`DELETE …/keys/{id}`) once a run
-//!   drives that step after the grace period (not yet: this provider is
-//!   not wired to its rule, since reports carry no `client_email`
-//!   companion). A gone key answers 404.
+//! - a service-account key (its id is the key file's `private_key_id`,
+//!   the account its `client_email`, which reports carry as an identifier)
+//!   is disabled at once (`POST …/serviceAccounts/{email}/keys/{id}:disable`,
+//!   reversible) and deleted by [`Provider::finish`] (`DELETE …/keys/{id}`)
+//!   once the policy's grace period has passed. A gone key answers 404.
+//!   Verification needs the key file's private key, which no report
+//!   carries, so [`Provider::confirm`] asks IAM instead: `GET …/keys/{id}`
+//!   answers `"disabled": true` for a disabled key and 404 for a deleted one.
 
 use super::admin::{self, refusal};
 use super::{Provider, RevokeContext, Revoked, Target};
@@ -31,7 +33,7 @@ fn bearer(token: &str) -> Vec<(String, String)> {
 
 pub struct GoogleApiKey;
 
-impl GoogleApiKey {
+impl Provider for GoogleApiKey {
     fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
         let admin = match token(context, BY_HAND_KEY) {
             Ok(admin) => admin,
@@ -79,9 +81,7 @@ impl GoogleApiKey {
         let answer = admin::call(context, "DELETE", &path, bearer(admin), None, &secrets);
         admin::revoked(answer, &[200], &secrets)
     }
-}
 
-impl Provider for GoogleApiKey {
     fn endpoint(&self) -> Option<(&'static str, &'static str)> {
         Some(("google-apikeys", "https://apikeys.googleapis.com"))
     }
@@ -91,13 +91,6 @@ impl Provider for GoogleApiKey {
             format!("GET {base_url}/v2/keys:lookupKey (with the admin token)"),
             format!("DELETE {base_url}/v2/projects/{{project}}/locations/global/keys/{{key}}"),
         ]
-    }
-
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|t| self.revoke_one(context, t))
-            .collect()
     }
 
     fn idempotent(&self) -> bool {
@@ -177,19 +170,43 @@ impl Provider for GoogleServiceAccount {
     fn plan(&self, base_url: &str) -> Vec<String> {
         vec![format!(
             "POST {base_url}/v1/projects/{{project}}/serviceAccounts/{{email}}/keys/{{private_key_id}}:disable \
-             (with the admin token; DELETE after the grace period)"
+             (with the admin token)"
         )]
     }
 
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|t| self.act(context, t, false))
-            .collect()
+    fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
+        self.act(context, target, false)
+    }
+
+    fn finish_plan(&self, base_url: &str) -> Vec<String> {
+        vec![format!(
+            "DELETE {base_url}/v1/projects/{{project}}/serviceAccounts/{{email}}/keys/{{private_key_id}} (with the admin token)"
+        )]
     }
 
     fn finish(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Option<Revoked> {
         Some(self.act(context, target, true))
+    }
+
+    fn confirm(
+        &self,
+        context: &RevokeContext<'_>,
+        target: &Target<'_>,
+    ) -> Option<Result<bool, String>> {
+        let admin = token(context, BY_HAND_SA).ok()?;
+        let path = Self::key_path(target).ok()?;
+        let secrets = [admin];
+        Some(
+            match admin::call(context, "GET", &path, bearer(admin), None, &secrets) {
+                Ok(r) if r.status == 404 => Ok(true),
+                Ok(r) if r.status == 200 => Ok(r
+                    .json()
+                    .and_then(|v| v.get("disabled").and_then(serde_json::Value::as_bool))
+                    == Some(true)),
+                Ok(r) => Err(refusal(&r, &secrets)),
+                Err(error) => Err(error),
+            },
+        )
     }
 
     fn idempotent(&self) -> bool {

@@ -17,6 +17,7 @@ pub mod twilio;
 
 use super::input::Leak;
 use crate::finding::{Confidence, Finding, Secret, Severity};
+pub use crate::provider::revoke::Manual;
 use crate::provider::revoke::{revoke_for, BuiltinRevoke, Revoke};
 use crate::rules::Rule;
 use crate::verify::endpoint::{self, Overrides};
@@ -126,6 +127,17 @@ pub struct Target<'a> {
     pub companions: Option<&'a BTreeMap<String, Secret>>,
 }
 
+impl<'a> Target<'a> {
+    /// A leak's credential, with the owner its verification named.
+    pub fn of(leak: &'a Leak, secret: &'a Secret, owner: Option<&'a str>) -> Target<'a> {
+        Target {
+            secret,
+            owner,
+            companions: Some(&leak.companions),
+        }
+    }
+}
+
 /// Where and with what a revocation runs.
 pub struct RevokeContext<'a> {
     pub base_url: &'a str,
@@ -144,9 +156,17 @@ pub trait Provider {
     }
     /// Calls a revocation makes, for the dry-run plan: `METHOD URL` with no secret.
     fn plan(&self, base_url: &str) -> Vec<String>;
-    /// Revokes several credentials of this provider (batched where the
-    /// provider takes a list); one result per credential, in order.
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked>;
+    /// Revokes one credential.
+    fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked;
+    /// Revokes several credentials of this provider; one result per
+    /// credential, in order. One by one unless the provider takes a list
+    /// (GitHub's batched `/credentials/revoke` overrides this).
+    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
+        targets
+            .iter()
+            .map(|target| self.revoke_one(context, target))
+            .collect()
+    }
     /// Replaces the credential where the provider can (never retried).
     fn rotate(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Rotated {
         Rotated::NotSupported
@@ -171,9 +191,28 @@ pub trait Provider {
                 .into(),
         )
     }
+    /// The calls [`Provider::finish`] makes, for the plan; empty where the
+    /// revocation is already permanent and there is nothing to finish.
+    fn finish_plan(&self, _base_url: &str) -> Vec<String> {
+        Vec::new()
+    }
     /// After the grace period, makes a reversible revocation permanent
-    /// (delete a deactivated key); None where the revocation already is.
+    /// (deletes a deactivated key); None where the revocation already is.
+    /// A key that is already gone answers `AlreadyDead`, so a run that
+    /// died after the call and before recording it finishes on the retry
+    /// instead of failing on it forever.
     fn finish(&self, _context: &RevokeContext<'_>, _target: &Target<'_>) -> Option<Revoked> {
+        None
+    }
+    /// Whether the credential is dead, asked with the admin credentials,
+    /// where verification cannot tell (a service-account key whose private
+    /// key is not in the report): `Ok(true)` dead, `Ok(false)` still
+    /// usable, `Err` no answer; None where the provider has no such question.
+    fn confirm(
+        &self,
+        _context: &RevokeContext<'_>,
+        _target: &Target<'_>,
+    ) -> Option<Result<bool, String>> {
         None
     }
     /// Sending the revocation again after a lost answer is harmless.
@@ -183,18 +222,13 @@ pub trait Provider {
     fn docs(&self) -> &str;
 }
 
-/// The provider implementation for a rule, or the manual steps when the
-/// provider has no revoke API (None when leakstop knows nothing beyond the
-/// rule's remediation text).
-pub fn for_rule(rule_id: &str) -> Option<Result<Box<dyn Provider>, Manual>> {
-    match revoke_for(rule_id)? {
-        Revoke::Request(request) => Some(Ok(Box::new(templated::Templated { request }))),
-        Revoke::Builtin(builtin) => Some(Ok(builtin_provider(builtin))),
-        Revoke::Manual(manual) => Some(Err(Manual {
-            steps: manual.steps.to_string(),
-            url: manual.url.to_string(),
-        })),
-    }
+/// The provider implementation that revokes a rule's credentials by API;
+/// None where a human must ([`manual_steps`] says how).
+pub fn for_rule(rule_id: &str) -> Option<Box<dyn Provider>> {
+    Some(match revoke_for(rule_id)? {
+        Revoke::Request(request) => Box::new(templated::Templated { request }),
+        Revoke::Builtin(builtin) => builtin_provider(builtin),
+    })
 }
 
 fn builtin_provider(builtin: BuiltinRevoke) -> Box<dyn Provider> {
@@ -210,24 +244,15 @@ fn builtin_provider(builtin: BuiltinRevoke) -> Box<dyn Provider> {
     }
 }
 
-/// What a human must do where no API exists.
-#[derive(Debug, Clone)]
-pub struct Manual {
-    pub steps: String,
-    pub url: String,
-}
-
-/// The manual steps for a rule: leakstop's own where it has them, else the
-/// rule's remediation text and docs link.
-pub fn manual_steps(rule: Option<&Rule>, rule_id: &str) -> Manual {
-    if let Some(Err(manual)) = for_rule(rule_id) {
-        return manual;
-    }
+/// What a human must do to revoke a rule's credential: the provider's
+/// manual steps and link from its pattern file (`[revoke]`, `[rule.revoke]`),
+/// else the rule's remediation text and docs link.
+pub fn manual_steps(rule: Option<&Rule>) -> Manual {
     match rule {
-        Some(rule) => Manual {
+        Some(rule) => rule.manual_revoke().cloned().unwrap_or_else(|| Manual {
             steps: rule.remediation.clone(),
             url: rule.docs_url().to_string(),
-        },
+        }),
         None => Manual {
             steps: "Revoke the credential at its provider and issue a replacement.".into(),
             url: String::new(),

@@ -99,7 +99,9 @@ impl OpenAi {
         }
         Ok(None)
     }
+}
 
+impl Provider for OpenAi {
     fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
         let secret = target.secret.expose();
         let admin = match admin::credentials(
@@ -150,9 +152,7 @@ impl OpenAi {
             Err(error) => Revoked::Failed { error },
         }
     }
-}
 
-impl Provider for OpenAi {
     fn plan(&self, base_url: &str) -> Vec<String> {
         if self.admin_key {
             return vec![
@@ -165,13 +165,6 @@ impl Provider for OpenAi {
             format!("GET {base_url}/v1/organization/projects/{{project_id}}/api_keys (find the key by its redacted value)"),
             format!("DELETE {base_url}/v1/organization/projects/{{project_id}}/api_keys/{{key_id}}"),
         ]
-    }
-
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|t| self.revoke_one(context, t))
-            .collect()
     }
 
     fn idempotent(&self) -> bool {

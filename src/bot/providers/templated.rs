@@ -65,6 +65,18 @@ impl Templated {
         })
     }
 
+    /// One revoking request for `secrets` (several only in a batch).
+    fn send(&self, context: &RevokeContext<'_>, secrets: &[&Secret]) -> Revoked {
+        let values: Vec<&str> = secrets.iter().map(|s| s.expose()).collect();
+        match self.build(context.base_url, secrets) {
+            Ok(request) => match exchange(context.client, &request, &values) {
+                Ok(response) => self.read(&response),
+                Err(error) => Revoked::Failed { error },
+            },
+            Err(error) => Revoked::Failed { error },
+        }
+    }
+
     fn read(&self, response: &Response) -> Revoked {
         let r = self.request;
         if r.gone.contains(&response.status)
@@ -110,20 +122,19 @@ impl Provider for Templated {
         )]
     }
 
+    fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
+        self.send(context, &[target.secret])
+    }
+
+    /// One request per batch where the provider takes a list (GitHub's
+    /// `/credentials/revoke` takes 1,000), each credential sharing its
+    /// batch's result.
     fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        let (base_url, client) = (context.base_url, context.client);
         let secrets: Vec<&Secret> = targets.iter().map(|t| t.secret).collect();
         let size = self.request.batch.unwrap_or(1).max(1);
         let mut out = Vec::with_capacity(secrets.len());
         for chunk in secrets.chunks(size) {
-            let values: Vec<&str> = chunk.iter().map(|s| s.expose()).collect();
-            let result = match self.build(base_url, chunk) {
-                Ok(request) => match exchange(client, &request, &values) {
-                    Ok(response) => self.read(&response),
-                    Err(error) => Revoked::Failed { error },
-                },
-                Err(error) => Revoked::Failed { error },
-            };
+            let result = self.send(context, chunk);
             out.extend(std::iter::repeat_n(result, chunk.len()));
         }
         out

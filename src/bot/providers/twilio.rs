@@ -10,7 +10,7 @@ use base64::Engine;
 
 pub struct Twilio;
 
-impl Twilio {
+impl Provider for Twilio {
     fn revoke_one(&self, context: &RevokeContext<'_>, target: &Target<'_>) -> Revoked {
         let found = match admin::credentials(
             context,
@@ -44,20 +44,11 @@ impl Twilio {
         let answer = admin::call(context, "DELETE", &path, headers, None, &secrets);
         admin::revoked(answer, &[200, 204], &secrets)
     }
-}
 
-impl Provider for Twilio {
     fn plan(&self, base_url: &str) -> Vec<String> {
         vec![format!(
             "DELETE {base_url}/2010-04-01/Accounts/{{account_sid}}/Keys/{{key_sid}}.json (with the account's credentials)"
         )]
-    }
-
-    fn revoke(&self, context: &RevokeContext<'_>, targets: &[Target<'_>]) -> Vec<Revoked> {
-        targets
-            .iter()
-            .map(|t| self.revoke_one(context, t))
-            .collect()
     }
 
     fn idempotent(&self) -> bool {

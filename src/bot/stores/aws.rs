@@ -16,11 +16,8 @@
 
 use super::{answer_message, SecretStore, StoreKind, StoreSpec, Stored, Write};
 use crate::finding::Secret;
-use crate::verify::aws::{amz_date, authorization, Signing};
-use crate::verify::endpoint;
-use crate::verify::http::{Client, Request, Response};
+use crate::verify::http::{Client, Response};
 use serde_json::{json, Value};
-use std::time::SystemTime;
 
 pub struct Aws {
     kind: StoreKind,
@@ -73,52 +70,18 @@ impl Aws {
         body: &Value,
         value: &Secret,
     ) -> Result<Response, String> {
-        let authority = endpoint::parse(&self.address)
-            .and_then(|url| {
-                let host = url.host_str()?.to_string();
-                Some(match url.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host,
-                })
-            })
-            .ok_or_else(|| format!("the store address {} has no host", self.address))?;
-        let body = body.to_string().into_bytes();
-        let date = amz_date(SystemTime::now());
-        let mut headers = vec![
-            (
-                "content-type".to_string(),
-                "application/x-amz-json-1.1".to_string(),
-            ),
-            ("host".to_string(), authority),
-            ("x-amz-date".to_string(), date.clone()),
-            ("x-amz-target".to_string(), target.to_string()),
-        ];
-        if let Some(token) = &self.session_token {
-            headers.push(("x-amz-security-token".into(), token.expose().to_string()));
-        }
-        let signature = authorization(
-            &Signing {
-                method: "POST",
-                path: "/",
-                query: "",
-                headers: &headers,
-                body: &body,
-                region: &self.region,
-                service,
-                amz_date: &date,
-            },
-            self.key_id.expose(),
-            self.secret_key.expose(),
-        );
-        headers.retain(|(name, _)| name != "host");
-        headers.push(("authorization".into(), signature));
-        let request = Request {
-            method: "POST".into(),
-            url: format!("{}/", self.address),
-            display: format!("{}/ ({target})", self.address),
-            headers,
-            body: Some(body),
-        };
+        let request = crate::bot::sigv4::request(crate::bot::sigv4::Post {
+            base_url: &self.address,
+            content_type: "application/x-amz-json-1.1",
+            target: Some(target),
+            body: body.to_string().into_bytes(),
+            region: &self.region,
+            service,
+            key_id: self.key_id.expose(),
+            secret_key: self.secret_key.expose(),
+            session_token: self.session_token.as_ref().map(Secret::expose),
+            label: target,
+        })?;
         let mut secrets = vec![self.secret_key.expose(), value.expose()];
         if let Some(token) = &self.session_token {
             secrets.push(token.expose());
