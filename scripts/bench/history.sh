@@ -4,6 +4,7 @@
 #   git cat-file --batch-all-objects --batch          (the reference)
 #   $BEFORE scan --git   (if BEFORE=/path/to/leakstop is set: the old build)
 #   leakstop scan --git  (this tree's release build, or $AFTER)
+#   noseyparker scan     (if NOSEYPARKER=/path/to/noseyparker is set)
 # RUNS times each, alternating, and prints per run wall s, CPU s (user+sys),
 # peak RssAnon (private) and RssFile (file-backed: the mmapped pack) in MiB,
 # and each leakstop time as a ratio of git's in the same round. The findings
@@ -57,6 +58,11 @@ for repo in "${repos[@]}"; do
     fi
     a=$(measure after "$AFTER" "${scan[@]}" -o "$OUT/$name.after.json" "$repo")
     row "leakstop (after)" "$a" "$g"
+    if [ -n "${NOSEYPARKER:-}" ] && [ -z "${REVS:-}" ]; then
+      rm -rf "$OUT/np.db"
+      n=$(measure noseyparker "$NOSEYPARKER" scan --progress never --datastore "$OUT/np.db" "$repo")
+      row "noseyparker" "$n" "$g"
+    fi
   done
   if [ -n "${BEFORE:-}" ]; then
     printf '  findings: '
