@@ -110,63 +110,67 @@ impl Matcher {
         &self,
         blob: &[u8],
         kind: BlobKind,
-        mut dropped: Option<&mut Vec<Dropped>>,
+        dropped: Option<&mut Vec<Dropped>>,
     ) -> Vec<RawMatch> {
-        let windows = self.candidate_windows(blob, kind);
-        let mut candidates = Vec::new();
-        // Spans a provider rule recognised by shape and then rejected by its
-        // checksum: a token that fails its own CRC is a fake or a typo, and
-        // a generic or broad rule must not report the same bytes again.
-        let mut bad_checksums: Vec<Range<usize>> = Vec::new();
-        let known_public = crate::rules::known_public::embedded();
-        for (rule_index, window) in windows {
+        let mut found = Found {
+            candidates: Vec::new(),
+            bad_checksums: Vec::new(),
+            dropped,
+        };
+        for (rule_index, region) in self.candidate_regions(blob, kind) {
             let rule = &self.rules[rule_index];
             let Ok(compiled) = rule.compiled() else {
                 continue;
             };
-            let haystack = &blob[..window.end];
-            let mut at = window.start;
-            while at <= haystack.len() {
-                let Some(caps) = compiled.regex.captures_at(haystack, at) else {
-                    break;
-                };
-                let Some(whole) = caps.get(0) else { break };
-                at = if whole.end() > whole.start() {
-                    whole.end()
-                } else {
-                    whole.end() + 1
-                };
-                let Some(secret) = caps.get(compiled.secret_group) else {
-                    continue;
-                };
-                let known_public = known_public.lookup(secret.as_bytes()).is_some();
-                let verdict = if known_public {
-                    Ok(())
-                } else {
-                    validate::validate(rule, secret.as_bytes())
-                };
-                match verdict {
-                    Ok(()) => candidates.push(RawMatch {
-                        rule: rule_index,
-                        span: whole.range(),
-                        secret: secret.range(),
-                        known_public,
-                    }),
-                    Err(why) => {
-                        if why == Rejection::BadChecksum && !rule.generic && !rule.broad {
-                            bad_checksums.push(secret.range());
-                        }
-                        if let Some(dropped) = dropped.as_deref_mut() {
-                            dropped.push(Dropped {
-                                rule: rule_index,
-                                secret: secret.range(),
-                                why,
-                            });
-                        }
+            let mut caps = compiled.regex.create_captures();
+            if compiled.anchored {
+                // `region` holds the positions where a match may start: one
+                // anchored search at each, which ends as soon as the text
+                // cannot continue a match (a few bytes, not a window).
+                let mut at = region.start;
+                for start in region {
+                    if start < at
+                        || compiled
+                            .starts
+                            .as_ref()
+                            .is_some_and(|starts| !starts.may_start(blob, start))
+                    {
+                        continue;
                     }
+                    let end = start.saturating_add(compiled.max_len).min(blob.len());
+                    let input = regex_automata::Input::new(blob)
+                        .span(start..end)
+                        .anchored(regex_automata::Anchored::Yes);
+                    compiled.regex.search_captures(&input, &mut caps);
+                    if let Some(whole) = caps.get_match() {
+                        at = whole.end().max(start + 1);
+                        found.take(self, rule_index, blob, &caps, compiled.secret_group);
+                    }
+                }
+            } else {
+                let mut at = region.start;
+                while at <= region.end {
+                    // A span of the whole blob: the match stays in the window,
+                    // while `\b` and `$` at its edges see the bytes beyond.
+                    let input = regex_automata::Input::new(blob).span(at..region.end);
+                    compiled.regex.search_captures(&input, &mut caps);
+                    let Some(whole) = caps.get_match() else {
+                        break;
+                    };
+                    at = if whole.is_empty() {
+                        whole.end() + 1
+                    } else {
+                        whole.end()
+                    };
+                    found.take(self, rule_index, blob, &caps, compiled.secret_group);
                 }
             }
         }
+        let Found {
+            mut candidates,
+            bad_checksums,
+            ..
+        } = found;
         if !bad_checksums.is_empty() {
             candidates.retain(|m| {
                 let rule = &self.rules[m.rule];
@@ -179,13 +183,17 @@ impl Matcher {
         self.most_specific(candidates)
     }
 
-    /// Per rule, the merged byte windows around its keyword hits in which its
-    /// regex can match. A match contains a keyword and is at most `max_len`
-    /// long, so it lies within `max_len` bytes of the hit on either side.
-    fn candidate_windows(&self, blob: &[u8], kind: BlobKind) -> Vec<(usize, Range<usize>)> {
-        // Hits arrive in increasing position, so each rule's windows can be
+    /// Per rule, the merged byte regions its regex must look at around its
+    /// keyword hits. A match holds a keyword that ends at most `lead` bytes
+    /// after the match starts, and is at most `max_len` long. For a rule
+    /// searched in windows, the region is where matches lie: from `lead`
+    /// bytes before a hit's end to `max_len` after its start. For an
+    /// anchored rule it is where matches start: from `lead` bytes before a
+    /// hit's end to the hit's start.
+    fn candidate_regions(&self, blob: &[u8], kind: BlobKind) -> Vec<(usize, Range<usize>)> {
+        // Hits arrive in increasing position, so each rule's regions can be
         // merged as they come: memory stays proportional to the number of
-        // disjoint windows, not to the number of keyword hits.
+        // disjoint regions, not to the number of keyword hits.
         let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let mut merged: Vec<(usize, Range<usize>)> = Vec::new();
         for hit in self.keywords.find_all(blob) {
@@ -197,16 +205,27 @@ impl Matcher {
                 let Ok(compiled) = rule.compiled() else {
                     continue;
                 };
-                let start = hit.span.start.saturating_sub(compiled.max_len);
-                let end = hit
-                    .span
-                    .end
-                    .saturating_add(compiled.max_len)
-                    .min(blob.len());
+                let mut start = hit.span.end.saturating_sub(compiled.lead);
+                let mut end = if compiled.anchored {
+                    hit.span.start + 1
+                } else {
+                    hit.span
+                        .start
+                        .saturating_add(compiled.max_len)
+                        .min(blob.len())
+                };
+                if compiled.single_line && !compiled.anchored {
+                    if let Some(newline) = memchr::memrchr(b'\n', &blob[start..hit.span.start]) {
+                        start += newline + 1;
+                    }
+                    if let Some(newline) = memchr::memchr(b'\n', &blob[hit.span.end..end]) {
+                        end = hit.span.end + newline;
+                    }
+                }
                 match &mut open[rule_index] {
-                    Some(window) if start <= window.end => {
-                        window.start = window.start.min(start);
-                        window.end = window.end.max(end);
+                    Some(region) if start <= region.end => {
+                        region.start = region.start.min(start);
+                        region.end = region.end.max(end);
                     }
                     slot => {
                         if let Some(done) = slot.replace(start..end) {
@@ -219,7 +238,7 @@ impl Matcher {
         merged.extend(
             open.into_iter()
                 .enumerate()
-                .filter_map(|(rule_index, window)| window.map(|w| (rule_index, w))),
+                .filter_map(|(rule_index, region)| region.map(|r| (rule_index, r))),
         );
         merged
     }
@@ -257,5 +276,113 @@ impl Matcher {
             }
         }
         accepted.into_values().collect()
+    }
+}
+
+/// What one blob's searches produced so far.
+struct Found<'a> {
+    candidates: Vec<RawMatch>,
+    /// Spans a provider rule recognised by shape and then rejected by its
+    /// checksum: a token that fails its own CRC is a fake or a typo, and a
+    /// generic or broad rule must not report the same bytes again.
+    bad_checksums: Vec<Range<usize>>,
+    dropped: Option<&'a mut Vec<Dropped>>,
+}
+
+impl Found<'_> {
+    /// Validates one regex match and keeps it as a candidate or a drop.
+    fn take(
+        &mut self,
+        matcher: &Matcher,
+        rule_index: usize,
+        blob: &[u8],
+        caps: &regex_automata::util::captures::Captures,
+        secret_group: usize,
+    ) {
+        let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(secret_group)) else {
+            return;
+        };
+        let rule = &matcher.rules[rule_index];
+        let secret_bytes = &blob[secret.range()];
+        let known_public = crate::rules::known_public::embedded()
+            .lookup(secret_bytes)
+            .is_some();
+        let verdict = if known_public {
+            Ok(())
+        } else {
+            validate::validate(rule, secret_bytes)
+        };
+        match verdict {
+            Ok(()) => self.candidates.push(RawMatch {
+                rule: rule_index,
+                span: whole.range(),
+                secret: secret.range(),
+                known_public,
+            }),
+            Err(why) => {
+                if why == Rejection::BadChecksum && !rule.generic && !rule.broad {
+                    self.bad_checksums.push(secret.range());
+                }
+                if let Some(dropped) = self.dropped.as_deref_mut() {
+                    dropped.push(Dropped {
+                        rule: rule_index,
+                        secret: secret.range(),
+                        why,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{parse_rule_file, Strictness};
+
+    fn matcher(regex: &str, keywords: &str) -> Matcher {
+        let file = format!(
+            "provider = \"test\"\nname = \"Test\"\nfamily = \"misc\"\ndocs = \"https://example.com\"\n[[rule]]\nid = \"test.rule\"\nname = \"t\"\nregex = '''{regex}'''\nkeywords = [{keywords}]\nconfidence = \"high\"\nseverity = \"high\"\ndescription = \"d\"\nremediation = \"r\"\n"
+        );
+        Matcher::new(parse_rule_file("test.toml", &file, Strictness::UserConfig).unwrap()).unwrap()
+    }
+
+    fn secrets(matcher: &Matcher, blob: &str) -> Vec<String> {
+        matcher
+            .find(blob.as_bytes(), BlobKind::default())
+            .into_iter()
+            .map(|m| blob[m.secret].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_match_at_the_edge_of_its_window_sees_the_bytes_beyond() {
+        // The window after a hit ends exactly where `abc` + 4 digits ends;
+        // the `\b` there must see the fifth digit, not the window's end.
+        let anchored = matcher(r"\b(abc[0-9]{4})\b", "\"abc\"");
+        assert!(secrets(&anchored, "x abc12345").is_empty());
+        assert_eq!(
+            secrets(&anchored, "x abc1234 abc5678"),
+            ["abc1234", "abc5678"]
+        );
+        // The same in a searched window (the keyword far from the start).
+        let windowed = matcher(r"\b[a-z]{0,40}=(abc[0-9]{4})$", "\"abc\"");
+        assert!(secrets(&windowed, "k=abc12345").is_empty());
+        assert!(secrets(&windowed, "k=abc1234\n").is_empty());
+        assert_eq!(secrets(&windowed, "key=abc1234"), ["abc1234"]);
+    }
+
+    #[test]
+    fn anchored_and_windowed_searches_find_the_same_matches() {
+        // The keyword is at most 6 bytes into the match: anchored searches.
+        let anchored = matcher(r"(?i)(?:my_|our_)?token=([a-z0-9]{8})", "\"token\"");
+        // A keyword 40 bytes in: windows.
+        let windowed = matcher(r"(?i)[a-z_]{0,40}token=([a-z0-9]{8})", "\"token\"");
+        let blob = "a token=abcd1234 MY_TOKEN=q7w2e9r4 token=token=12345678\nour_token=k3j8h5g1";
+        assert_eq!(
+            secrets(&anchored, blob),
+            ["abcd1234", "q7w2e9r4", "12345678", "k3j8h5g1"]
+        );
+        assert_eq!(secrets(&windowed, blob), secrets(&anchored, blob));
     }
 }

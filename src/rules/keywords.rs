@@ -17,26 +17,17 @@ const FOLD_CLASS_LIMIT: usize = 64;
 
 /// Whether every match of `hir` contains one of `keywords`.
 pub fn in_every_match(hir: &Hir, keywords: &[String]) -> bool {
-    let keywords: Vec<Vec<u8>> = keywords
-        .iter()
-        .map(|k| k.to_ascii_lowercase().into_bytes())
-        .collect();
-    // Two extractors: small classes keep extraction from exploding on
-    // `[a-z]{0,12}`; letter-sized ones see keywords such as `hc[a-z]ik_`.
-    let extractors = [10, 26].map(|limit_class| {
-        let mut extractor = Extractor::new();
-        extractor
-            .kind(ExtractKind::Prefix)
-            .limit_class(limit_class)
-            .limit_repeat(32)
-            .limit_total(1000);
-        extractor
-    });
-    Check {
-        keywords,
-        extractors,
-    }
-    .covered(&fold(hir))
+    Check::new(keywords).covered(&fold(hir))
+}
+
+/// The longest stretch from the start of a match to the end of a keyword
+/// the match must hold there: the part of the regex up to the first element
+/// after which every match has met a keyword. The matcher opens a rule's
+/// window only that far before a hit instead of a whole match length; for a
+/// rule that starts with its keyword that halves the bytes its regex reads.
+/// `None` when no such bound exists (the full match length applies).
+pub fn lead(hir: &Hir, keywords: &[String]) -> Option<usize> {
+    Check::new(keywords).lead(&fold(hir))
 }
 
 struct Check {
@@ -45,6 +36,53 @@ struct Check {
 }
 
 impl Check {
+    fn new(keywords: &[String]) -> Check {
+        let keywords = keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase().into_bytes())
+            .collect();
+        // Two extractors: small classes keep extraction from exploding on
+        // `[a-z]{0,12}`; letter-sized ones see keywords such as `hc[a-z]ik_`.
+        let extractors = [10, 26].map(|limit_class| {
+            let mut extractor = Extractor::new();
+            extractor
+                .kind(ExtractKind::Prefix)
+                .limit_class(limit_class)
+                .limit_repeat(32)
+                .limit_total(1000);
+            extractor
+        });
+        Check {
+            keywords,
+            extractors,
+        }
+    }
+
+    fn lead(&self, hir: &Hir) -> Option<usize> {
+        match hir.kind() {
+            HirKind::Capture(capture) => self.lead(&capture.sub),
+            HirKind::Alternation(branches) => branches
+                .iter()
+                .map(|branch| self.lead(branch))
+                .try_fold(0, |longest, lead| Some(longest.max(lead?))),
+            HirKind::Concat(parts) => {
+                let end = (1..=parts.len())
+                    .find(|&end| self.covered(&Hir::concat(parts[..end].to_vec())))?;
+                let before = Hir::concat(parts[..end - 1].to_vec());
+                let last = &parts[end - 1];
+                let last_lead = if self.covered(last) {
+                    self.lead(last)
+                } else {
+                    None
+                };
+                let last_lead = last_lead.or_else(|| last.properties().maximum_len())?;
+                Some(before.properties().maximum_len()? + last_lead)
+            }
+            _ if self.covered(hir) => hir.properties().maximum_len(),
+            _ => None,
+        }
+    }
+
     fn covered(&self, hir: &Hir) -> bool {
         if self.prefixes_covered(hir) {
             return true;
@@ -130,12 +168,7 @@ mod tests {
     use super::*;
 
     fn holds(regex: &str, keywords: &[&str]) -> bool {
-        let hir = regex_syntax::ParserBuilder::new()
-            .utf8(false)
-            .unicode(false)
-            .build()
-            .parse(regex)
-            .unwrap();
+        let hir = crate::rules::parse_ascii(regex).unwrap();
         let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
         in_every_match(&hir, &keywords)
     }
@@ -159,5 +192,29 @@ mod tests {
         assert!(!holds(r"(?:token=)?[a-f0-9]{32}", &["token"]));
         assert!(!holds(r"tok[a-z]n=[0-9]{4}", &["token"]));
         assert!(!holds(r"[a-z]{4}", &["abcd"]));
+    }
+
+    fn lead_of(regex: &str, keywords: &[&str]) -> Option<usize> {
+        let hir = crate::rules::parse_ascii(regex).unwrap();
+        let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+        lead(&hir, &keywords)
+    }
+
+    #[test]
+    fn the_lead_ends_where_every_match_has_met_a_keyword() {
+        assert_eq!(lead_of(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"]), Some(4));
+        assert_eq!(
+            lead_of(
+                r"(?i)(?:client|app)?[_.-]?secret=([a-z0-9]{16,128})",
+                &["secret"]
+            ),
+            Some(6 + 1 + "secret=".len())
+        );
+        // The branch whose keyword ends furthest in decides; a branch
+        // without a bound gives none.
+        assert_eq!(lead_of(r"(?:ab[0-9]{8}|x{0,5}ab)c", &["ab"]), Some(7));
+        assert_eq!(lead_of(r"(?:ab|[a-z]{0,9}c)d", &["ab"]), None);
+        // A keyword that only the end of the regex guarantees.
+        assert_eq!(lead_of(r"[0-9a-f]{32}\s{0,4}token", &["token"]), Some(41));
     }
 }

@@ -175,12 +175,7 @@ pub fn validate_rule(rule: &Rule, strictness: Strictness) -> Result<(), String> 
 /// The matcher runs a regex only around its keywords: a match that could
 /// hold none of them would be silently missed.
 fn keywords_in_every_match(rule: &Rule) -> Result<(), String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .unicode(false)
-        .build()
-        .parse(&rule.regex)
-        .map_err(|e| format!("invalid regex: {e}"))?;
+    let hir = super::parse_ascii(&rule.regex).map_err(|e| format!("invalid regex: {e}"))?;
     if super::keywords::in_every_match(&hir, &rule.keywords) {
         Ok(())
     } else {

@@ -5,6 +5,7 @@ mod fragments;
 mod keywords;
 pub mod known_public;
 mod load;
+mod starts;
 
 pub use load::{
     embedded_rules, ensure_unique_ids, parse_rule_file, validate_embedded, validate_rule,
@@ -127,11 +128,26 @@ pub struct Rule {
 /// A rule's regex, compiled on first use, with the facts the matcher needs.
 #[derive(Debug, Clone)]
 pub struct CompiledRegex {
-    pub regex: regex::bytes::Regex,
-    /// Longest possible match in bytes: the search window around a keyword hit.
+    pub regex: regex_automata::meta::Regex,
+    /// Longest possible match in bytes: the search window after a keyword hit.
     pub max_len: usize,
+    /// Longest stretch from a match's start to the end of the keyword it
+    /// holds (at most `max_len`): the search window before a keyword hit.
+    pub lead: usize,
+    /// Matches start at most [`ANCHOR_SLACK`] bytes before a keyword hit:
+    /// the matcher tries an anchored search at each such position instead
+    /// of searching a window of `lead + max_len` bytes.
+    pub anchored: bool,
+    /// No match holds a line feed: a window ends at the hit's line.
+    pub single_line: bool,
+    /// What an anchored match can start with, when the regex says.
+    pub starts: Option<starts::Starts>,
     pub secret_group: usize,
 }
+
+/// How far before a keyword a match may start for the matcher to try
+/// anchored searches there (see [`CompiledRegex::anchored`]).
+pub const ANCHOR_SLACK: usize = 16;
 
 /// Longest match the matcher accepts; keeps windows (and work per hit) bounded.
 pub const MAX_MATCH_LEN: usize = 64 * 1024;
@@ -141,7 +157,7 @@ impl Rule {
     /// its content can trigger.
     pub fn compiled(&self) -> Result<&CompiledRegex, &str> {
         self.compiled
-            .get_or_init(|| compile(&self.regex, self.secret_group, self.max_len))
+            .get_or_init(|| compile(&self.regex, &self.keywords, self.secret_group, self.max_len))
             .as_ref()
             .map_err(String::as_str)
     }
@@ -157,20 +173,29 @@ impl Rule {
     }
 }
 
+/// Parses a rule's regex the way the matcher compiles it: over bytes, with
+/// ASCII classes and word boundaries.
+pub(crate) fn parse_ascii(
+    pattern: &str,
+) -> Result<regex_syntax::hir::Hir, Box<regex_syntax::Error>> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(pattern)
+        .map_err(Box::new)
+}
+
 fn compile(
     pattern: &str,
+    keywords: &[String],
     secret_group: Option<usize>,
     declared_max_len: Option<usize>,
 ) -> Result<CompiledRegex, String> {
     // Credentials are ASCII: ASCII classes and word boundaries keep every
     // search in the lazy DFA (a Unicode `\b` sends non-ASCII input to the
     // much slower PikeVM).
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .unicode(false)
-        .build()
-        .parse(pattern)
-        .map_err(|e| format!("invalid regex: {e}"))?;
+    let hir = parse_ascii(pattern).map_err(|e| format!("invalid regex: {e}"))?;
     let max_len = declared_max_len
         .or(hir.properties().maximum_len())
         .ok_or_else(|| {
@@ -181,12 +206,25 @@ fn compile(
             "regex can match up to {max_len} bytes; the limit is {MAX_MATCH_LEN}"
         ));
     }
-    let regex = regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(50 * (1 << 20))
-        .build()
+    let lead = keywords::lead(&hir, keywords).map_or(max_len, |lead| lead.min(max_len));
+    let shortest_keyword = keywords.iter().map(String::len).min().unwrap_or(0);
+    let anchored = lead.saturating_sub(shortest_keyword) <= ANCHOR_SLACK;
+    // The meta regex that `regex::bytes` wraps, configured as it does, built
+    // from the HIR parsed above: the matcher searches a window as a span of
+    // the whole blob, so `\b` and `$` at a window's edge see the real bytes.
+    let regex = regex_automata::meta::Builder::new()
+        .configure(
+            regex_automata::meta::Config::new()
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(50 * (1 << 20)))
+                .hybrid_cache_capacity(2 * (1 << 20)),
+        )
+        .build_from_hir(&hir)
         .map_err(|e| format!("invalid regex: {e}"))?;
-    let groups = regex.captures_len();
+    let groups = regex
+        .group_info()
+        .group_len(regex_automata::PatternID::ZERO);
     let secret_group = match secret_group {
         Some(group) if group >= groups => {
             return Err(format!(
@@ -196,13 +234,17 @@ fn compile(
         }
         Some(group) => group,
         None => regex
-            .capture_names()
-            .position(|name| name == Some("secret"))
+            .group_info()
+            .to_index(regex_automata::PatternID::ZERO, "secret")
             .unwrap_or(if groups > 1 { 1 } else { 0 }),
     };
     Ok(CompiledRegex {
         regex,
         max_len,
+        lead,
+        anchored,
+        single_line: !starts::can_match_newline(&hir),
+        starts: starts::Starts::of(&hir),
         secret_group,
     })
 }
