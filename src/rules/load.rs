@@ -201,19 +201,20 @@ fn valid_provider_id(id: &str) -> bool {
 /// compiles and checks every one of them.
 pub fn embedded_rules() -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
-    for (name, text) in EMBEDDED_PATTERNS {
+    for (name, json) in EMBEDDED_PATTERNS_JSON {
         let origin = format!("patterns/{name}");
-        rules.extend(parse_embedded(&origin, text)?);
+        rules.extend(parse_embedded(&origin, json)?);
     }
     ensure_unique_ids(&rules)?;
     Ok(rules)
 }
 
-/// The embedded library skips regex compilation at load: it was validated by
-/// the test suite, and compiling hundreds of regexes would cost every
-/// pre-commit run tens of milliseconds.
-fn parse_embedded(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
-    let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError {
+/// The embedded library is read from the JSON that build.rs made of each
+/// file (parsing 2.7 MB of TOML was most of a pre-commit run's time) and
+/// skips regex compilation at load: it was validated by the test suite, and
+/// compiling hundreds of regexes would cost every run tens of milliseconds.
+fn parse_embedded(origin: &str, json: &str) -> Result<Vec<Rule>, RuleError> {
+    let parsed: RuleFile = serde_json::from_str(json).map_err(|e| RuleError {
         file: origin.to_string(),
         rule: None,
         reason: e.to_string(),
@@ -281,4 +282,25 @@ fn unknown_companion_rules(rules: &[Rule]) -> Vec<RuleError> {
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_json_holds_exactly_what_the_toml_says() {
+        assert_eq!(EMBEDDED_PATTERNS.len(), EMBEDDED_PATTERNS_JSON.len());
+        for ((name, toml_text), (json_name, json)) in
+            EMBEDDED_PATTERNS.iter().zip(EMBEDDED_PATTERNS_JSON)
+        {
+            assert_eq!(name, json_name);
+            let origin = format!("patterns/{name}");
+            let from_toml = toml::from_str::<RuleFile>(toml_text)
+                .unwrap()
+                .into_rules(&origin);
+            let from_json = parse_embedded(&origin, json).unwrap();
+            assert_eq!(format!("{from_toml:?}"), format!("{from_json:?}"), "{name}");
+        }
+    }
 }
