@@ -7,6 +7,7 @@ pub mod companion;
 mod keywords;
 pub mod validate;
 
+use crate::rules::known_public::KnownPublicValues;
 use crate::rules::Rule;
 use keywords::Keywords;
 use std::collections::BTreeMap;
@@ -116,6 +117,7 @@ impl Matcher {
             candidates: Vec::new(),
             bad_checksums: Vec::new(),
             dropped,
+            known_public: crate::rules::known_public::embedded(),
         };
         for (rule_index, region) in self.candidate_regions(blob, kind) {
             let rule = &self.rules[rule_index];
@@ -287,6 +289,7 @@ struct Found<'a> {
     /// generic or broad rule must not report the same bytes again.
     bad_checksums: Vec<Range<usize>>,
     dropped: Option<&'a mut Vec<Dropped>>,
+    known_public: &'static KnownPublicValues,
 }
 
 impl Found<'_> {
@@ -304,9 +307,7 @@ impl Found<'_> {
         };
         let rule = &matcher.rules[rule_index];
         let secret_bytes = &blob[secret.range()];
-        let known_public = crate::rules::known_public::embedded()
-            .lookup(secret_bytes)
-            .is_some();
+        let known_public = self.known_public.lookup(secret_bytes).is_some();
         let verdict = if known_public {
             Ok(())
         } else {

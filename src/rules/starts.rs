@@ -1,9 +1,9 @@
 //! Cheap facts about where a match can lie: whether it can cross a line
 //! (`can_match_newline`), and what its first two bytes can be, from the
-//! regex's prefix literals (`Starts`). The matcher tries an anchored search at every position near a
-//! keyword hit (`CompiledRegex::anchored`); most of those positions cannot
-//! start a match, and two table lookups say so for a fraction of the cost of
-//! starting a regex search.
+//! regex's prefix literals (`Starts`). The matcher tries an anchored search
+//! at every position near a keyword hit (`CompiledRegex::anchored`); most of
+//! those positions cannot start a match, and two table lookups say so for a
+//! fraction of the cost of starting a regex search.
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
