@@ -1,6 +1,7 @@
 //! Base64 runs: standalone, in `data:` URIs and `atob("…")`, decoded when
 //! the result is mostly printable text.
 
+use super::runs::long_runs;
 use super::{skipped, Decoded, Encoding};
 use std::ops::Range;
 
@@ -10,21 +11,6 @@ const MIN_BASE64_RUN: usize = 20;
 pub(super) const MAX_BASE64_RUN: usize = 1 << 20;
 /// Share of printable bytes a decoded base64 run needs to count as text.
 const MIN_PRINTABLE_PER_MILLE: usize = 950;
-
-/// 0 for bytes outside the base64 alphabets, 1 inside (both `+/` and `-_`).
-const fn base64_table() -> [u8; 256] {
-    let mut table = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_' {
-            table[i] = 1;
-        }
-        i += 1;
-    }
-    table
-}
-static BASE64_CHARS: [u8; 256] = base64_table();
 
 fn base64_digit(b: u8) -> Option<u32> {
     Some(match b {
@@ -50,28 +36,9 @@ pub(super) fn base64_runs(
 ) -> Vec<Decoded> {
     let mut view = Decoded::new(Encoding::Base64);
     let mut data_uri = Decoded::new(Encoding::DataUri);
-    // A run of at least MIN_BASE64_RUN characters contains one of the
-    // probes, which stand MIN_BASE64_RUN apart: most bytes are never looked at.
-    let is_b64 = |i: usize| BASE64_CHARS[data[i] as usize] == 1;
-    let mut done = 0;
-    let mut probe = MIN_BASE64_RUN - 1;
-    while probe < data.len() {
-        if !is_b64(probe) {
-            probe += MIN_BASE64_RUN;
-            continue;
-        }
-        let mut start = probe;
-        while start > done && is_b64(start - 1) {
-            start -= 1;
-        }
-        let mut end = probe + 1;
-        while end < data.len() && is_b64(end) {
-            end += 1;
-        }
-        done = end;
-        probe = end + MIN_BASE64_RUN;
-        let run = start..end;
-        if run.len() < MIN_BASE64_RUN || skipped(skip, start) {
+    for run in long_runs(data, MIN_BASE64_RUN) {
+        let start = run.start;
+        if skipped(skip, start) {
             continue;
         }
         if run.len() > MAX_BASE64_RUN {
@@ -103,6 +70,16 @@ pub(super) fn base64_runs(
 /// discards) if not. Each decoded byte maps to the character it starts in.
 pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Decoded) -> bool {
     let chars = &data[run.clone()];
+    // Most runs are long identifiers, not base64: their first three bytes
+    // are rarely all text, and saying so before writing anything is cheap.
+    // (Padding or a bad character in them: the loop below decides.)
+    let first = chars.get(..4).and_then(|quad| {
+        quad.iter()
+            .try_fold(0u32, |acc, &c| Some(acc << 6 | base64_digit(c)?))
+    });
+    if first.is_some_and(|bits| !bits.to_be_bytes()[1..].iter().all(|&b| is_text(b))) {
+        return false;
+    }
     // Bytes that are not text, allowed before the run is given up on.
     let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
     let mut printable = 0usize;

@@ -9,6 +9,7 @@
 //! linear in its input, and the total decoded output per blob is capped.
 
 mod base64;
+mod runs;
 
 use base64::base64_runs;
 pub(crate) use base64::decode_base64_into;

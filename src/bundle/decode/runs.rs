@@ -1,0 +1,196 @@
+//! Finding the long runs of base64 characters in a blob, 64 bytes at a time.
+//!
+//! Minified code is mostly identifier characters, which are base64
+//! characters too, so a byte-by-byte search stops at nearly every probe and
+//! mispredicts at the end of every identifier. Here each 64-byte block is
+//! classified into a bit mask (SSE2 on x86_64: 16 bytes per instruction),
+//! and shifts and ANDs of the masks of two blocks tell at once whether a run
+//! of the minimum length starts in the first: most blocks cost a few dozen
+//! instructions and no branch that depends on the text.
+
+use std::ops::Range;
+
+/// Whether `byte` is a base64 character of either alphabet (`+/` or `-_`).
+pub(super) fn is_base64(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Every maximal run of base64 characters of at least `min` (1 to 64)
+/// bytes, in order.
+pub(super) fn long_runs(data: &[u8], min: usize) -> Vec<Range<usize>> {
+    debug_assert!((1..=64).contains(&min));
+    let mut runs = Vec::new();
+    let mut at = 0;
+    let mut low = block_mask(data, 0);
+    while at < data.len() {
+        let high = block_mask(data, at + 64);
+        let starts = run_starts(u128::from(low) | u128::from(high) << 64, min) as u64;
+        if starts == 0 {
+            at += 64;
+            low = high;
+            continue;
+        }
+        // The first position from which `min` base64 bytes follow: the start
+        // of a run, unless the run began before `at` (at the end of the
+        // previous run, which cannot be: runs are maximal).
+        let start = at + starts.trailing_zeros() as usize;
+        let end = start
+            + min
+            + data[start + min..]
+                .iter()
+                .position(|&b| !is_base64(b))
+                .unwrap_or(data.len() - start - min);
+        runs.push(start..end);
+        at = end;
+        low = block_mask(data, at);
+    }
+    runs
+}
+
+/// Bit `i` set where bits `i..i + len` of `mask` are all set.
+fn run_starts(mut mask: u128, len: usize) -> u128 {
+    let mut covered = 1;
+    while covered * 2 <= len {
+        mask &= mask >> covered;
+        covered *= 2;
+    }
+    if covered < len {
+        mask &= mask >> (len - covered);
+    }
+    mask
+}
+
+/// Bit `i` set where `data[from + i]` is a base64 character, for the 64
+/// bytes from `from` (bytes past the end count as not).
+fn block_mask(data: &[u8], from: usize) -> u64 {
+    let Some(block) = data.get(from..from + 64) else {
+        let tail = data.get(from..).unwrap_or_default();
+        return tail
+            .iter()
+            .enumerate()
+            .fold(0, |mask, (i, &b)| mask | u64::from(is_base64(b)) << i);
+    };
+    block
+        .chunks_exact(16)
+        .enumerate()
+        .fold(0, |mask, (i, chunk)| {
+            mask | u64::from(chunk_mask(chunk)) << (16 * i)
+        })
+}
+
+/// [`block_mask`] of 16 bytes.
+#[cfg(target_arch = "x86_64")]
+fn chunk_mask(chunk: &[u8]) -> u16 {
+    use std::arch::x86_64::*;
+    assert_eq!(chunk.len(), 16);
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads
+    // exactly the 16 bytes of `chunk` (checked above).
+    unsafe {
+        let bytes = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+        // Signed compares: bytes of 0x80 and above are negative, in no range.
+        let within = |v, low: u8, high: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(low as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(high as i8 + 1)),
+            )
+        };
+        let digit = within(bytes, b'0', b'9');
+        let letter = within(_mm_or_si128(bytes, _mm_set1_epi8(0x20)), b'a', b'z');
+        let equals = |byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
+        let special = _mm_or_si128(
+            _mm_or_si128(equals(b'+'), equals(b'/')),
+            _mm_or_si128(equals(b'-'), equals(b'_')),
+        );
+        let base64 = _mm_or_si128(_mm_or_si128(digit, letter), special);
+        _mm_movemask_epi8(base64) as u16
+    }
+}
+
+/// [`block_mask`] of 16 bytes.
+#[cfg(not(target_arch = "x86_64"))]
+fn chunk_mask(chunk: &[u8]) -> u16 {
+    chunk
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | u16::from(is_base64(b)) << i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The maximal runs, byte by byte.
+    fn reference(data: &[u8], min: usize) -> Vec<Range<usize>> {
+        let mut runs = Vec::new();
+        let mut start = None;
+        for (i, &b) in data.iter().chain(std::iter::once(&b' ')).enumerate() {
+            match (is_base64(b), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    if i - s >= min {
+                        runs.push(s..i);
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn every_byte_is_classified_like_the_scalar_test() {
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: Vec<bool> = all.iter().map(|&b| is_base64(b)).collect();
+        let mask = u128::from(block_mask(&all, 0)) | u128::from(block_mask(&all, 64)) << 64;
+        let high = u128::from(block_mask(&all, 128)) | u128::from(block_mask(&all, 192)) << 64;
+        for (i, &want) in expected.iter().enumerate() {
+            let got = if i < 128 {
+                mask >> i & 1 == 1
+            } else {
+                high >> (i - 128) & 1 == 1
+            };
+            assert_eq!(got, want, "byte {i:#x}");
+        }
+    }
+
+    #[test]
+    fn runs_at_block_edges_and_the_end_are_found() {
+        for len in [0, 19, 20, 21, 63, 64, 65, 127, 128, 129, 200] {
+            for offset in [0, 1, 44, 63, 64, 100] {
+                let mut data = vec![b' '; offset];
+                data.extend(std::iter::repeat_n(b'A', len));
+                data.extend(b" x");
+                assert_eq!(
+                    long_runs(&data, 20),
+                    reference(&data, 20),
+                    "{len} at {offset}"
+                );
+                data.truncate(offset + len);
+                assert_eq!(
+                    long_runs(&data, 20),
+                    reference(&data, 20),
+                    "{len} at {offset}, end"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn long_runs_are_the_maximal_runs(
+            data in proptest::collection::vec(
+                prop_oneof![
+                    4 => proptest::sample::select(b"aZ09+/-_".to_vec()),
+                    1 => any::<u8>(),
+                ],
+                0..600,
+            ),
+            min in 1usize..=64,
+        ) {
+            prop_assert_eq!(long_runs(&data, min), reference(&data, min));
+        }
+    }
+}
