@@ -39,58 +39,72 @@ pub struct Hit {
     pub span: Range<usize>,
 }
 
-/// Keywords sharing one fingerprint, and where it sits in each.
-#[derive(Debug, Clone)]
-struct Bucket {
-    /// The folded fingerprint (3 bytes, little-endian).
-    key: u32,
-    /// `(keyword, offset of the fingerprint in it)`.
-    members: Vec<(usize, usize)>,
+/// A keyword that chose a fingerprint, with what the first check of a
+/// candidate needs, inline: most candidates end at the prefix compare.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    keyword: u32,
+    /// Where the fingerprint sits in the keyword.
+    offset: u32,
+    /// The keyword's first (up to) 8 bytes folded like the haystack, and
+    /// the mask of the bytes it has: one 8-byte compare rejects most
+    /// fingerprint hits that are not the keyword before the exact check.
+    prefix: u64,
+    prefix_mask: u64,
 }
 
-/// The fingerprints: a bitset that almost always says no, and the buckets
-/// behind it.
+/// The members of one fingerprint: `members[first..first + count]`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// The folded fingerprint (3 bytes, little-endian).
+    key: u32,
+    first: u32,
+    /// 0: an empty slot.
+    count: u32,
+}
+
+/// The fingerprints: a bitset that almost always says no, and behind it a
+/// flat open-addressing table of 12-byte slots pointing into one array of
+/// members, so a candidate costs two cache lines, not a chain of pointers.
 #[derive(Debug, Clone)]
 struct Filter {
     bits: Box<[u64; FILTER_WORDS]>,
-    /// Open-addressing table of buckets by key; `None` is empty.
-    table: Vec<Option<Bucket>>,
+    slots: Vec<Slot>,
+    members: Vec<Member>,
 }
 
 impl Filter {
-    fn new(count: usize) -> Self {
-        Filter {
+    /// The filter of `(fingerprint, member)` pairs.
+    fn new(mut entries: Vec<(u32, Member)>) -> Self {
+        entries.sort_by_key(|&(key, member)| (key, member.keyword));
+        let mut filter = Filter {
             bits: Box::new([0; FILTER_WORDS]),
-            table: vec![None; (count * 2).next_power_of_two().max(2)],
+            slots: vec![Slot::default(); (entries.len() * 2).next_power_of_two().max(2)],
+            members: entries.iter().map(|&(_, member)| member).collect(),
+        };
+        let mut first = 0;
+        for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            let key = group[0].0;
+            let h = Self::hash(key);
+            filter.bits[h >> 6] |= 1 << (h & 63);
+            let mask = filter.slots.len() - 1;
+            let mut slot = h & mask;
+            while filter.slots[slot].count != 0 {
+                slot = (slot + 1) & mask;
+            }
+            filter.slots[slot] = Slot {
+                key,
+                first: first as u32,
+                count: group.len() as u32,
+            };
+            first += group.len();
         }
+        filter
     }
 
     #[inline(always)]
     fn hash(key: u32) -> usize {
         (key.wrapping_mul(MIX) >> (32 - FILTER_LOG2)) as usize
-    }
-
-    fn insert(&mut self, key: u32, keyword: usize, offset: usize) {
-        let h = Self::hash(key);
-        self.bits[h >> 6] |= 1 << (h & 63);
-        let mask = self.table.len() - 1;
-        let mut slot = h & mask;
-        loop {
-            match &mut self.table[slot] {
-                Some(bucket) if bucket.key == key => {
-                    bucket.members.push((keyword, offset));
-                    return;
-                }
-                Some(_) => slot = (slot + 1) & mask,
-                empty => {
-                    *empty = Some(Bucket {
-                        key,
-                        members: vec![(keyword, offset)],
-                    });
-                    return;
-                }
-            }
-        }
     }
 
     #[inline(always)]
@@ -100,15 +114,25 @@ impl Filter {
         (self.bits[h >> 6] & (1 << (h & 63)) != 0).then_some(key)
     }
 
-    fn bucket(&self, key: u32) -> Option<&Bucket> {
-        let mask = self.table.len() - 1;
+    /// The members of fingerprint `key` (none for a false positive of the
+    /// bitset).
+    fn members(&self, key: u32) -> &[Member] {
+        let mask = self.slots.len() - 1;
         let mut slot = Self::hash(key) & mask;
         loop {
-            match &self.table[slot] {
-                Some(bucket) if bucket.key == key => return Some(bucket),
-                Some(_) => slot = (slot + 1) & mask,
-                None => return None,
+            let Slot {
+                key: found,
+                first,
+                count,
+            } = self.slots[slot];
+            if count == 0 {
+                return &[];
             }
+            if found == key {
+                let first = first as usize;
+                return &self.members[first..first + count as usize];
+            }
+            slot = (slot + 1) & mask;
         }
     }
 }
@@ -118,10 +142,6 @@ impl Filter {
 pub struct Keywords {
     /// Lowercased keywords.
     keywords: Vec<Vec<u8>>,
-    /// Each keyword's first (up to) 8 bytes folded like the haystack, and
-    /// the mask of the bytes it has: one 8-byte compare rejects most
-    /// fingerprint hits that are not the keyword before the exact check.
-    prefixes: Vec<(u64, u64)>,
     /// Fingerprints, all 3 bytes wide: one probe per position.
     filter: Filter,
     /// Two-byte keywords. Their fingerprints are the keyword followed by
@@ -140,7 +160,17 @@ impl Keywords {
         let short: Vec<usize> = (0..keywords.len())
             .filter(|&index| keywords[index].len() == 2)
             .collect();
-        let mut filter = Filter::new(keywords.len() + short.len() * 128);
+        let mut entries: Vec<(u32, Member)> = Vec::new();
+        let mut add = |key: u32, index: usize, offset: usize| {
+            let (prefix, prefix_mask) = prefix(&keywords[index]);
+            let member = Member {
+                keyword: index as u32,
+                offset: offset as u32,
+                prefix,
+                prefix_mask,
+            };
+            entries.push((key, member));
+        };
         // How many keywords already chose each fingerprint: sharing one makes
         // every hit on it check them all.
         let mut users: HashMap<u32, u64> = HashMap::new();
@@ -150,7 +180,7 @@ impl Keywords {
                 2 => {
                     let pair = fold(keyword);
                     for next in (0..=255u32).filter(|byte| byte | 0x20 == *byte) {
-                        filter.insert(pair | next << 16, index, 0);
+                        add(pair | next << 16, index, 0);
                     }
                 }
                 len => {
@@ -161,15 +191,13 @@ impl Keywords {
                         })
                         .unwrap_or((0, 0));
                     *users.entry(key).or_default() += 1;
-                    filter.insert(key, index, offset);
+                    add(key, index, offset);
                 }
             }
         }
-        let prefixes = keywords.iter().map(|k| prefix(k)).collect();
         Keywords {
+            filter: Filter::new(entries),
             keywords,
-            prefixes,
-            filter,
             short,
         }
     }
@@ -213,21 +241,18 @@ impl Keywords {
     /// Checks the keywords whose fingerprint may sit at `at`.
     #[inline(never)]
     fn verify(&self, key: u32, haystack: &[u8], at: usize, hits: &mut Vec<Hit>) {
-        let Some(bucket) = self.filter.bucket(key) else {
-            return;
-        };
-        for &(keyword, offset) in &bucket.members {
-            let Some(start) = at.checked_sub(offset) else {
+        for member in self.filter.members(key) {
+            let Some(start) = at.checked_sub(member.offset as usize) else {
                 continue;
             };
             if let Some(window) = haystack.get(start..start + 8) {
-                let (folded, mask) = self.prefixes[keyword];
                 let mut bytes = [0u8; 8];
                 bytes.copy_from_slice(window);
-                if (u64::from_le_bytes(bytes) | FOLD64) & mask != folded {
+                if (u64::from_le_bytes(bytes) | FOLD64) & member.prefix_mask != member.prefix {
                     continue;
                 }
             }
+            let keyword = member.keyword as usize;
             let text = &self.keywords[keyword];
             let end = start + text.len();
             if haystack
@@ -401,13 +426,12 @@ mod tests {
         assert!(frequency(key("ion")) > 20 * frequency(key("ghp")));
         // A keyword made only of common letters takes its rarest window.
         let keywords = Keywords::new(&["iterable".to_string()]);
-        let bucket = keywords
+        let slot = keywords
             .filter
-            .table
+            .slots
             .iter()
-            .flatten()
-            .next()
-            .expect("one bucket");
-        assert_ne!(bucket.key, key("ter"));
+            .find(|slot| slot.count > 0)
+            .expect("one slot");
+        assert_ne!(slot.key, key("ter"));
     }
 }
