@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 /// Whether `byte` is a base64 character of either alphabet (`+/` or `-_`).
-pub(super) fn is_base64(byte: u8) -> bool {
+fn is_base64(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_')
 }
 
@@ -20,29 +20,48 @@ pub(super) fn is_base64(byte: u8) -> bool {
 pub(super) fn long_runs(data: &[u8], min: usize) -> Vec<Range<usize>> {
     debug_assert!((1..=64).contains(&min));
     let mut runs = Vec::new();
+    // The masks of the 64-byte blocks at `at` and `at + 64`; positions of
+    // the first before `from` lie in a run already found.
     let mut at = 0;
-    let mut low = block_mask(data, 0);
+    let mut low = block_mask(data, at);
+    let mut high = block_mask(data, at + 64);
+    let mut from = 0;
     while at < data.len() {
-        let high = block_mask(data, at + 64);
-        let starts = run_starts(u128::from(low) | u128::from(high) << 64, min) as u64;
+        let window = u128::from(low) | u128::from(high) << 64;
+        let starts = run_starts(window, min) as u64 & u64::MAX << from;
         if starts == 0 {
             at += 64;
             low = high;
+            high = block_mask(data, at + 64);
+            from = 0;
             continue;
         }
-        // The first position from which `min` base64 bytes follow: the start
-        // of a run, unless the run began before `at` (at the end of the
-        // previous run, which cannot be: runs are maximal).
-        let start = at + starts.trailing_zeros() as usize;
-        let end = start
-            + min
-            + data[start + min..]
-                .iter()
-                .position(|&b| !is_base64(b))
-                .unwrap_or(data.len() - start - min);
-        runs.push(start..end);
-        at = end;
-        low = block_mask(data, at);
+        // The first position followed by `min` base64 bytes, at or after
+        // `from` (a byte that ended a run): the start of a maximal run.
+        let start = starts.trailing_zeros();
+        let length = (!window >> start).trailing_zeros();
+        let end = if start + length < 128 {
+            at + (start + length) as usize
+        } else {
+            // The run goes on past the window: whole blocks at a time.
+            let mut next = at + 128;
+            loop {
+                let mask = block_mask(data, next);
+                if mask != u64::MAX {
+                    break next + (!mask).trailing_zeros() as usize;
+                }
+                next += 64;
+            }
+        };
+        runs.push(at + start as usize..end);
+        if end < at + 64 {
+            from = (end - at) as u32;
+        } else {
+            at = end;
+            low = block_mask(data, at);
+            high = block_mask(data, at + 64);
+            from = 0;
+        }
     }
     runs
 }
