@@ -69,19 +69,37 @@ struct Slot {
 #[derive(Debug, Clone)]
 struct Filter {
     bits: Box<[u64; FILTER_WORDS]>,
+    /// The second test of a position the bitset said yes to: a bitset of
+    /// the fingerprints with the byte that follows them in their keyword
+    /// (every byte for a fingerprint that ends its keyword). A window of 4
+    /// bytes is far rarer in code than one of 3, so most candidates stop
+    /// here, before any table lookup.
+    followed: Box<[u64; FILTER_WORDS]>,
     slots: Vec<Slot>,
     members: Vec<Member>,
 }
 
 impl Filter {
-    /// The filter of `(fingerprint, member)` pairs.
-    fn new(mut entries: Vec<(u32, Member)>) -> Self {
-        entries.sort_by_key(|&(key, member)| (key, member.keyword));
+    /// The filter of `(fingerprint, member, next byte)`: the next byte is
+    /// the keyword's byte after the fingerprint, if any.
+    fn new(mut entries: Vec<(u32, Member, Option<u8>)>) -> Self {
+        entries.sort_by_key(|&(key, member, _)| (key, member.keyword));
         let mut filter = Filter {
             bits: Box::new([0; FILTER_WORDS]),
+            followed: Box::new([0; FILTER_WORDS]),
             slots: vec![Slot::default(); (entries.len() * 2).next_power_of_two().max(2)],
-            members: entries.iter().map(|&(_, member)| member).collect(),
+            members: entries.iter().map(|&(_, member, _)| member).collect(),
         };
+        for &(key, _, next) in &entries {
+            let mut set = |next: u32| {
+                let h = Self::hash(key | (next | 0x20) << 24);
+                filter.followed[h >> 6] |= 1 << (h & 63);
+            };
+            match next {
+                Some(byte) => set(u32::from(byte)),
+                None => (0..=255).for_each(set),
+            }
+        }
         let mut first = 0;
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             let key = group[0].0;
@@ -112,6 +130,13 @@ impl Filter {
         let key = folded & WINDOW;
         let h = Self::hash(key);
         (self.bits[h >> 6] & (1 << (h & 63)) != 0).then_some(key)
+    }
+
+    /// The second test, of all 4 bytes of `folded`.
+    #[inline(always)]
+    fn maybe_followed(&self, folded: u32) -> bool {
+        let h = Self::hash(folded);
+        self.followed[h >> 6] & (1 << (h & 63)) != 0
     }
 
     /// The members of fingerprint `key` (none for a false positive of the
@@ -160,8 +185,9 @@ impl Keywords {
         let short: Vec<usize> = (0..keywords.len())
             .filter(|&index| keywords[index].len() == 2)
             .collect();
-        let mut entries: Vec<(u32, Member)> = Vec::new();
+        let mut entries: Vec<(u32, Member, Option<u8>)> = Vec::new();
         let mut add = |key: u32, index: usize, offset: usize| {
+            let next = keywords[index].get(offset + 3).copied();
             let (prefix, prefix_mask) = prefix(&keywords[index]);
             let member = Member {
                 keyword: index as u32,
@@ -169,7 +195,7 @@ impl Keywords {
                 prefix,
                 prefix_mask,
             };
-            entries.push((key, member));
+            entries.push((key, member, next));
         };
         // How many keywords already chose each fingerprint: sharing one makes
         // every hit on it check them all.
@@ -184,7 +210,10 @@ impl Keywords {
                     }
                 }
                 len => {
-                    let (offset, key) = (0..=len - 3)
+                    // Not the last 3 bytes of a longer keyword: the byte after
+                    // the fingerprint is then known, for the second test.
+                    let last = if len == 3 { 0 } else { len - 4 };
+                    let (offset, key) = (0..=last)
                         .map(|offset| (offset, fold(&keyword[offset..offset + 3])))
                         .min_by_key(|&(_, key)| {
                             frequency(key) * (1 + users.get(&key).copied().unwrap_or(0))
@@ -210,7 +239,9 @@ impl Keywords {
         for (at, window) in haystack.windows(4).enumerate() {
             let folded = u32::from_le_bytes([window[0], window[1], window[2], window[3]]) | FOLD;
             if let Some(key) = self.filter.maybe(folded) {
-                self.verify(key, haystack, at, &mut hits);
+                if self.filter.maybe_followed(folded) {
+                    self.verify(key, haystack, at, &mut hits);
+                }
             }
         }
         // The last position where 3 bytes remain, then the two-byte keywords
