@@ -8,8 +8,10 @@
 //! their case with `| 0x20` and tests a hash of them in a small bitset (a few
 //! KiB, always in L1); the bitset almost never says yes, and the loop has no
 //! dependency from one position to the next, so it runs at several bytes per
-//! cycle. A yes is checked exactly: the folded window is looked up in a table
-//! of the keywords that chose it, and each is compared with the bytes around.
+//! cycle. A yes is tested again on 4 bytes (the fingerprint and the byte
+//! that follows it in its keyword, in a second bitset), then checked
+//! exactly: the folded window is looked up in a table of the keywords that
+//! chose it, and each is compared with the bytes around.
 //!
 //! Every occurrence of a keyword contains its fingerprint at a fixed offset, so
 //! it is found exactly once; the hits are sorted by end then start, the order
