@@ -32,6 +32,10 @@ const MIX: u32 = 0x9E37_79B1;
 /// candidates near 1.5% of positions even at 2,000 fingerprints.
 const FILTER_LOG2: u32 = 17;
 const FILTER_WORDS: usize = 1 << (FILTER_LOG2 - 6);
+/// Bits of the bitset of fingerprints that end their keyword: a few dozen
+/// 3-byte keywords and 128 fingerprints per 2-byte keyword in 2^15 bits.
+const ENDING_LOG2: u32 = 15;
+const ENDING_WORDS: usize = 1 << (ENDING_LOG2 - 6);
 
 /// One keyword occurrence: which keyword (index into the list given to
 /// [`Keywords::new`]) and where.
@@ -72,11 +76,15 @@ struct Slot {
 struct Filter {
     bits: Box<[u64; FILTER_WORDS]>,
     /// The second test of a position the bitset said yes to: a bitset of
-    /// the fingerprints with the byte that follows them in their keyword
-    /// (every byte for a fingerprint that ends its keyword). A window of 4
-    /// bytes is far rarer in code than one of 3, so most candidates stop
-    /// here, before any table lookup.
+    /// the fingerprints with the byte that follows them in their keyword.
+    /// A window of 4 bytes is far rarer in code than one of 3, so most
+    /// candidates stop here, before any table lookup.
     followed: Box<[u64; FILTER_WORDS]>,
+    /// The fingerprints that end their keyword (keywords of 2 and 3 bytes),
+    /// which pass the second test on 3 bytes: set in `followed` with every
+    /// possible next byte, two-byte keywords alone (128 fingerprints each)
+    /// would fill a quarter of it.
+    ending: Box<[u64; ENDING_WORDS]>,
     slots: Vec<Slot>,
     members: Vec<Member>,
 }
@@ -89,17 +97,20 @@ impl Filter {
         let mut filter = Filter {
             bits: Box::new([0; FILTER_WORDS]),
             followed: Box::new([0; FILTER_WORDS]),
+            ending: Box::new([0; ENDING_WORDS]),
             slots: vec![Slot::default(); (entries.len() * 2).next_power_of_two().max(2)],
             members: entries.iter().map(|&(_, member, _)| member).collect(),
         };
         for &(key, _, next) in &entries {
-            let mut set = |next: u32| {
-                let h = Self::hash(key | (next | 0x20) << 24);
-                filter.followed[h >> 6] |= 1 << (h & 63);
-            };
             match next {
-                Some(byte) => set(u32::from(byte)),
-                None => (0..=255).for_each(set),
+                Some(byte) => {
+                    let h = Self::hash(key | u32::from(byte | 0x20) << 24);
+                    filter.followed[h >> 6] |= 1 << (h & 63);
+                }
+                None => {
+                    let h = Self::hash_ending(key);
+                    filter.ending[h >> 6] |= 1 << (h & 63);
+                }
             }
         }
         let mut first = 0;
@@ -134,11 +145,18 @@ impl Filter {
         (self.bits[h >> 6] & (1 << (h & 63)) != 0).then_some(key)
     }
 
-    /// The second test, of all 4 bytes of `folded`.
+    #[inline(always)]
+    fn hash_ending(key: u32) -> usize {
+        (key.wrapping_mul(MIX) >> (32 - ENDING_LOG2)) as usize
+    }
+
+    /// The second test: all 4 bytes of `folded`, or the first 3 for a
+    /// fingerprint that ends its keyword.
     #[inline(always)]
     fn maybe_followed(&self, folded: u32) -> bool {
         let h = Self::hash(folded);
-        self.followed[h >> 6] & (1 << (h & 63)) != 0
+        let e = Self::hash_ending(folded & WINDOW);
+        (self.followed[h >> 6] >> (h & 63)) & 1 | (self.ending[e >> 6] >> (e & 63)) & 1 != 0
     }
 
     /// The members of fingerprint `key` (none for a false positive of the
