@@ -12,15 +12,35 @@ pub(super) const MAX_BASE64_RUN: usize = 1 << 20;
 /// Share of printable bytes a decoded base64 run needs to count as text.
 const MIN_PRINTABLE_PER_MILLE: usize = 950;
 
+/// Marks a byte outside both base64 alphabets in [`DIGITS`].
+const INVALID: u8 = 0xFF;
+
+/// Each byte's base64 value (`+/` and `-_` alike), or [`INVALID`].
+static DIGITS: [u8; 256] = digit_table();
+
+const fn digit_table() -> [u8; 256] {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 26 {
+        table[b'A' as usize + i] = i as u8;
+        table[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = 52 + i as u8;
+        i += 1;
+    }
+    table[b'+' as usize] = 62;
+    table[b'-' as usize] = 62;
+    table[b'/' as usize] = 63;
+    table[b'_' as usize] = 63;
+    table
+}
+
 fn base64_digit(b: u8) -> Option<u32> {
-    Some(match b {
-        b'A'..=b'Z' => b - b'A',
-        b'a'..=b'z' => b - b'a' + 26,
-        b'0'..=b'9' => b - b'0' + 52,
-        b'+' | b'-' => 62,
-        b'/' | b'_' => 63,
-        _ => return None,
-    } as u32)
+    let digit = DIGITS[usize::from(b)];
+    (digit != INVALID).then_some(u32::from(digit))
 }
 
 /// Characters of an over-long run decoded to tell text from binary.
@@ -84,9 +104,39 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
     let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
     let mut printable = 0usize;
     let mut total = 0usize;
+    // Counts a decoded byte; false: the run is binary (an image, a hash, an
+    // identifier that is not base64), give up.
+    let mut text = |byte: u8| {
+        total += 1;
+        if is_text(byte) {
+            printable += 1;
+            true
+        } else {
+            !(total <= 3 || byte == 0 || total - printable > tolerated)
+        }
+    };
+    view.anchor_base64(run.start);
+    // Whole quads first: 4 characters, 3 bytes, no bit buffer.
+    let mut rest = chars;
+    while let Some((quad, tail)) = rest.split_first_chunk::<4>() {
+        let digits = quad.map(|c| DIGITS[usize::from(c)]);
+        if digits.contains(&INVALID) {
+            // Padding or a bad character: the loop below decides.
+            break;
+        }
+        let value = digits
+            .iter()
+            .fold(0u32, |value, &digit| value << 6 | u32::from(digit));
+        let bytes = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
+        if !bytes.iter().all(|&byte| text(byte)) {
+            return false;
+        }
+        view.bytes.extend_from_slice(&bytes);
+        rest = tail;
+    }
     let mut acc = 0u32;
     let mut bits = 0;
-    for &c in chars {
+    for &c in rest {
         if c == b'=' {
             break;
         }
@@ -99,15 +149,10 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
             bits -= 8;
             let byte = (acc >> bits) as u8;
             acc &= (1 << bits) - 1;
-            total += 1;
-            if is_text(byte) {
-                printable += 1;
-            } else if total <= 3 || byte == 0 || total - printable > tolerated {
-                // Binary (an image, a hash, an identifier that is not base64).
+            if !text(byte) {
                 return false;
             }
-            // Byte `n` starts in character `8n / 6`.
-            view.push(byte, run.start + (total - 1) * 8 / 6);
+            view.bytes.push(byte);
         }
     }
     total > 0 && printable * 1000 >= total * MIN_PRINTABLE_PER_MILLE
@@ -117,4 +162,81 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
 /// that happen to be base64) are mostly not.
 fn is_text(byte: u8) -> bool {
     matches!(byte, 0x20..=0x7e | b'\n' | b'\r' | b'\t')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One character at a time through a bit buffer: what the quads must
+    /// agree with (`None`: not text).
+    fn reference(chars: &[u8]) -> Option<Vec<u8>> {
+        let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
+        let (mut out, mut printable, mut acc, mut bits) = (Vec::new(), 0, 0u32, 0);
+        for &c in chars {
+            if c == b'=' {
+                break;
+            }
+            acc = (acc << 6) | base64_digit(c)?;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                let byte = (acc >> bits) as u8;
+                acc &= (1 << bits) - 1;
+                out.push(byte);
+                if is_text(byte) {
+                    printable += 1;
+                } else if out.len() <= 3 || byte == 0 || out.len() - printable > tolerated {
+                    return None;
+                }
+            }
+        }
+        (!out.is_empty() && printable * 1000 >= out.len() * MIN_PRINTABLE_PER_MILLE).then_some(out)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn quads_decode_like_the_bit_buffer_and_map_bytes_to_their_characters(
+            text in proptest::collection::vec(0x20u8..0x7f, 0..120),
+            noise in proptest::collection::vec(any::<u8>(), 0..4),
+            cut in 0usize..8,
+            prefix in 0usize..5,
+        ) {
+            // Real base64 of text, sometimes cut short or with noise after.
+            let encoded = base64_of(&text);
+            let mut chars = encoded[..encoded.len().saturating_sub(cut % 3)].to_vec();
+            chars.extend(&noise);
+            let mut data = vec![b' '; prefix];
+            data.extend(&chars);
+            let mut view = Decoded::new(Encoding::Base64);
+            let decoded = decode_base64_into(&data, prefix..data.len(), &mut view);
+            let expected = reference(&chars);
+            prop_assert_eq!(decoded, expected.is_some());
+            if let Some(expected) = expected {
+                prop_assert_eq!(&view.bytes, &expected);
+                let view = view.finish(data.len()).expect("bytes");
+                for n in 0..expected.len() {
+                    prop_assert_eq!(view.origin(n), prefix + n * 8 / 6);
+                }
+            }
+        }
+    }
+
+    fn base64_of(bytes: &[u8]) -> Vec<u8> {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(3) {
+            let mut group = [0u8; 3];
+            group[..chunk.len()].copy_from_slice(chunk);
+            let value = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(value >> (18 - 6 * i) & 63) as usize]);
+            }
+            out.extend(std::iter::repeat_n(b'=', 3 - chunk.len()));
+        }
+        out
+    }
 }

@@ -21,11 +21,30 @@ pub use crate::finding::Encoding;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
     pub bytes: Vec<u8>,
-    /// `(decoded offset, source offset)` pairs, sorted: between two anchors
-    /// decoded bytes map one to one onto source bytes, so verbatim runs cost
-    /// no bookkeeping. The last anchor marks the end.
-    anchors: Vec<(usize, usize)>,
+    /// Sorted: from each anchor to the next, decoded bytes map one to one
+    /// onto source bytes (or three to four characters of base64), so
+    /// verbatim runs and base64 runs cost no bookkeeping per byte. The last
+    /// anchor marks the end.
+    anchors: Vec<Anchor>,
     pub encoding: Encoding,
+}
+
+/// Decoded offset `decoded` came from source offset `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Anchor {
+    decoded: usize,
+    source: usize,
+    /// The bytes from here are base64 of the characters from `source`:
+    /// byte `n` starts in character `8n / 6`.
+    base64: bool,
+}
+
+impl Anchor {
+    /// The source offset of decoded offset `at` (at or after this anchor).
+    fn origin(&self, at: usize) -> usize {
+        let n = at - self.decoded;
+        self.source + if self.base64 { n * 8 / 6 } else { n }
+    }
 }
 
 impl Decoded {
@@ -39,9 +58,9 @@ impl Decoded {
 
     /// The source offset of decoded offset `at` (`bytes.len()` is the end).
     pub fn origin(&self, at: usize) -> usize {
-        let index = self.anchors.partition_point(|&(d, _)| d <= at);
+        let index = self.anchors.partition_point(|anchor| anchor.decoded <= at);
         match index.checked_sub(1).and_then(|i| self.anchors.get(i)) {
-            Some(&(d, s)) => s + (at - d),
+            Some(anchor) => anchor.origin(at),
             None => 0,
         }
     }
@@ -65,13 +84,36 @@ impl Decoded {
     /// Adds an anchor unless the last one already predicts `from`.
     fn anchor(&mut self, from: usize) {
         let at = self.bytes.len();
-        let predicted = self.anchors.last().map(|&(d, s)| s + (at - d));
-        if predicted != Some(from) {
-            if self.anchors.last().is_some_and(|&(d, _)| d == at) {
-                self.anchors.pop();
-            }
-            self.anchors.push((at, from));
+        let last = self.anchors.last();
+        if last.is_none_or(|anchor| anchor.base64 || anchor.origin(at) != from) {
+            self.push_anchor(Anchor {
+                decoded: at,
+                source: from,
+                base64: false,
+            });
         }
+    }
+
+    /// Adds `anchor` at the end, in place of an anchor that no byte follows.
+    fn push_anchor(&mut self, anchor: Anchor) {
+        if self
+            .anchors
+            .last()
+            .is_some_and(|last| last.decoded == anchor.decoded)
+        {
+            self.anchors.pop();
+        }
+        self.anchors.push(anchor);
+    }
+
+    /// Starts base64 bytes decoded from the characters from `from`; the
+    /// caller then appends to `bytes` directly.
+    fn anchor_base64(&mut self, from: usize) {
+        self.push_anchor(Anchor {
+            decoded: self.bytes.len(),
+            source: from,
+            base64: true,
+        });
     }
 
     fn push(&mut self, byte: u8, from: usize) {
@@ -100,7 +142,11 @@ impl Decoded {
     /// Discards everything from decoded offset `mark` on.
     fn truncate(&mut self, mark: usize) {
         self.bytes.truncate(mark);
-        while self.anchors.last().is_some_and(|&(d, _)| d >= mark) {
+        while self
+            .anchors
+            .last()
+            .is_some_and(|anchor| anchor.decoded >= mark)
+        {
             self.anchors.pop();
         }
     }
@@ -110,8 +156,11 @@ impl Decoded {
         if self.bytes.is_empty() {
             return None;
         }
-        let at = self.bytes.len();
-        self.anchors.push((at, source_end));
+        self.anchors.push(Anchor {
+            decoded: self.bytes.len(),
+            source: source_end,
+            base64: false,
+        });
         Some(self)
     }
 }
