@@ -1,7 +1,7 @@
 //! Base64 runs: standalone, in `data:` URIs and `atob("…")`, decoded when
 //! the result is mostly printable text.
 
-use super::runs::long_runs;
+use super::runs::{base64_digit, long_runs, DIGITS, INVALID};
 use super::{skipped, Decoded, Encoding};
 use std::ops::Range;
 
@@ -11,37 +11,6 @@ const MIN_BASE64_RUN: usize = 20;
 pub(super) const MAX_BASE64_RUN: usize = 1 << 20;
 /// Share of printable bytes a decoded base64 run needs to count as text.
 const MIN_PRINTABLE_PER_MILLE: usize = 950;
-
-/// Marks a byte outside both base64 alphabets in [`DIGITS`].
-const INVALID: u8 = 0xFF;
-
-/// Each byte's base64 value (`+/` and `-_` alike), or [`INVALID`].
-static DIGITS: [u8; 256] = digit_table();
-
-const fn digit_table() -> [u8; 256] {
-    let mut table = [INVALID; 256];
-    let mut i = 0;
-    while i < 26 {
-        table[b'A' as usize + i] = i as u8;
-        table[b'a' as usize + i] = 26 + i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = 52 + i as u8;
-        i += 1;
-    }
-    table[b'+' as usize] = 62;
-    table[b'-' as usize] = 62;
-    table[b'/' as usize] = 63;
-    table[b'_' as usize] = 63;
-    table
-}
-
-fn base64_digit(b: u8) -> Option<u32> {
-    let digit = DIGITS[usize::from(b)];
-    (digit != INVALID).then_some(u32::from(digit))
-}
 
 /// Characters of an over-long run decoded to tell text from binary.
 const PROBE_CHARS: usize = 4096;
@@ -90,16 +59,6 @@ pub(super) fn base64_runs(
 /// discards) if not. Each decoded byte maps to the character it starts in.
 pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Decoded) -> bool {
     let chars = &data[run.clone()];
-    // Most runs are long identifiers, not base64: their first three bytes
-    // are rarely all text, and saying so before writing anything is cheap.
-    // (Padding or a bad character in them: the loop below decides.)
-    let first = chars.get(..4).and_then(|quad| {
-        quad.iter()
-            .try_fold(0u32, |acc, &c| Some(acc << 6 | base64_digit(c)?))
-    });
-    if first.is_some_and(|bits| !bits.to_be_bytes()[1..].iter().all(|&b| is_text(b))) {
-        return false;
-    }
     // Bytes that are not text, allowed before the run is given up on.
     let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
     let mut printable = 0usize;
@@ -116,7 +75,9 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
         }
     };
     view.anchor_base64(run.start);
-    // Whole quads first: 4 characters, 3 bytes, no bit buffer.
+    // Whole quads first: 4 characters, 3 bytes, no bit buffer. Most runs
+    // are long identifiers, not base64, and end at the first quad: its
+    // three bytes are rarely all text.
     let mut rest = chars;
     while let Some((quad, tail)) = rest.split_first_chunk::<4>() {
         let digits = quad.map(|c| DIGITS[usize::from(c)]);

@@ -10,9 +10,41 @@
 
 use std::ops::Range;
 
+/// Marks a byte outside both base64 alphabets in [`DIGITS`].
+pub(super) const INVALID: u8 = 0xFF;
+
+/// Each byte's base64 value (`+/` and `-_` alike), or [`INVALID`].
+pub(super) static DIGITS: [u8; 256] = digit_table();
+
+const fn digit_table() -> [u8; 256] {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 26 {
+        table[b'A' as usize + i] = i as u8;
+        table[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = 52 + i as u8;
+        i += 1;
+    }
+    table[b'+' as usize] = 62;
+    table[b'-' as usize] = 62;
+    table[b'/' as usize] = 63;
+    table[b'_' as usize] = 63;
+    table
+}
+
+/// A base64 character's value, either alphabet.
+pub(super) fn base64_digit(b: u8) -> Option<u32> {
+    let digit = DIGITS[usize::from(b)];
+    (digit != INVALID).then_some(u32::from(digit))
+}
+
 /// Whether `byte` is a base64 character of either alphabet (`+/` or `-_`).
 fn is_base64(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_')
+    DIGITS[usize::from(byte)] != INVALID
 }
 
 /// Every maximal run of base64 characters of at least `min` (1 to 64)
