@@ -4,14 +4,15 @@
 //! An Aho-Corasick DFA over hundreds of keywords costs a dependent table
 //! lookup per byte (~400 MB/s per core). Instead each keyword is represented by
 //! one *fingerprint*: a 3-byte window of it (the whole keyword if shorter),
-//! chosen to be rare in code. The scan reads 3 bytes at every position, folds
-//! their case with `| 0x20` and tests a hash of them in a small bitset (a few
-//! KiB, always in L1); the bitset almost never says yes, and the loop has no
-//! dependency from one position to the next, so it runs at several bytes per
-//! cycle. A yes is tested again on 4 bytes (the fingerprint and the byte
-//! that follows it in its keyword, in a second bitset), then checked
-//! exactly: the folded window is looked up in a table of the keywords that
-//! chose it, and each is compared with the bytes around.
+//! chosen to be rare in code. The scan tests the 3 bytes at every position
+//! in a bitset of the fingerprints (`probe.rs`; 16-32 KiB, in L1); the loop
+//! has no dependency from one position to the next. The bitset says yes at
+//! about 5% of positions of real code, mostly true occurrences of common
+//! fingerprints; a yes is tested again on 4 bytes (the fingerprint and the
+//! byte that follows it in its keyword, in a second bitset), which leaves
+//! about 1.2%, then checked exactly: the folded window is looked up in a
+//! table of the keywords that chose it, and each is compared with the bytes
+//! around.
 //!
 //! Every occurrence of a keyword contains its fingerprint at a fixed offset, so
 //! it is found exactly once; the hits are sorted by end then start, the order
@@ -21,6 +22,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use super::probe::{Probe, Scheme};
+
 /// Folds ASCII case (and maps a few punctuation bytes together: a superset
 /// filter only).
 const FOLD: u32 = 0x2020_2020;
@@ -28,8 +31,7 @@ const FOLD: u32 = 0x2020_2020;
 const WINDOW: u32 = 0x00FF_FFFF;
 /// Multiplicative hash constant (golden ratio).
 const MIX: u32 = 0x9E37_79B1;
-/// Bits of the fingerprint filter: 2^17 bits (16 KiB) keeps false
-/// candidates near 1.5% of positions even at 2,000 fingerprints.
+/// Bits of the second test's bitset and the hash of the fingerprint table.
 const FILTER_LOG2: u32 = 17;
 const FILTER_WORDS: usize = 1 << (FILTER_LOG2 - 6);
 /// Bits of the bitset of fingerprints that end their keyword: a few dozen
@@ -69,12 +71,13 @@ struct Slot {
     count: u32,
 }
 
-/// The fingerprints: a bitset that almost always says no, and behind it a
-/// flat open-addressing table of 12-byte slots pointing into one array of
-/// members, so a candidate costs two cache lines, not a chain of pointers.
+/// The fingerprints: a bitset that almost always says no (`probe.rs`), and
+/// behind it a flat open-addressing table of 12-byte slots pointing into one
+/// array of members, so a candidate costs two cache lines, not a chain of
+/// pointers.
 #[derive(Debug, Clone)]
 struct Filter {
-    bits: Box<[u64; FILTER_WORDS]>,
+    probe: Probe,
     /// The second test of a position the bitset said yes to: a bitset of
     /// the fingerprints with the byte that follows them in their keyword.
     /// A window of 4 bytes is far rarer in code than one of 3, so most
@@ -92,10 +95,10 @@ struct Filter {
 impl Filter {
     /// The filter of `(fingerprint, member, next byte)`: the next byte is
     /// the keyword's byte after the fingerprint, if any.
-    fn new(mut entries: Vec<(u32, Member, Option<u8>)>) -> Self {
+    fn new(mut entries: Vec<(u32, Member, Option<u8>)>, scheme: Scheme) -> Self {
         entries.sort_by_key(|&(key, member, _)| (key, member.keyword));
         let mut filter = Filter {
-            bits: Box::new([0; FILTER_WORDS]),
+            probe: Probe::new(scheme),
             followed: Box::new([0; FILTER_WORDS]),
             ending: Box::new([0; ENDING_WORDS]),
             slots: vec![Slot::default(); (entries.len() * 2).next_power_of_two().max(2)],
@@ -116,8 +119,8 @@ impl Filter {
         let mut first = 0;
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             let key = group[0].0;
+            filter.probe.insert(key);
             let h = Self::hash(key);
-            filter.bits[h >> 6] |= 1 << (h & 63);
             let mask = filter.slots.len() - 1;
             let mut slot = h & mask;
             while filter.slots[slot].count != 0 {
@@ -136,13 +139,6 @@ impl Filter {
     #[inline(always)]
     fn hash(key: u32) -> usize {
         (key.wrapping_mul(MIX) >> (32 - FILTER_LOG2)) as usize
-    }
-
-    #[inline(always)]
-    fn maybe(&self, folded: u32) -> Option<u32> {
-        let key = folded & WINDOW;
-        let h = Self::hash(key);
-        (self.bits[h >> 6] & (1 << (h & 63)) != 0).then_some(key)
     }
 
     #[inline(always)]
@@ -198,6 +194,10 @@ pub struct Keywords {
 impl Keywords {
     /// Compiles `keywords` (lowercase ASCII, at least 2 bytes, distinct).
     pub fn new(keywords: &[String]) -> Self {
+        Self::with_scheme(keywords, Scheme::fastest())
+    }
+
+    fn with_scheme(keywords: &[String], scheme: Scheme) -> Self {
         let keywords: Vec<Vec<u8>> = keywords
             .iter()
             .map(|k| k.to_ascii_lowercase().into_bytes())
@@ -245,7 +245,7 @@ impl Keywords {
             }
         }
         Keywords {
-            filter: Filter::new(entries),
+            filter: Filter::new(entries, scheme),
             keywords,
             short,
         }
@@ -256,22 +256,20 @@ impl Keywords {
     pub fn find_all(&self, haystack: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
         let n = haystack.len();
-        for (at, window) in haystack.windows(4).enumerate() {
-            let folded = u32::from_le_bytes([window[0], window[1], window[2], window[3]]) | FOLD;
-            if let Some(key) = self.filter.maybe(folded) {
-                if self.filter.maybe_followed(folded) {
-                    self.verify(key, haystack, at, &mut hits);
-                }
+        self.filter.probe.candidates(haystack, |at, window| {
+            let folded = window | FOLD;
+            if self.filter.maybe_followed(folded) {
+                self.verify(folded & WINDOW, haystack, at, &mut hits);
             }
-        }
+        });
         // The last position where 3 bytes remain, then the two-byte keywords
         // in the last two bytes.
         if n >= 3 {
             let at = n - 3;
             let folded =
                 u32::from_le_bytes([haystack[at], haystack[at + 1], haystack[at + 2], 0]) | FOLD;
-            if let Some(key) = self.filter.maybe(folded) {
-                self.verify(key, haystack, at, &mut hits);
+            if self.filter.probe.contains(folded) {
+                self.verify(folded & WINDOW, haystack, at, &mut hits);
             }
         }
         if n >= 2 {
@@ -409,14 +407,22 @@ mod tests {
             .collect()
     }
 
+    /// Compares with Aho-Corasick under each scheme of the first test this
+    /// CPU can run.
     fn check(keywords: &[&str], haystack: &[u8]) {
         let owned: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
-        assert_eq!(
-            Keywords::new(&owned).find_all(haystack),
-            reference(keywords, haystack),
-            "haystack {:?}",
-            String::from_utf8_lossy(haystack)
-        );
+        let mut schemes = vec![Scheme::Hashed];
+        if Scheme::fastest() == Scheme::Extracted {
+            schemes.push(Scheme::Extracted);
+        }
+        for scheme in schemes {
+            assert_eq!(
+                Keywords::with_scheme(&owned, scheme).find_all(haystack),
+                reference(keywords, haystack),
+                "{scheme:?}, haystack {:?}",
+                String::from_utf8_lossy(haystack)
+            );
+        }
     }
 
     #[test]

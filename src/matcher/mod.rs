@@ -5,6 +5,7 @@
 
 pub mod companion;
 mod keywords;
+mod probe;
 pub mod validate;
 
 use crate::rules::known_public::KnownPublicValues;
