@@ -4,13 +4,13 @@
 //! An Aho-Corasick DFA over hundreds of keywords costs a dependent table
 //! lookup per byte (~400 MB/s per core). Instead each keyword is represented by
 //! one *fingerprint*: a 3-byte window of it (the whole keyword if shorter),
-//! chosen to be rare in code. The scan tests the 3 bytes at every position
+//! chosen to be rare in code. The scan tests the bytes at every position
 //! in a bitset of the fingerprints (`probe.rs`; 16-32 KiB, in L1); the loop
 //! has no dependency from one position to the next. The bitset says yes at
-//! about 5% of positions of real code, mostly true occurrences of common
+//! 2-5% of positions of real code, mostly true occurrences of common
 //! fingerprints; a yes is tested again on 4 bytes (the fingerprint and the
-//! byte that follows it in its keyword, in a second bitset), which leaves
-//! about 1.2%, then checked exactly: the folded window is looked up in a
+//! byte that follows it in its keyword, in a second, hashed bitset), which
+//! leaves about 1.2%, then checked exactly: the folded window is looked up in a
 //! table of the keywords that chose it, and each is compared with the bytes
 //! around.
 //!
@@ -119,7 +119,9 @@ impl Filter {
         let mut first = 0;
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             let key = group[0].0;
-            filter.probe.insert(key);
+            for &(_, _, next) in group {
+                filter.probe.insert(key, next);
+            }
             let h = Self::hash(key);
             let mask = filter.slots.len() - 1;
             let mut slot = h & mask;
@@ -262,15 +264,13 @@ impl Keywords {
                 self.verify(folded & WINDOW, haystack, at, &mut hits);
             }
         });
-        // The last position where 3 bytes remain, then the two-byte keywords
-        // in the last two bytes.
+        // The last position where 3 bytes remain (looked up directly: the
+        // probe reads 4), then the two-byte keywords in the last two bytes.
         if n >= 3 {
             let at = n - 3;
             let folded =
                 u32::from_le_bytes([haystack[at], haystack[at + 1], haystack[at + 2], 0]) | FOLD;
-            if self.filter.probe.contains(folded) {
-                self.verify(folded & WINDOW, haystack, at, &mut hits);
-            }
+            self.verify(folded & WINDOW, haystack, at, &mut hits);
         }
         if n >= 2 {
             let tail = &haystack[n - 2..];
