@@ -97,15 +97,12 @@ fn fast_pext() -> bool {
 
 /// Words of the bitset: enough for either scheme, a fixed size so that
 /// indexing needs no bounds check.
-const WORDS: usize = 1 << (max(EXTRACTED_LOG2, HASHED_LOG2) - 6);
-
-const fn max(a: u32, b: u32) -> u32 {
-    if a > b {
-        a
+const WORDS: usize = 1
+    << (if EXTRACTED_LOG2 > HASHED_LOG2 {
+        EXTRACTED_LOG2
     } else {
-        b
-    }
-}
+        HASHED_LOG2
+    } - 6);
 
 /// The first test's bitset.
 #[derive(Debug, Clone)]
