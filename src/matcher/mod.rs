@@ -11,6 +11,7 @@ pub mod validate;
 use crate::rules::known_public::KnownPublicValues;
 use crate::rules::Rule;
 use keywords::Keywords;
+use regex_automata::util::captures::Captures;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -120,12 +121,26 @@ impl Matcher {
             dropped,
             known_public: crate::rules::known_public::embedded(),
         };
-        for (rule_index, region) in self.candidate_regions(blob, kind) {
+        // By rule (a rule's regions are disjoint, so in their order), so
+        // that each rule's captures are made once per blob, not once per
+        // region (a region every few hundred bytes of keyword-dense code);
+        // `most_specific` orders the candidates anyway.
+        let mut regions = self.candidate_regions(blob, kind);
+        regions.sort_unstable_by_key(|(rule_index, region)| (*rule_index, region.start));
+        let mut captures: Option<(usize, Captures)> = None;
+        for (rule_index, region) in regions {
             let rule = &self.rules[rule_index];
             let Ok(compiled) = rule.compiled() else {
                 continue;
             };
-            let mut caps = compiled.regex.create_captures();
+            let caps = match &mut captures {
+                Some((made_for, caps)) if *made_for == rule_index => caps,
+                slot => {
+                    &mut slot
+                        .insert((rule_index, compiled.regex.create_captures()))
+                        .1
+                }
+            };
             if compiled.anchored {
                 // `region` holds the positions where a match may start: one
                 // anchored search at each, which ends as soon as the text
@@ -144,10 +159,10 @@ impl Matcher {
                     let input = regex_automata::Input::new(blob)
                         .span(start..end)
                         .anchored(regex_automata::Anchored::Yes);
-                    compiled.regex.search_captures(&input, &mut caps);
+                    compiled.regex.search_captures(&input, caps);
                     if let Some(whole) = caps.get_match() {
                         at = whole.end().max(start + 1);
-                        found.take(self, rule_index, blob, &caps, compiled.secret_group);
+                        found.take(self, rule_index, blob, caps, compiled.secret_group);
                     }
                 }
             } else {
@@ -156,7 +171,7 @@ impl Matcher {
                     // A span of the whole blob: the match stays in the window,
                     // while `\b` and `$` at its edges see the bytes beyond.
                     let input = regex_automata::Input::new(blob).span(at..region.end);
-                    compiled.regex.search_captures(&input, &mut caps);
+                    compiled.regex.search_captures(&input, caps);
                     let Some(whole) = caps.get_match() else {
                         break;
                     };
@@ -165,7 +180,7 @@ impl Matcher {
                     } else {
                         whole.end()
                     };
-                    found.take(self, rule_index, blob, &caps, compiled.secret_group);
+                    found.take(self, rule_index, blob, caps, compiled.secret_group);
                 }
             }
         }
