@@ -41,10 +41,12 @@ PY
 fi
 echo "repository: $repo, $(git -C "$repo" ls-files | wc -l) files"
 
+# Back to the commit: nothing staged, nothing changed.
+restore() { git -C "$repo" reset -q && git -C "$repo" checkout -q -- .; }
+
 # One file with 10 added lines, staged.
 changed=$repo/pkg123/module_045.py
-git -C "$repo" reset -q
-git -C "$repo" checkout -q -- .
+restore
 for i in $(seq 10); do
   echo "setting_$i = compute(\"value $i\")" >> "$changed"
 done
@@ -55,7 +57,7 @@ commands=("$AFTER scan --staged" "$AFTER rules list")
 cd "$repo"
 "$AFTER" scan --staged 2>&1 | tail -n 1
 json=$(mktemp)
-hyperfine -N -i --warmup 5 --runs "$RUNS" --export-json "$json" "${commands[@]}"
+hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json" "${commands[@]}"
 python3 - "$json" <<'PY'
 import json, sys
 for result in json.load(open(sys.argv[1]))["results"]:
@@ -64,5 +66,4 @@ for result in json.load(open(sys.argv[1]))["results"]:
           f"system {result['system'] * 1000:.1f} ms")
 PY
 rm -f "$json"
-git -C "$repo" reset -q
-git -C "$repo" checkout -q -- .
+restore

@@ -129,7 +129,10 @@ impl Probe {
                 self.set(extracted_portable(key | u32::from(next) << 24))
             }
             (Scheme::Extracted, None) => {
-                for next in 0..=255u32 {
+                // Any byte may follow: each value of the bits kept of it
+                // (the other 240 bytes give the same 16 bits).
+                let kept = EXTRACT >> 24;
+                for next in (0..=kept).filter(|next| next & !kept == 0) {
                     self.set(extracted_portable(key | next << 24));
                 }
             }
