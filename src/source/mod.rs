@@ -7,6 +7,7 @@ pub mod git;
 pub mod history;
 pub mod introductions;
 pub mod odb;
+pub mod packread;
 pub mod range;
 pub mod staged;
 pub mod treediff;

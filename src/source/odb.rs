@@ -5,6 +5,7 @@
 
 use super::archived::{self, ArchiveReading, CommittedArchive};
 use super::introductions::{Commits, Introductions};
+use super::packread;
 use super::{Admission, Blob, BlobSink};
 use crate::bundle::archive::ArchiveLimits;
 use crate::filter::Filters;
@@ -28,6 +29,10 @@ const OBJECT_CACHE_BYTES: usize = 4 << 20;
 /// Bytes of delta bases each blob-reading thread keeps. Measured like the
 /// object cache: 16 MiB per thread reads rails as fast as 64 MiB did.
 const DELTA_BASE_CACHE_BYTES: usize = 16 << 20;
+
+/// Bytes of bases the delta-order reader holds at once per thread (the
+/// objects on the path from a family's root to the blob being built).
+const PATH_BUDGET: usize = 32 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OdbError {
@@ -166,7 +171,10 @@ pub struct ScanPlan<'a> {
 }
 
 /// Scans each distinct introduced blob once, at its first introduction (the
-/// table is in history order), in parallel.
+/// table is in history order), in parallel. The blobs are read in delta
+/// order ([`packread`]): each pack entry inflated once, each delta applied
+/// once to a base in hand. What that reader leaves (loose objects, odd
+/// packs) is read one object at a time, in pack order.
 pub fn scan_introduced(
     shared: &SharedRepository,
     introductions: &Introductions,
@@ -176,24 +184,60 @@ pub fn scan_introduced(
 ) -> Result<(), OdbError> {
     let make = || blob_reader(shared);
     let readers = Handles::new(&make);
-    introductions.firsts().par_iter().for_each(|first| {
-        readers.with(|repo| {
-            let path = introductions.path(first);
-            if !plan.admission.admit_path(path, plan.filters, stats) {
-                return;
-            }
-            let commit = introductions
-                .commit(first)
-                .and_then(|index| plan.commits.info(index));
-            let item = Item {
-                path,
-                provenance: Provenance::File(path.to_owned()),
-                old_blob: first.old_blob,
-                new_blob: first.blob,
-                commit: commit.as_ref(),
-            };
-            scan_one(repo, &item, introductions.also_in(first), plan, sink, stats);
+    let firsts = introductions.firsts();
+    let admitted: Vec<u32> = (0..firsts.len() as u32)
+        .into_par_iter()
+        .filter(|&at| {
+            let path = introductions.path(&firsts[at as usize]);
+            plan.admission.admit_path(path, plan.filters, stats)
         })
+        .collect();
+    let scan_first = |repo: &gix::Repository, at: u32, data: Option<&[u8]>| {
+        let first = &firsts[admitted[at as usize] as usize];
+        let path = introductions.path(first);
+        let commit = introductions
+            .commit(first)
+            .and_then(|index| plan.commits.info(index));
+        let item = Item {
+            path,
+            provenance: Provenance::File(path.to_owned()),
+            old_blob: first.old_blob,
+            new_blob: first.blob,
+            commit: commit.as_ref(),
+        };
+        let also_in = introductions.also_in(first);
+        match data {
+            Some(data) => scan_data(repo, &item, data, also_in, plan, sink, stats),
+            None => scan_one(repo, &item, also_in, plan, sink, stats),
+        }
+    };
+    let (packs, leftovers) = {
+        let repo = local(shared);
+        let packs = packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash());
+        let ids: Vec<ObjectId> = admitted
+            .iter()
+            .map(|&at| firsts[at as usize].blob)
+            .collect();
+        let forest = packread::Forest::build(&packs, &ids);
+        drop(ids);
+        let limit = plan.admission.max_file_size;
+        let leftovers = packread::read_forest(&packs, &forest, limit, PATH_BUDGET, &|at, data| {
+            readers.with(|repo| scan_first(repo, at, Some(data)))
+        });
+        (packs, leftovers)
+    };
+    let mut leftovers: Vec<(Option<packread::Location>, u32)> = leftovers
+        .into_iter()
+        .map(|at| {
+            (
+                packs.locate(&firsts[admitted[at as usize] as usize].blob),
+                at,
+            )
+        })
+        .collect();
+    leftovers.sort_unstable();
+    leftovers.par_iter().for_each(|&(_, at)| {
+        readers.with(|repo| scan_first(repo, at, None));
     });
     if plan.all_objects {
         let unreachable = unreachable_blobs(&local(shared), introductions, stats)?;
@@ -247,16 +291,31 @@ fn scan_one(
         }
         BlobRead::Failed => return,
     };
+    scan_data(repo, item, &blob, also_in, plan, sink, stats);
+}
+
+/// Scans a blob's bytes, already read: as an archive, or as one blob
+/// whose findings are compared with the file's previous version.
+fn scan_data(
+    repo: &gix::Repository,
+    item: &Item<'_>,
+    blob: &[u8],
+    also_in: usize,
+    plan: &ScanPlan<'_>,
+    sink: &dyn BlobSink,
+    stats: &StatsCollector,
+) {
+    let limit = plan.admission.max_file_size;
     let read_previous = || -> Option<Vec<u8>> {
         match read_blob_within(repo, item.old_blob?, item.path, limit, stats) {
             BlobRead::Data(previous) => Some(previous),
             BlobRead::TooLarge | BlobRead::Failed => None,
         }
     };
-    if let Some(kind) = archived::kind_of(&item.provenance, &blob, plan.archives) {
+    if let Some(kind) = archived::kind_of(&item.provenance, blob, plan.archives) {
         let previous = read_previous();
         let archive = CommittedArchive {
-            data: &blob,
+            data: blob,
             origin: &item.provenance,
             kind,
             commit: item.commit,
@@ -271,11 +330,11 @@ fn scan_one(
         archived::scan(&archive, reading, sink, stats);
         return;
     }
-    let Some(kind) = plan.admission.admit(&blob, item.path, stats) else {
+    let Some(kind) = plan.admission.admit(blob, item.path, stats) else {
         return;
     };
     sink.blob(&Blob {
-        data: &blob,
+        data: blob,
         provenance: &item.provenance,
         kind,
         lines: None,
