@@ -362,3 +362,72 @@ fn a_history_longer_than_one_chunk_attributes_each_secret_once() {
     assert_eq!(findings[1]["commit"]["id"], added.as_str());
     assert_eq!(findings[1]["other_occurrences"], 0);
 }
+
+/// Packed history is read in delta order (each family of versions walked
+/// from its full base), loose history one object at a time: both must
+/// report the same findings, attributed to the same commits, and skip the
+/// same oversized blobs.
+#[test]
+fn a_packed_history_reports_what_the_loose_one_does() {
+    let tree = Tree::repo();
+    let mut lines: Vec<String> = (0..200).map(|i| format!("setting_{i} = {i}")).collect();
+    for version in 0..30 {
+        lines[(version * 13) % 200] = format!("setting_changed = {version}");
+        if version == 10 {
+            lines.push(format!("token = '{GITHUB_PAT}'"));
+        }
+        if version == 20 {
+            lines.push(format!("oauth = '{GITHUB_OAUTH}'"));
+        }
+        tree.write("settings.py", lines.join("\n"));
+        // Grows past the size limit used below after a few versions.
+        tree.write("big.txt", "filler line\n".repeat(100 + 40 * version));
+        commit_all(&tree, &format!("version {version}"));
+    }
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["--git"];
+        args.extend_from_slice(extra);
+        let (out, report) = tree.scan_json(&args);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        report
+    };
+    let loose = scan(&[]);
+    let loose_limited = scan(&["--max-file-size", "8K"]);
+    tree.git(&["repack", "-adfq", "--depth=50", "--window=250"]);
+    let chains = tree.git(&["verify-pack", "-s", &pack_index(&tree)]);
+    assert!(
+        chains.contains("chain length = 10"),
+        "long chains: {chains}"
+    );
+    let packed = scan(&[]);
+    let packed_limited = scan(&["--max-file-size", "8K"]);
+
+    assert_eq!(
+        locations(&packed),
+        vec![
+            loc("github.pat-classic", "settings.py", 201, 10),
+            loc("github.oauth", "settings.py", 202, 10),
+        ]
+    );
+    assert_eq!(packed["findings"], loose["findings"]);
+    assert_eq!(packed["stats"]["files_scanned"], 60);
+    assert_eq!(
+        packed["stats"]["files_scanned"],
+        loose["stats"]["files_scanned"]
+    );
+    assert_eq!(packed_limited["findings"], loose_limited["findings"]);
+    let too_large = &packed_limited["stats"]["skipped"]["too_large"];
+    assert!(too_large.as_u64().unwrap() > 5, "{too_large}");
+    assert_eq!(too_large, &loose_limited["stats"]["skipped"]["too_large"]);
+}
+
+fn pack_index(tree: &Tree) -> String {
+    std::fs::read_dir(tree.join(".git/objects/pack"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .unwrap()
+        .display()
+        .to_string()
+}
