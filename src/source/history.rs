@@ -6,13 +6,15 @@
 
 use super::introductions::{Commits, Introductions};
 use super::odb::{self, Introduced, ObjectScanOptions, OdbError, SharedRepository};
-use super::treediff::{diff_tree, Changes};
+use super::packread;
+use super::treediff::{diff_tree, Changes, TreeBytes, TreeSource};
 use super::BlobSink;
 use crate::filter::Filters;
 use crate::provenance::Provenance;
 use crate::stats::StatsCollector;
 use gix::ObjectId;
 use rayon::prelude::*;
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -96,7 +98,18 @@ fn introductions(
     graph: &[Walked],
     stats: &StatsCollector,
 ) -> (Introductions, Commits) {
-    let make = || odb::local(shared);
+    let packs = {
+        let repo = odb::local(shared);
+        packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash())
+    };
+    let make = || ChainedTrees {
+        repo: odb::local(shared),
+        chains: RefCell::new(packread::ChainReader::new(
+            &packs,
+            TREE_CHAIN_BYTES,
+            MAX_TREE_SIZE,
+        )),
+    };
     let handles = odb::Handles::new(&make);
     let mut introductions = Introductions::default();
     let mut commits = Commits::default();
@@ -104,7 +117,7 @@ fn introductions(
     for (chunk_index, chunk) in graph.chunks(CHUNK).enumerate() {
         let read: Vec<ReadCommit> = chunk
             .par_iter()
-            .map(|commit| handles.with(|repo| read_commit(repo, commit.id, stats)))
+            .map(|commit| handles.with(|reader| read_commit(&reader.repo, commit.id, stats)))
             .collect();
         for commit in read {
             trees.push(commit.tree);
@@ -119,21 +132,22 @@ fn introductions(
                 let Some(tree) = trees[index] else {
                     return Vec::new();
                 };
-                handles.with(|repo| {
+                handles.with(|reader| {
                     // A parent outside the walk is a range's base (hidden):
                     // its tree is read here; a parent missing from a shallow
                     // clone has none.
                     let parent_tree = match commit.first_parent {
                         Parent::None => None,
                         Parent::Walked(p) => trees[p as usize],
-                        Parent::Outside(p) => repo
+                        Parent::Outside(p) => reader
+                            .repo
                             .find_commit(p)
                             .ok()
                             .and_then(|c| c.tree_id().ok())
                             .map(|id| id.detach()),
                     };
                     let mut changes = Changes::default();
-                    diff_tree(repo, parent_tree, tree, "", &mut changes, stats);
+                    diff_tree(reader, parent_tree, tree, "", &mut changes, stats);
                     changes.into_introduced(Some(index), stats)
                 })
             })
@@ -143,6 +157,30 @@ fn introductions(
         }
     }
     (introductions, commits)
+}
+
+/// Bytes of trees each diffing thread keeps from the delta chains it
+/// builds (the versions of a tree are read oldest, deepest delta, first).
+const TREE_CHAIN_BYTES: usize = 16 << 20;
+
+/// Trees larger than this are read the ordinary way.
+const MAX_TREE_SIZE: u64 = 64 << 20;
+
+/// A diffing thread's trees: packed ones through a chain reader, the rest
+/// (loose, odd or corrupt) from the repository, which reports errors.
+struct ChainedTrees<'a> {
+    repo: gix::Repository,
+    chains: RefCell<packread::ChainReader<'a>>,
+}
+
+impl TreeSource for ChainedTrees<'_> {
+    fn tree(&self, id: ObjectId, path: &str, stats: &StatsCollector) -> Option<TreeBytes<'_>> {
+        let built = self.chains.borrow_mut().read(&id, gix::object::Kind::Tree);
+        match built {
+            Some(data) => Some(TreeBytes::Built(data)),
+            None => self.repo.tree(id, path, stats),
+        }
+    }
 }
 
 /// What a scan starts from: refs peeled through annotated tags.

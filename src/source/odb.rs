@@ -81,25 +81,25 @@ pub fn local(shared: &SharedRepository) -> gix::Repository {
 /// (rayon's `map_init` may build a fresh handle, with cold caches, for
 /// every split of the work). A task takes its thread's handle, or any free
 /// one; if all are busy (a nested task on the same thread) it makes its own.
-pub struct Handles<'a> {
-    slots: Vec<Mutex<gix::Repository>>,
-    make: &'a (dyn Fn() -> gix::Repository + Sync),
+pub struct Handles<'a, T = gix::Repository> {
+    slots: Vec<Mutex<T>>,
+    make: &'a (dyn Fn() -> T + Sync),
 }
 
-impl<'a> Handles<'a> {
-    pub fn new(make: &'a (dyn Fn() -> gix::Repository + Sync)) -> Self {
+impl<'a, T> Handles<'a, T> {
+    pub fn new(make: &'a (dyn Fn() -> T + Sync)) -> Self {
         let slots = (0..rayon::current_num_threads().max(1))
             .map(|_| Mutex::new(make()))
             .collect();
         Handles { slots, make }
     }
 
-    pub fn with<T>(&self, work: impl FnOnce(&gix::Repository) -> T) -> T {
+    pub fn with<R>(&self, work: impl FnOnce(&T) -> R) -> R {
         let count = self.slots.len();
         let start = rayon::current_thread_index().unwrap_or(0);
         for k in 0..count {
-            if let Ok(repo) = self.slots[(start + k) % count].try_lock() {
-                return work(&repo);
+            if let Ok(handle) = self.slots[(start + k) % count].try_lock() {
+                return work(&handle);
             }
         }
         work(&(self.make)())

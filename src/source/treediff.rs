@@ -65,6 +65,36 @@ fn file_name(path: &str) -> &str {
     path.rsplit(['/', ':']).next().unwrap_or(path)
 }
 
+/// Where tree comparisons read trees from: the repository, or a reader
+/// that keeps delta chains (the history scan's, [`super::packread`]).
+pub trait TreeSource {
+    /// The tree's bytes; an unreadable tree is an error naming it (the
+    /// scan becomes incomplete) and `None`.
+    fn tree(&self, id: ObjectId, path: &str, stats: &StatsCollector) -> Option<TreeBytes<'_>>;
+}
+
+/// A tree's bytes, as gix or the chain reader holds them.
+pub enum TreeBytes<'repo> {
+    Read(gix::Tree<'repo>),
+    Built(std::sync::Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for TreeBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            TreeBytes::Read(tree) => &tree.data,
+            TreeBytes::Built(data) => data,
+        }
+    }
+}
+
+impl TreeSource for gix::Repository {
+    fn tree(&self, id: ObjectId, path: &str, stats: &StatsCollector) -> Option<TreeBytes<'_>> {
+        read_tree(self, id, path, stats).map(TreeBytes::Read)
+    }
+}
+
 /// Reads a tree; an unreadable tree is an error naming it (the scan becomes
 /// incomplete) and its part of the comparison is skipped.
 pub fn read_tree<'repo>(
@@ -113,20 +143,20 @@ pub fn entries<'a>(
 /// their sorted entries, skipping identical subtrees by id, so a commit costs
 /// what it changed, not the size of its tree.
 pub fn diff_tree(
-    repo: &gix::Repository,
+    trees: &dyn TreeSource,
     old: Option<ObjectId>,
     new: ObjectId,
     prefix: &str,
     changes: &mut Changes,
     stats: &StatsCollector,
 ) {
-    let Some(new_tree) = read_tree(repo, new, prefix, stats) else {
+    let Some(new_tree) = trees.tree(new, prefix, stats) else {
         return;
     };
-    let old_tree = old.and_then(|old| read_tree(repo, old, prefix, stats));
-    let mut new_entries = entries(&new_tree.data, new, prefix, stats);
+    let old_tree = old.and_then(|old| Some((old, trees.tree(old, prefix, stats)?)));
+    let mut new_entries = entries(&new_tree, new, prefix, stats);
     let mut old_entries = match &old_tree {
-        Some(tree) => entries(&tree.data, tree.id, prefix, stats),
+        Some((id, tree)) => entries(tree, *id, prefix, stats),
         None => entries(&[], new, prefix, stats),
     };
     let join = |name: &[u8]| {
@@ -164,7 +194,7 @@ pub fn diff_tree(
                     .map(|o| o.oid.to_owned());
                 match n.mode.kind() {
                     EntryKind::Tree => {
-                        diff_tree(repo, previous, n.oid.to_owned(), &path, changes, stats)
+                        diff_tree(trees, previous, n.oid.to_owned(), &path, changes, stats)
                     }
                     EntryKind::Commit => changes.gitlinks.push(path),
                     EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
@@ -176,7 +206,7 @@ pub fn diff_tree(
                 EntryKind::Tree => {
                     let mut removed = Changes::default();
                     diff_tree(
-                        repo,
+                        trees,
                         None,
                         gone.oid.to_owned(),
                         &join(gone.filename),

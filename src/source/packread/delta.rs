@@ -174,13 +174,15 @@ mod tests {
 
     fn ops_for(base_len: usize) -> impl Strategy<Value = Vec<Op>> {
         let insert = proptest::collection::vec(any::<u8>(), 1..=127).prop_map(Op::Insert);
-        let copy = (0..base_len.max(1), 1..=base_len.max(1)).prop_filter_map(
-            "copy inside the base",
-            move |(offset, size)| {
-                (base_len > 0 && offset + size <= base_len).then_some(Op::Copy { offset, size })
-            },
-        );
-        proptest::collection::vec(prop_oneof![insert, copy], 0..20)
+        let op = if base_len == 0 {
+            insert.boxed()
+        } else {
+            let copy = (0..base_len)
+                .prop_flat_map(move |offset| (Just(offset), 1..=base_len - offset))
+                .prop_map(|(offset, size)| Op::Copy { offset, size });
+            prop_oneof![insert, copy].boxed()
+        };
+        proptest::collection::vec(op, 0..20)
     }
 
     proptest! {

@@ -15,9 +15,11 @@
 //! back and read the ordinary way, one object at a time, so an odd
 //! repository costs speed, never a blob.
 
+mod chain;
 mod delta;
 mod forest;
 
+pub use chain::ChainReader;
 pub use forest::Forest;
 
 use gix::features::zlib;
@@ -135,10 +137,24 @@ impl Packs {
             return Err(ReadError::TooLarge);
         }
         let pack = &self.packs[at.pack as usize].data;
+        let stream = pack
+            .entry_slice(entry.data_offset..pack.pack_end() as u64)
+            .ok_or(ReadError::Unreadable)?;
         out.clear();
         out.resize(entry.decompressed_size as usize, 0);
-        pack.decompress_entry(&entry, inflate, out)
+        // The whole stream, to its end: zlib then checks its checksum, so a
+        // corrupt entry is an error here rather than wrong bytes (gix stops
+        // when the output is full, before the checksum).
+        inflate.state.reset(true);
+        let status = inflate
+            .state
+            .decompress(stream, out, flate2::FlushDecompress::Finish)
             .map_err(|_| ReadError::Unreadable)?;
+        if status != flate2::Status::StreamEnd
+            || inflate.state.total_out() != entry.decompressed_size
+        {
+            return Err(ReadError::Unreadable);
+        }
         Ok(())
     }
 }

@@ -32,6 +32,13 @@ fn repository_with_delta_chains() -> (tempfile::TempDir, Vec<ObjectId>) {
         }
         std::fs::write(repo.join("a.txt"), lines.join("\n")).expect("write");
         std::fs::write(repo.join("b.txt"), lines[..100 + version].join("\n")).expect("write");
+        // A tree of many entries, one of which changes: tree deltas.
+        std::fs::create_dir_all(repo.join("many")).expect("dir");
+        std::fs::write(
+            repo.join(format!("many/{}.txt", version % 60)),
+            format!("{version}"),
+        )
+        .expect("write");
         git(repo, &["add", "."]);
         git(
             repo,
@@ -152,4 +159,49 @@ fn pack_index(repo: &Path) -> String {
         .expect("an index")
         .display()
         .to_string()
+}
+
+#[test]
+fn the_chain_reader_builds_trees_oldest_first_like_git_and_declines_the_rest() {
+    let (dir, blobs) = repository_with_delta_chains();
+    let repo = dir.path();
+    let packs = Packs::open(&repo.join(".git/objects"), gix::hash::Kind::Sha1);
+    let mut reader = ChainReader::new(&packs, 1 << 20, 1 << 30);
+    let trees = text(git(repo, &["log", "--reverse", "--format=%T"]));
+    let mut built = 0;
+    for tree in trees.lines() {
+        let id = ObjectId::from_hex(tree.as_bytes()).expect("id");
+        // Twice: the second read comes from the kept chain.
+        for _ in 0..2 {
+            let data = reader
+                .read(&id, gix::object::Kind::Tree)
+                .expect("a packed tree");
+            assert_eq!(*data, git(repo, &["cat-file", "tree", tree]));
+            built += 1;
+        }
+    }
+    assert_eq!(built, 80);
+    let listing = text(git(repo, &["verify-pack", "-v", &pack_index(repo)]));
+    let tree_deltas = listing
+        .lines()
+        .filter(|line| line.split_whitespace().nth(1) == Some("tree"))
+        .filter(|line| line.split_whitespace().count() == 7)
+        .count();
+    assert!(tree_deltas > 20, "trees in delta chains: {tree_deltas}");
+    // A blob asked for as a tree, and a loose object, are the caller's.
+    for id in &blobs {
+        assert!(
+            reader.read(id, gix::object::Kind::Tree).is_none(),
+            "{id} is not a tree"
+        );
+    }
+    // With no room to keep anything, reads still build every tree.
+    let mut tight = ChainReader::new(&packs, 0, 1 << 30);
+    for tree in trees.lines() {
+        let id = ObjectId::from_hex(tree.as_bytes()).expect("id");
+        let data = tight
+            .read(&id, gix::object::Kind::Tree)
+            .expect("a packed tree");
+        assert_eq!(*data, git(repo, &["cat-file", "tree", tree]));
+    }
 }
