@@ -59,6 +59,7 @@ pub fn scan_selected(
     };
     let (mut introductions, commits) = introductions(shared, &graph, stats);
     drop(graph);
+    odb::return_freed_memory();
     {
         let repo = odb::local(shared);
         for (name, tree) in &tips.trees {
