@@ -151,12 +151,4 @@ impl Forest {
     pub fn unplaced(&self) -> &[u32] {
         &self.unplaced
     }
-
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
 }

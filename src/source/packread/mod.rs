@@ -195,19 +195,23 @@ pub fn read_forest(
                 scratch,
                 left: Vec::new(),
             };
+            let mut visited = Vec::new();
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut visited = Vec::new();
                 reader.read(root, &mut |wanted, data| {
                     visited.push(wanted);
                     visit(wanted, data)
-                });
-                visited
+                })
             }));
             let mut left = std::mem::take(&mut reader.left);
-            if let Err(_panic) = read {
-                // A pack so corrupt that gix panicked: everything of this
+            if read.is_err() {
+                // A pack so corrupt that gix panicked: the rest of this
                 // family goes back to the ordinary reads, which report it.
-                left = forest.wanted_under(root);
+                let done: std::collections::HashSet<u32> = visited.into_iter().collect();
+                left = forest
+                    .wanted_under(root)
+                    .into_iter()
+                    .filter(|wanted| !done.contains(wanted))
+                    .collect();
             }
             if !left.is_empty() {
                 leftovers
