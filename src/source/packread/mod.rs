@@ -26,10 +26,15 @@ use gix::features::zlib;
 use gix::odb::pack;
 use gix::ObjectId;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The packs of one object database, with their indexes.
 pub struct Packs {
     packs: Vec<Pack>,
+    /// The pack that held the last object found: objects looked up one
+    /// after the other tend to share a pack, and a repository that is
+    /// never repacked can have hundreds.
+    last_hit: AtomicUsize,
 }
 
 struct Pack {
@@ -49,7 +54,10 @@ impl Packs {
     /// and data file; others are left to the ordinary reads.
     pub fn open(objects_dir: &Path, hash: gix::hash::Kind) -> Packs {
         let Ok(entries) = std::fs::read_dir(objects_dir.join("pack")) else {
-            return Packs { packs: Vec::new() };
+            return Packs {
+                packs: Vec::new(),
+                last_hit: AtomicUsize::new(0),
+            };
         };
         let mut paths: Vec<_> = entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -64,18 +72,27 @@ impl Packs {
                 (data.num_objects() == index.num_objects()).then_some(Pack { index, data })
             })
             .collect();
-        Packs { packs }
+        Packs {
+            packs,
+            last_hit: AtomicUsize::new(0),
+        }
     }
 
-    /// The first pack that has `id`, and where in it.
+    /// A pack that has `id` (the last one to answer is asked first), and
+    /// where in it.
     pub fn locate(&self, id: &ObjectId) -> Option<Location> {
-        self.packs.iter().enumerate().find_map(|(pack, p)| {
-            let entry = p.index.lookup(id)?;
-            Some(Location {
-                pack: pack as u32,
-                offset: p.index.pack_offset_at_index(entry),
+        let first = self.last_hit.load(Ordering::Relaxed);
+        let order = std::iter::once(first).chain((0..self.packs.len()).filter(|&p| p != first));
+        order
+            .filter_map(|pack| Some((pack, self.packs.get(pack)?)))
+            .find_map(|(pack, p)| {
+                let entry = p.index.lookup(id)?;
+                self.last_hit.store(pack, Ordering::Relaxed);
+                Some(Location {
+                    pack: pack as u32,
+                    offset: p.index.pack_offset_at_index(entry),
+                })
             })
-        })
     }
 
     /// The entry header at `at`, if `at` is inside its pack.
