@@ -34,6 +34,9 @@ const DELTA_BASE_CACHE_BYTES: usize = 16 << 20;
 /// objects on the path from a family's root to the blob being built).
 const PATH_BUDGET: usize = 32 << 20;
 
+/// Blobs placed in one delta forest (tens of bytes each).
+const FOREST_BLOBS: usize = 1 << 18;
+
 #[derive(Debug, thiserror::Error)]
 pub enum OdbError {
     #[error("opening the git repository at {path}: {source}")]
@@ -225,30 +228,35 @@ pub fn scan_introduced(
             None => scan_one(repo, &item, also_in, plan, sink, stats),
         }
     };
-    let (packs, leftovers) = {
+    let packs = {
         let repo = local(shared);
-        let packs = packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash());
-        let ids: Vec<ObjectId> = admitted
+        packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash())
+    };
+    // In pack order, and a bounded number at a time, so the forest's
+    // memory does not grow with the history; git writes a file's versions
+    // next to each other, so a family is rarely split between two forests.
+    let mut located: Vec<(Option<packread::Location>, u32)> = (0..admitted.len() as u32)
+        .map(|at| {
+            let id = &firsts[admitted[at as usize] as usize].blob;
+            (packs.locate(id), at)
+        })
+        .collect();
+    located.sort_unstable();
+    let mut leftovers = Vec::new();
+    for chunk in located.chunks(FOREST_BLOBS) {
+        let ids: Vec<ObjectId> = chunk
             .iter()
-            .map(|&at| firsts[at as usize].blob)
+            .map(|&(_, at)| firsts[admitted[at as usize] as usize].blob)
             .collect();
         let forest = packread::Forest::build(&packs, &ids);
         drop(ids);
         let limit = plan.admission.max_file_size;
-        let leftovers = packread::read_forest(&packs, &forest, limit, PATH_BUDGET, &|at, data| {
-            readers.with(|repo| scan_first(repo, at, Some(data)))
+        let left = packread::read_forest(&packs, &forest, limit, PATH_BUDGET, &|k, data| {
+            readers.with(|repo| scan_first(repo, chunk[k as usize].1, Some(data)))
         });
-        (packs, leftovers)
-    };
-    let mut leftovers: Vec<(Option<packread::Location>, u32)> = leftovers
-        .into_iter()
-        .map(|at| {
-            (
-                packs.locate(&firsts[admitted[at as usize] as usize].blob),
-                at,
-            )
-        })
-        .collect();
+        leftovers.extend(left.into_iter().map(|k| chunk[k as usize]));
+    }
+    drop(located);
     leftovers.sort_unstable();
     leftovers.par_iter().for_each(|&(_, at)| {
         readers.with(|repo| scan_first(repo, at, None));
