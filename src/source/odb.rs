@@ -232,33 +232,19 @@ pub fn scan_introduced(
         let repo = local(shared);
         packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash())
     };
-    // In pack order, and a bounded number at a time, so the forest's
-    // memory does not grow with the history; git writes a file's versions
-    // next to each other, so a family is rarely split between two forests.
-    let mut located: Vec<(Option<packread::Location>, u32)> = (0..admitted.len() as u32)
-        .map(|at| {
-            let id = &firsts[admitted[at as usize] as usize].blob;
-            (packs.locate(id), at)
-        })
-        .collect();
-    located.sort_unstable();
-    let mut leftovers = Vec::new();
-    for chunk in located.chunks(FOREST_BLOBS) {
-        let ids: Vec<ObjectId> = chunk
-            .iter()
-            .map(|&(_, at)| firsts[admitted[at as usize] as usize].blob)
-            .collect();
-        let forest = packread::Forest::build(&packs, &ids);
-        drop(ids);
-        let limit = plan.admission.max_file_size;
-        let left = packread::read_forest(&packs, &forest, limit, PATH_BUDGET, &|k, data| {
-            readers.with(|repo| scan_first(repo, chunk[k as usize].1, Some(data)))
-        });
-        leftovers.extend(left.into_iter().map(|k| chunk[k as usize]));
-    }
-    drop(located);
-    leftovers.sort_unstable();
-    leftovers.par_iter().for_each(|&(_, at)| {
+    let limits = packread::ReadLimits {
+        max_size: plan.admission.max_file_size,
+        path_budget: PATH_BUDGET,
+        forest_blobs: FOREST_BLOBS,
+    };
+    let leftovers = packread::read_in_pack_order(
+        &packs,
+        admitted.len() as u32,
+        &|at| firsts[admitted[at as usize] as usize].blob,
+        limits,
+        &|at, data| readers.with(|repo| scan_first(repo, at, Some(data))),
+    );
+    leftovers.par_iter().for_each(|&at| {
         readers.with(|repo| scan_first(repo, at, None));
     });
     if plan.all_objects {

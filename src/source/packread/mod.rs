@@ -183,6 +183,53 @@ enum ReadError {
     Unreadable,
 }
 
+/// Bounds on what the delta-order reader builds and holds.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// The scan's blob size limit: a larger object is never built here.
+    pub max_size: u64,
+    /// Bytes of bases held at once per family.
+    pub path_budget: usize,
+    /// Wanted blobs placed in one forest (tens of bytes each).
+    pub forest_blobs: usize,
+}
+
+/// Reads `count` wanted blobs (`id_of` names each by its position) in
+/// pack order, at most `limits.forest_blobs` per forest so the forest's
+/// memory does not grow with the history (git writes a file's versions
+/// next to each other, so a family is rarely split between two forests,
+/// and a split one only builds its base twice). `visit` gets each blob's
+/// position and bytes. Returns the positions it could not read, in pack
+/// order, for the ordinary reads.
+pub fn read_in_pack_order(
+    packs: &Packs,
+    count: u32,
+    id_of: &(dyn Fn(u32) -> ObjectId + Sync),
+    limits: ReadLimits,
+    visit: &(dyn Fn(u32, &[u8]) + Sync),
+) -> Vec<u32> {
+    let mut located: Vec<(Option<Location>, u32)> = (0..count)
+        .map(|at| (packs.locate(&id_of(at)), at))
+        .collect();
+    located.sort_unstable();
+    let mut leftovers = Vec::new();
+    for chunk in located.chunks(limits.forest_blobs.max(1)) {
+        let ids: Vec<ObjectId> = chunk.iter().map(|&(_, at)| id_of(at)).collect();
+        let forest = Forest::build(packs, &ids);
+        drop(ids);
+        let left = read_forest(
+            packs,
+            &forest,
+            limits.max_size,
+            limits.path_budget,
+            &|k, data| visit(chunk[k as usize].1, data),
+        );
+        leftovers.extend(left.into_iter().map(|k| chunk[k as usize]));
+    }
+    leftovers.sort_unstable();
+    leftovers.into_iter().map(|(_, at)| at).collect()
+}
+
 /// Reads the blobs of `forest`, each family depth first on one thread,
 /// handing each wanted blob's bytes to `visit`. Returns the wanted blobs
 /// it could not read; the caller reads those the ordinary way.

@@ -227,3 +227,39 @@ fn a_panic_mid_family_leaves_the_rest_of_it_over_and_reads_nothing_twice() {
     let all: Vec<u32> = (0..blobs.len() as u32).collect();
     assert_eq!(seen, all, "every blob once: visited or left over");
 }
+
+#[test]
+fn small_forests_in_pack_order_still_read_every_packed_blob_once() {
+    let (dir, blobs) = repository_with_delta_chains();
+    let packs = Packs::open(&dir.path().join(".git/objects"), gix::hash::Kind::Sha1);
+    let read = Mutex::new(HashMap::new());
+    let limits = ReadLimits {
+        max_size: u64::MAX >> 1,
+        path_budget: 64 << 20,
+        // Families split between forests: their bases are built again.
+        forest_blobs: 3,
+    };
+    let left = read_in_pack_order(
+        &packs,
+        blobs.len() as u32,
+        &|at| blobs[at as usize],
+        limits,
+        &|at, data| {
+            let previous = read.lock().expect("lock").insert(at, data.to_vec());
+            assert!(previous.is_none(), "blob {at} read twice");
+        },
+    );
+    let read = read.into_inner().expect("lock");
+    let loose = text(git(dir.path(), &["hash-object", "loose.txt"]));
+    assert_eq!(left.len(), 1);
+    assert_eq!(blobs[left[0] as usize].to_string(), loose);
+    assert_eq!(read.len(), blobs.len() - 1);
+    for (at, data) in read {
+        let id = blobs[at as usize].to_string();
+        assert_eq!(
+            data,
+            git(dir.path(), &["cat-file", "blob", &id]),
+            "blob {id}"
+        );
+    }
+}
