@@ -57,7 +57,9 @@ pub fn scan_selected(
         }
         walk(&repo, &tips.commits, &tips.hidden, stats)
     };
-    let (mut introductions, commits) = introductions(shared, &graph, stats);
+    // Mapped once for the tree diffs and the blob reads.
+    let packs = packread::Packs::of(&odb::local(shared));
+    let (mut introductions, commits) = introductions(shared, &packs, &graph, stats);
     drop(graph);
     odb::return_freed_memory();
     {
@@ -80,6 +82,7 @@ pub fn scan_selected(
     }
     odb::scan_introduced(
         shared,
+        &packs,
         &introductions,
         &options.plan(&commits, filters),
         sink,
@@ -96,17 +99,14 @@ const CHUNK: usize = 1024;
 /// introduced into the table in history order.
 fn introductions(
     shared: &SharedRepository,
+    packs: &packread::Packs,
     graph: &[Walked],
     stats: &StatsCollector,
 ) -> (Introductions, Commits) {
-    let packs = {
-        let repo = odb::local(shared);
-        packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash())
-    };
     let make = || ChainedTrees {
         repo: odb::local(shared),
         chains: RefCell::new(packread::ChainReader::new(
-            &packs,
+            packs,
             TREE_CHAIN_BYTES,
             MAX_TREE_SIZE,
         )),

@@ -194,6 +194,7 @@ pub struct ScanPlan<'a> {
 /// packs) is read one object at a time, in pack order.
 pub fn scan_introduced(
     shared: &SharedRepository,
+    packs: &packread::Packs,
     introductions: &Introductions,
     plan: &ScanPlan<'_>,
     sink: &dyn BlobSink,
@@ -228,17 +229,13 @@ pub fn scan_introduced(
             None => scan_one(repo, &item, also_in, plan, sink, stats),
         }
     };
-    let packs = {
-        let repo = local(shared);
-        packread::Packs::open(repo.objects.store_ref().path(), repo.object_hash())
-    };
     let limits = packread::ReadLimits {
         max_size: plan.admission.max_file_size,
         path_budget: PATH_BUDGET,
         forest_blobs: FOREST_BLOBS,
     };
     let leftovers = packread::read_in_pack_order(
-        &packs,
+        packs,
         admitted.len() as u32,
         &|at| firsts[admitted[at as usize] as usize].blob,
         limits,

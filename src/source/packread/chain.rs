@@ -9,7 +9,7 @@
 //! first read is kept (up to a byte cap, oldest first out), and the next
 //! read is a lookup.
 
-use super::{delta, Location, Packs};
+use super::{Location, Packs};
 use gix::features::zlib;
 use gix::ObjectId;
 use std::collections::{HashMap, VecDeque};
@@ -60,13 +60,15 @@ impl<'a> ChainReader<'a> {
                     cursor = base;
                 }
                 Ok(None) => {
-                    let entry = self.packs.entry(cursor)?;
-                    if entry.header.as_kind() != Some(kind) {
-                        return None;
-                    }
                     let mut data = Vec::new();
                     self.packs
-                        .inflate(cursor, false, self.max_size, &mut self.inflate, &mut data)
+                        .inflate(
+                            cursor,
+                            Some(kind),
+                            self.max_size,
+                            &mut self.inflate,
+                            &mut data,
+                        )
                         .ok()?;
                     let data = Arc::new(data);
                     self.cache.put(cursor, kind, Arc::clone(&data));
@@ -76,12 +78,16 @@ impl<'a> ChainReader<'a> {
             }
         };
         for &step in chain.iter().rev() {
-            let limit = self.max_size.saturating_mul(2);
-            self.packs
-                .inflate(step, false, limit, &mut self.inflate, &mut self.scratch)
+            let built = self
+                .packs
+                .build_on(
+                    step,
+                    &current,
+                    self.max_size,
+                    &mut self.inflate,
+                    &mut self.scratch,
+                )
                 .ok()?;
-            let mut built = Vec::new();
-            delta::apply(&current, &self.scratch, self.max_size, &mut built).ok()?;
             current = Arc::new(built);
             self.cache.put(step, kind, Arc::clone(&current));
         }

@@ -2,7 +2,6 @@
 //! delta is a child of its base, each whole object a root.
 
 use super::{Location, Packs};
-use gix::ObjectId;
 use std::collections::HashMap;
 
 /// One object of a family: a wanted blob, or a base one needs.
@@ -33,15 +32,16 @@ pub struct Forest {
 }
 
 impl Forest {
-    /// Places each of `wanted` (its position in the list names it) with
-    /// the chain of bases under it, following each chain down only until
-    /// it meets a node already placed.
-    pub fn build(packs: &Packs, wanted: &[ObjectId]) -> Forest {
+    /// Places each wanted blob, given by where [`Packs::locate`] found it
+    /// (its position in the list names it; `None`: in no pack), with the
+    /// chain of bases under it, following each chain down only until it
+    /// meets a node already placed.
+    pub fn build(packs: &Packs, wanted: &[Option<Location>]) -> Forest {
         let mut forest = Forest::default();
         let mut placed: HashMap<Location, u32> = HashMap::with_capacity(wanted.len());
-        for (position, id) in wanted.iter().enumerate() {
+        for (position, &at) in wanted.iter().enumerate() {
             let position = u32::try_from(position).unwrap_or(NOT_WANTED - 1);
-            let Some(at) = packs.locate(id) else {
+            let Some(at) = at else {
                 forest.unplaced.push(position);
                 continue;
             };

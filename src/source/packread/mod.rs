@@ -20,7 +20,7 @@ mod delta;
 mod forest;
 
 pub use chain::ChainReader;
-pub use forest::Forest;
+use forest::Forest;
 
 use gix::features::zlib;
 use gix::odb::pack;
@@ -76,6 +76,11 @@ impl Packs {
             packs,
             last_hit: AtomicUsize::new(0),
         }
+    }
+
+    /// The packs of `repo`'s object database.
+    pub fn of(repo: &gix::Repository) -> Packs {
+        Packs::open(repo.objects.store_ref().path(), repo.object_hash())
     }
 
     /// A pack that has `id` (the last one to answer is asked first), and
@@ -135,28 +140,28 @@ impl Packs {
         }
     }
 
-    /// Inflates the entry at `at` into `out`: a whole object's bytes (a
-    /// blob's, or an error) or a delta's instructions. `limit` bounds what
-    /// is allocated: a larger entry is [`ReadError::TooLarge`].
+    /// Inflates the entry at `at` into `out`: a whole object's bytes (of
+    /// kind `whole`, else an error) or, with `None`, a delta's
+    /// instructions. An entry larger than `limit` is not allocated.
     fn inflate(
         &self,
         at: Location,
-        want_blob: bool,
+        whole: Option<gix::object::Kind>,
         limit: u64,
         inflate: &mut zlib::Inflate,
         out: &mut Vec<u8>,
-    ) -> Result<(), ReadError> {
-        let entry = self.entry(at).ok_or(ReadError::Unreadable)?;
-        if want_blob && entry.header.as_kind() != Some(gix::object::Kind::Blob) {
-            return Err(ReadError::Unreadable);
+    ) -> Result<(), Unreadable> {
+        let entry = self.entry(at).ok_or(Unreadable)?;
+        if whole.is_some() && entry.header.as_kind() != whole {
+            return Err(Unreadable);
         }
         if entry.decompressed_size > limit {
-            return Err(ReadError::TooLarge);
+            return Err(Unreadable);
         }
         let pack = &self.packs[at.pack as usize].data;
         let stream = pack
             .entry_slice(entry.data_offset..pack.pack_end() as u64)
-            .ok_or(ReadError::Unreadable)?;
+            .ok_or(Unreadable)?;
         out.clear();
         out.resize(entry.decompressed_size as usize, 0);
         // The whole stream, to its end: zlib then checks its checksum, so a
@@ -166,22 +171,40 @@ impl Packs {
         let status = inflate
             .state
             .decompress(stream, out, flate2::FlushDecompress::Finish)
-            .map_err(|_| ReadError::Unreadable)?;
+            .map_err(|_| Unreadable)?;
         if status != flate2::Status::StreamEnd
             || inflate.state.total_out() != entry.decompressed_size
         {
-            return Err(ReadError::Unreadable);
+            return Err(Unreadable);
         }
         Ok(())
     }
+
+    /// Builds the delta at `at` on `base`, its base's bytes: inflates its
+    /// instructions into `scratch` and applies them. A result over
+    /// `max_size` bytes is refused before it is allocated.
+    fn build_on(
+        &self,
+        at: Location,
+        base: &[u8],
+        max_size: u64,
+        inflate: &mut zlib::Inflate,
+        scratch: &mut Vec<u8>,
+    ) -> Result<Vec<u8>, Unreadable> {
+        // Instructions are rarely longer than what they build.
+        let instructions_limit = max_size.saturating_mul(2).max(1 << 20);
+        self.inflate(at, None, instructions_limit, inflate, scratch)?;
+        let mut built = Vec::new();
+        delta::apply(base, scratch, max_size, &mut built).map_err(|_| Unreadable)?;
+        Ok(built)
+    }
 }
 
-/// Why an object was not read here (it is then read the ordinary way).
-#[derive(Debug, PartialEq, Eq)]
-enum ReadError {
-    TooLarge,
-    Unreadable,
-}
+/// An object this reader could not build (missing from the packs,
+/// corrupt, too large): the caller reads it the ordinary way, which also
+/// reports what is wrong with it.
+#[derive(Debug)]
+struct Unreadable;
 
 /// Bounds on what the delta-order reader builds and holds.
 #[derive(Debug, Clone, Copy)]
@@ -214,9 +237,9 @@ pub fn read_in_pack_order(
     located.sort_unstable();
     let mut leftovers = Vec::new();
     for chunk in located.chunks(limits.forest_blobs.max(1)) {
-        let ids: Vec<ObjectId> = chunk.iter().map(|&(_, at)| id_of(at)).collect();
-        let forest = Forest::build(packs, &ids);
-        drop(ids);
+        let wanted: Vec<Option<Location>> = chunk.iter().map(|&(at, _)| at).collect();
+        let forest = Forest::build(packs, &wanted);
+        drop(wanted);
         let left = read_forest(
             packs,
             &forest,
@@ -238,7 +261,7 @@ pub fn read_in_pack_order(
 /// is never built here (a wanted one comes back, and the ordinary read
 /// reports it as too large from its header). `path_budget` bounds the
 /// bytes of bases held at once per family.
-pub fn read_forest(
+fn read_forest(
     packs: &Packs,
     forest: &Forest,
     max_size: u64,
@@ -316,7 +339,13 @@ impl FamilyReader<'_> {
         let at = self.forest.node(root).location;
         if self
             .packs
-            .inflate(at, true, self.max_size, self.inflate, &mut data)
+            .inflate(
+                at,
+                Some(gix::object::Kind::Blob),
+                self.max_size,
+                self.inflate,
+                &mut data,
+            )
             .is_err()
         {
             self.left.extend(self.forest.wanted_under(root));
@@ -334,24 +363,13 @@ impl FamilyReader<'_> {
             };
             top.next_child = self.forest.node(child).next_sibling;
             let at = self.forest.node(child).location;
-            let mut built = Vec::new();
-            let made = self
-                .packs
-                .inflate(
-                    at,
-                    false,
-                    self.max_size.saturating_mul(2).max(1 << 20),
-                    self.inflate,
-                    self.scratch,
-                )
-                .and_then(|()| {
-                    delta::apply(&top.data, self.scratch, self.max_size, &mut built)
-                        .map_err(|_| ReadError::Unreadable)
-                });
-            if made.is_err() || held + built.len() > self.path_budget {
+            let built =
+                self.packs
+                    .build_on(at, &top.data, self.max_size, self.inflate, self.scratch);
+            let Some(built) = built.ok().filter(|b| held + b.len() <= self.path_budget) else {
                 self.left.extend(self.forest.wanted_under(child));
                 continue;
-            }
+            };
             self.enter(child, built, &mut stack, &mut held, visit);
         }
     }

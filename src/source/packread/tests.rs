@@ -74,7 +74,8 @@ fn repository_with_delta_chains() -> (tempfile::TempDir, Vec<ObjectId>) {
 
 fn read_all(repo: &Path, wanted: &[ObjectId], budget: usize) -> (HashMap<u32, Vec<u8>>, Vec<u32>) {
     let packs = Packs::open(&repo.join(".git/objects"), gix::hash::Kind::Sha1);
-    let forest = Forest::build(&packs, wanted);
+    let located: Vec<Option<Location>> = wanted.iter().map(|id| packs.locate(id)).collect();
+    let forest = Forest::build(&packs, &located);
     let read = Mutex::new(HashMap::new());
     let left = read_forest(&packs, &forest, u64::MAX >> 1, budget, &|at, data| {
         let previous = read.lock().expect("lock").insert(at, data.to_vec());
@@ -210,7 +211,8 @@ fn the_chain_reader_builds_trees_oldest_first_like_git_and_declines_the_rest() {
 fn a_panic_mid_family_leaves_the_rest_of_it_over_and_reads_nothing_twice() {
     let (dir, blobs) = repository_with_delta_chains();
     let packs = Packs::open(&dir.path().join(".git/objects"), gix::hash::Kind::Sha1);
-    let forest = Forest::build(&packs, &blobs);
+    let located: Vec<Option<Location>> = blobs.iter().map(|id| packs.locate(id)).collect();
+    let forest = Forest::build(&packs, &located);
     let seen = Mutex::new(Vec::new());
     let left = read_forest(&packs, &forest, u64::MAX >> 1, 64 << 20, &|at, _data| {
         let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
