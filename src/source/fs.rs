@@ -42,7 +42,15 @@ pub fn walk(options: &FsOptions, filters: &Filters, sink: &dyn BlobSink, stats: 
     let root = options.root.as_path();
     if root.as_os_str() == STDIN_PATH {
         let stdin = std::io::stdin();
-        scan_reader(&mut stdin.lock(), "<stdin>", options, filters, sink, stats);
+        scan_reader(
+            &mut stdin.lock(),
+            None,
+            "<stdin>",
+            options,
+            filters,
+            sink,
+            stats,
+        );
         return;
     }
     if let Ok(metadata) = std::fs::metadata(root) {
@@ -222,7 +230,7 @@ fn scan_stream(
         return;
     }
     match std::fs::File::open(root) {
-        Ok(mut stream) => scan_reader(&mut stream, &display, options, filters, sink, stats),
+        Ok(mut stream) => scan_reader(&mut stream, None, &display, options, filters, sink, stats),
         Err(error) => stats.error(display, format!("cannot open: {error}")),
     }
 }
@@ -258,32 +266,54 @@ fn scan_file(
         stats.skipped(SkipReason::TooLarge);
         return;
     }
-    scan_reader(&mut file, display, options, filters, sink, stats);
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    scan_reader(
+        &mut file,
+        Some(size),
+        display,
+        options,
+        filters,
+        sink,
+        stats,
+    );
 }
+
+/// Files up to this size are read whole before the binary sniff: one read
+/// call where the sniff first takes two, and most files are text.
+const READ_WHOLE_UP_TO: usize = 1 << 20;
 
 /// Reads a file or stream, at most one byte past the size limit (a file
 /// that grew after stat, or a stream, is still bounded), and hands it on:
-/// an archive to the archive reader, text to the sink.
+/// an archive to the archive reader, text to the sink. `size` is the file's
+/// size at stat time, if it is a file.
 fn scan_reader(
     reader: &mut dyn Read,
+    size: Option<usize>,
     display: &str,
     options: &FsOptions,
     filters: &Filters,
     sink: &dyn BlobSink,
     stats: &StatsCollector,
 ) {
-    BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        // Sniff the head first, so a large binary is skipped without reading
-        // it all. The limit is u64::MAX at most: `+ 1` must not wrap to 0.
-        let mut limited = reader.take(options.max_file_size.saturating_add(1));
-        let head = match (&mut limited).take(SNIFF_LEN as u64).read_to_end(buffer) {
-            Ok(n) => n,
+    BUFFER.with_borrow_mut(|storage| {
+        // The limit is u64::MAX at most: `+ 1` must not wrap to 0.
+        let until = usize::try_from(options.max_file_size.saturating_add(1)).unwrap_or(usize::MAX);
+        let mut filled = 0;
+        // Sniff the head first, so a large binary is skipped without
+        // reading it all; a small file is read whole at once.
+        let first = match size {
+            Some(size) if size <= READ_WHOLE_UP_TO => until,
+            _ => SNIFF_LEN.min(until),
+        };
+        let expected = size.map_or(0, |size| size.saturating_add(1));
+        let ended = match read_into(reader, storage, &mut filled, first, expected.min(first)) {
+            Ok(ended) => ended,
             Err(error) => {
                 stats.error(display, format!("cannot read: {error}"));
                 return;
             }
         };
+        let head = filled.min(SNIFF_LEN);
         let admission = Admission {
             max_file_size: options.max_file_size,
             default_excludes: options.default_excludes,
@@ -291,17 +321,20 @@ fn scan_reader(
         let name = display.rsplit('/').next().unwrap_or(display);
         let archive_kind = options
             .archives
-            .and_then(|_| archive::kind_of(name, &buffer[..head]));
-        if archive_kind.is_none() && looks_binary(&buffer[..head]) {
+            .and_then(|_| archive::kind_of(name, &storage[..head]));
+        if archive_kind.is_none() && looks_binary(&storage[..head]) {
             stats.skipped(SkipReason::Binary);
             return;
         }
-        if let Err(error) = limited.read_to_end(buffer) {
-            stats.error(display, format!("cannot read: {error}"));
-            return;
+        if !ended {
+            if let Err(error) = read_into(reader, storage, &mut filled, until, expected) {
+                stats.error(display, format!("cannot read: {error}"));
+                return;
+            }
         }
+        let data = &storage[..filled];
         if let (Some(kind), Some(limits)) = (archive_kind, options.archives) {
-            if buffer.len() as u64 > options.max_file_size {
+            if data.len() as u64 > options.max_file_size {
                 stats.skipped(SkipReason::TooLarge);
                 return;
             }
@@ -312,14 +345,14 @@ fn scan_reader(
                 sink,
                 stats,
             };
-            scan.scan(buffer, &Provenance::File(display.to_owned()), kind);
+            scan.scan(data, &Provenance::File(display.to_owned()), kind);
             return;
         }
-        let Some(kind) = admission.admit(buffer, display, stats) else {
+        let Some(kind) = admission.admit(data, display, stats) else {
             return;
         };
         sink.blob(&Blob {
-            data: buffer,
+            data,
             provenance: &Provenance::File(display.to_owned()),
             kind,
             lines: None,
@@ -328,6 +361,39 @@ fn scan_reader(
             also_in: 0,
         });
     });
+}
+
+/// Reads on into `storage[*filled..]` until the end of `reader` (true) or
+/// until `*filled` reaches `until` (false). `storage` is the thread's buffer, zeroed once
+/// as it grows: its length is the largest file read so far, not this
+/// one's. `expected` (the file's size plus one, or 0) sizes it up front, so
+/// that a file is one read call and the one that finds its end; a stream,
+/// or a file that grew, grows it by doubling.
+fn read_into(
+    reader: &mut dyn Read,
+    storage: &mut Vec<u8>,
+    filled: &mut usize,
+    until: usize,
+    expected: usize,
+) -> std::io::Result<bool> {
+    let wanted = expected.min(until);
+    if storage.len() < wanted {
+        storage.resize(wanted, 0);
+    }
+    while *filled < until {
+        if *filled == storage.len() {
+            let grown = storage.len().saturating_mul(2).max(64 << 10).min(until);
+            storage.resize(grown, 0);
+        }
+        let end = storage.len().min(until);
+        match reader.read(&mut storage[*filled..end]) {
+            Ok(0) => return Ok(true),
+            Ok(read) => *filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(false)
 }
 
 thread_local! {
@@ -461,5 +527,70 @@ mod tests {
         assert!(inside(root, Path::new("/repo/dist/../maps/a.map")));
         assert!(!inside(root, Path::new("/repo/dist/../../etc/passwd")));
         assert!(!inside(root, Path::new("/elsewhere/a.map")));
+    }
+
+    /// A reader that hands out at most `chunk` bytes per call, and counts
+    /// its calls.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        chunk: usize,
+        calls: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let n = self.data.len().min(self.chunk).min(out.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reads_stop_at_the_end_or_the_limit_whatever_the_size_said() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        // A file as stat saw it: one read call with the bytes, one that
+        // finds the end.
+        let mut storage = Vec::new();
+        let mut reader = Trickle {
+            data: &data,
+            chunk: usize::MAX,
+            calls: 0,
+        };
+        let mut filled = 0;
+        let ended = read_into(
+            &mut reader,
+            &mut storage,
+            &mut filled,
+            usize::MAX,
+            data.len() + 1,
+        );
+        assert!(ended.expect("read"));
+        assert_eq!((&storage[..filled], reader.calls), (&data[..], 2));
+        // A file that grew since stat, or a stream: read on to the end,
+        // in small pieces, with a storage left longer by an earlier file.
+        for expected in [0, 10, data.len() / 2] {
+            let mut reader = Trickle {
+                data: &data,
+                chunk: 7_000,
+                calls: 0,
+            };
+            let mut filled = 0;
+            assert!(
+                read_into(&mut reader, &mut storage, &mut filled, usize::MAX, expected)
+                    .expect("read")
+            );
+            assert_eq!(&storage[..filled], &data[..]);
+        }
+        // The limit holds however much is left.
+        let mut reader = Trickle {
+            data: &data,
+            chunk: 7_000,
+            calls: 0,
+        };
+        let mut filled = 0;
+        let ended = read_into(&mut reader, &mut Vec::new(), &mut filled, 1_001, 0);
+        assert_eq!((ended.expect("read"), filled), (false, 1_001));
     }
 }
