@@ -55,33 +55,52 @@ pub(super) fn base64_runs(
         .collect()
 }
 
+// The digit loops test the high bit of each looked-up digit for INVALID.
+const _: () = assert!(INVALID & 0x80 != 0);
+
 /// Decodes a base64 run if it is text; false (and a partial write the caller
 /// discards) if not. Each decoded byte maps to the character it starts in.
 pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Decoded) -> bool {
     let chars = &data[run.clone()];
-    // Bytes that are not text, allowed before the run is given up on.
     let tolerated = chars.len() * 6 / 8 * (1000 - MIN_PRINTABLE_PER_MILLE) / 1000;
-    let mut printable = 0usize;
-    let mut total = 0usize;
-    // Counts a decoded byte; false: the run is binary (an image, a hash, an
-    // identifier that is not base64), give up.
-    let mut text = |byte: u8| {
-        total += 1;
-        if is_text(byte) {
-            printable += 1;
-            true
-        } else {
-            !(total <= 3 || byte == 0 || total - printable > tolerated)
-        }
+    let mut count = Counts {
+        total: 0,
+        printable: 0,
+        tolerated,
     };
     view.anchor_base64(run.start);
-    // Whole quads first: 4 characters, 3 bytes, no bit buffer. Most runs
-    // are long identifiers, not base64, and end at the first quad: its
-    // three bytes are rarely all text.
     let mut rest = chars;
+    // Eight characters, six bytes, at a time: the body of real base64 text
+    // (an inline source map is tens of kilobytes of it) is all printable
+    // and counted six bytes at once.
+    while let Some((eight, tail)) = rest.split_first_chunk::<8>() {
+        let mut value = 0u64;
+        let mut invalid = 0u8;
+        for &c in eight {
+            let digit = DIGITS[usize::from(c)];
+            invalid |= digit;
+            value = value << 6 | u64::from(digit & 0x3F);
+        }
+        if invalid & 0x80 != 0 {
+            // INVALID has the high bit: padding or a bad character, for the
+            // loops below.
+            break;
+        }
+        let bytes = value.to_be_bytes();
+        let bytes: &[u8; 6] = bytes[2..].try_into().unwrap_or(&[0; 6]);
+        if all_printable(value) {
+            count.total += 6;
+            count.printable += 6;
+        } else if !bytes.iter().all(|&byte| count.text(byte)) {
+            return false;
+        }
+        view.bytes.extend_from_slice(bytes);
+        rest = tail;
+    }
+    // Then whole quads: 4 characters, 3 bytes, no bit buffer.
     while let Some((quad, tail)) = rest.split_first_chunk::<4>() {
         let digits = quad.map(|c| DIGITS[usize::from(c)]);
-        if digits.contains(&INVALID) {
+        if u32::from_le_bytes(digits) & 0x8080_8080 != 0 {
             // Padding or a bad character: the loop below decides.
             break;
         }
@@ -89,7 +108,7 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
             .iter()
             .fold(0u32, |value, &digit| value << 6 | u32::from(digit));
         let bytes = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
-        if !bytes.iter().all(|&byte| text(byte)) {
+        if !bytes.iter().all(|&byte| count.text(byte)) {
             return false;
         }
         view.bytes.extend_from_slice(&bytes);
@@ -110,13 +129,50 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
             bits -= 8;
             let byte = (acc >> bits) as u8;
             acc &= (1 << bits) - 1;
-            if !text(byte) {
+            if !count.text(byte) {
                 return false;
             }
             view.bytes.push(byte);
         }
     }
-    total > 0 && printable * 1000 >= total * MIN_PRINTABLE_PER_MILLE
+    count.total > 0 && count.printable * 1000 >= count.total * MIN_PRINTABLE_PER_MILLE
+}
+
+/// The decoded bytes of a run so far, and how many of them are text.
+struct Counts {
+    total: usize,
+    printable: usize,
+    /// Bytes that are not text allowed before the run is given up on.
+    tolerated: usize,
+}
+
+impl Counts {
+    /// Counts a decoded byte; false: the run is binary (an image, a hash,
+    /// an identifier that is not base64), give up. Most runs are long
+    /// identifiers and end at their first bytes, rarely all text.
+    fn text(&mut self, byte: u8) -> bool {
+        self.total += 1;
+        if is_text(byte) {
+            self.printable += 1;
+            true
+        } else {
+            !(self.total <= 3 || byte == 0 || self.total - self.printable > self.tolerated)
+        }
+    }
+}
+
+/// Whether the 6 bytes in the low 48 bits of `value` are all printable
+/// ASCII (0x20 to 0x7e), all at once: a byte below 0x20 borrows into its
+/// high bit when 0x20 is taken away, one above 0x7e carries into it when 1
+/// is added (or has it already).
+fn all_printable(value: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The two unused bytes as printable `A`s.
+    let bytes = value | 0x4141 << 48;
+    let below = bytes.wrapping_sub(ONES * 0x20) & !bytes & HIGH;
+    let above = (bytes.wrapping_add(ONES) | bytes) & HIGH;
+    below | above == 0
 }
 
 /// Printable ASCII: credentials are ASCII, and random bytes (identifiers
@@ -154,6 +210,14 @@ mod tests {
             }
         }
         (!out.is_empty() && printable * 1000 >= out.len() * MIN_PRINTABLE_PER_MILLE).then_some(out)
+    }
+
+    proptest! {
+        #[test]
+        fn all_printable_is_the_byte_test(bytes: [u8; 6]) {
+            let value = bytes.iter().fold(0u64, |value, &b| value << 8 | u64::from(b));
+            prop_assert_eq!(all_printable(value), bytes.iter().all(|b| (0x20..=0x7e).contains(b)));
+        }
     }
 
     proptest! {
