@@ -133,14 +133,6 @@ impl Matcher {
             let Ok(compiled) = rule.compiled() else {
                 continue;
             };
-            let caps = match &mut captures {
-                Some((made_for, caps)) if *made_for == rule_index => caps,
-                slot => {
-                    &mut slot
-                        .insert((rule_index, compiled.regex.create_captures()))
-                        .1
-                }
-            };
             if compiled.anchored {
                 // `region` holds the positions where a match may start: one
                 // anchored search at each, which ends as soon as the text
@@ -159,6 +151,7 @@ impl Matcher {
                     let input = regex_automata::Input::new(blob)
                         .span(start..end)
                         .anchored(regex_automata::Anchored::Yes);
+                    let caps = captures_for(&mut captures, rule_index, compiled);
                     compiled.regex.search_captures(&input, caps);
                     if let Some(whole) = caps.get_match() {
                         at = whole.end().max(start + 1);
@@ -166,6 +159,7 @@ impl Matcher {
                     }
                 }
             } else {
+                let caps = captures_for(&mut captures, rule_index, compiled);
                 let mut at = region.start;
                 while at <= region.end {
                     // A span of the whole blob: the match stays in the window,
@@ -295,6 +289,25 @@ impl Matcher {
         }
         accepted.into_values().collect()
     }
+}
+
+/// The capture slots of the rule searched last, made when a search first
+/// needs them: most anchored positions are turned away before any search
+/// (`Starts`), and most blobs never search most of the rules they have
+/// keyword hits for.
+fn captures_for<'a>(
+    slot: &'a mut Option<(usize, Captures)>,
+    rule_index: usize,
+    compiled: &crate::rules::CompiledRegex,
+) -> &'a mut Captures {
+    if slot
+        .as_ref()
+        .is_none_or(|(made_for, _)| *made_for != rule_index)
+    {
+        *slot = Some((rule_index, compiled.regex.create_captures()));
+    }
+    let (_, caps) = slot.get_or_insert_with(|| (rule_index, compiled.regex.create_captures()));
+    caps
 }
 
 /// What one blob's searches produced so far.
