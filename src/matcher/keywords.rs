@@ -276,14 +276,17 @@ impl Keywords {
             let tail = &haystack[n - 2..];
             for &keyword in &self.short {
                 if tail.eq_ignore_ascii_case(&self.keywords[keyword]) {
-                    hits.push(Hit {
-                        keyword,
-                        span: n - 2..n,
-                    });
+                    push_in_order(
+                        &mut hits,
+                        Hit {
+                            keyword,
+                            span: n - 2..n,
+                        },
+                    );
                 }
             }
         }
-        hits.sort_unstable_by_key(|hit| (hit.span.end, hit.span.start));
+        debug_assert!(hits.is_sorted_by_key(|hit| (hit.span.end, hit.span.start)));
         hits
     }
 
@@ -308,13 +311,29 @@ impl Keywords {
                 .get(start..end)
                 .is_some_and(|found| found.eq_ignore_ascii_case(text))
             {
-                hits.push(Hit {
-                    keyword,
-                    span: start..end,
-                });
+                push_in_order(
+                    hits,
+                    Hit {
+                        keyword,
+                        span: start..end,
+                    },
+                );
             }
         }
     }
+}
+
+/// Adds `hit` to `hits`, kept ordered by end, then start. Hits arrive in
+/// the order of their fingerprints, which sit at most a keyword's length
+/// into them, so a new hit moves back past a few others at most: cheaper
+/// than sorting them all at the end (2% of the npm scan).
+fn push_in_order(hits: &mut Vec<Hit>, hit: Hit) {
+    let key = |hit: &Hit| (hit.span.end, hit.span.start);
+    let mut at = hits.len();
+    while at > 0 && key(&hits[at - 1]) > key(&hit) {
+        at -= 1;
+    }
+    hits.insert(at, hit);
 }
 
 /// [`FOLD`] over 8 bytes.
