@@ -134,17 +134,25 @@ fn skip_ws(data: &[u8], mut at: usize) -> usize {
 
 /// The offset just past the JSON string starting at `at` (a `"`).
 fn string_end(data: &[u8], at: usize) -> Result<usize, MapError> {
-    let mut i = at + 1;
+    // The next quote that an even run of backslashes (none, or escaped
+    // backslashes) precedes: one search per escaped quote, not one per
+    // escape (embedded sources have a `\n` on every line).
+    let body = at + 1;
+    let mut i = body;
     loop {
-        let Some(found) = memchr::memchr2(b'"', b'\\', &data[i.min(data.len())..]) else {
+        let Some(found) = memchr::memchr(b'"', data.get(i..).unwrap_or_default()) else {
             return Err(MapError::Syntax("unterminated string", at));
         };
-        i += found;
-        if data[i] == b'\\' {
-            i += 2;
-        } else {
-            return Ok(i + 1);
+        let quote = i + found;
+        let backslashes = data[body..quote]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 0 {
+            return Ok(quote + 1);
         }
+        i = quote + 1;
     }
 }
 
@@ -396,5 +404,31 @@ mod tests {
         let map = inline_map(js, url.clone()).unwrap();
         assert_eq!(&map.bytes[..], b"{\"a\":1}");
         assert!(map.origin(0) >= url.start);
+    }
+
+    /// The end of a string the slow way: escape by escape.
+    fn string_end_by_escapes(data: &[u8], at: usize) -> Option<usize> {
+        let mut i = at + 1;
+        loop {
+            match data.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_string_ends_at_its_first_unescaped_quote(
+            body in proptest::collection::vec(
+                proptest::sample::select(b"ab\\\"n ".to_vec()),
+                0..40,
+            ),
+        ) {
+            let mut data = b"\"".to_vec();
+            data.extend(&body);
+            proptest::prop_assert_eq!(string_end(&data, 0).ok(), string_end_by_escapes(&data, 0));
+        }
     }
 }
