@@ -491,6 +491,41 @@ mod tests {
         }
     }
 
+    /// The rule library's own keywords (over 1,600, many of them common
+    /// words) on its own examples mixed with code-like filler: every scheme
+    /// finds what Aho-Corasick finds, at every alignment of the 8-position
+    /// vector steps.
+    #[test]
+    fn every_scheme_agrees_with_aho_corasick_on_the_rule_library() {
+        let rules = crate::rules::embedded_rules().expect("embedded rules");
+        let mut keywords: Vec<String> = rules
+            .iter()
+            .flat_map(|rule| rule.keywords.iter().map(|k| k.to_ascii_lowercase()))
+            .collect();
+        keywords.sort();
+        keywords.dedup();
+        let mut haystack = Vec::new();
+        let filler = b"const path = require('node:path'); let keys = Object.keys(obj);\n";
+        for (i, rule) in rules.iter().enumerate() {
+            for example in &rule.examples {
+                haystack.extend_from_slice(example.as_bytes());
+                haystack.extend_from_slice(&filler[..i % filler.len()]);
+            }
+        }
+        let borrowed: Vec<&str> = keywords.iter().map(String::as_str).collect();
+        for shift in 0..8 {
+            let text = &haystack[shift..];
+            let expected = reference(&borrowed, text);
+            assert!(expected.len() > 1_000, "{} hits", expected.len());
+            for scheme in Scheme::runnable() {
+                assert!(
+                    Keywords::with_scheme(&keywords, scheme).find_all(text) == expected,
+                    "{scheme:?} at shift {shift}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_measured_table_ranks_common_code_windows_above_token_prefixes() {
         let key = |text: &str| fold(text.as_bytes());
