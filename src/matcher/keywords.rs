@@ -51,6 +51,8 @@ pub struct Hit {
 /// candidate needs, inline: most candidates end at the prefix compare.
 #[derive(Debug, Clone, Copy)]
 struct Member {
+    /// The keyword's index, with [`PREFIX_DECIDES`] set when the prefix
+    /// compare alone decides.
     keyword: u32,
     /// Where the fingerprint sits in the keyword.
     offset: u32,
@@ -60,6 +62,11 @@ struct Member {
     prefix: u64,
     prefix_mask: u64,
 }
+
+/// Set in [`Member::keyword`] for a keyword of at most 8 ASCII letters:
+/// folding maps each letter to its other case only, so the 8-byte prefix
+/// compare is then the exact case-insensitive check.
+const PREFIX_DECIDES: u32 = 1 << 31;
 
 /// The members of one fingerprint: `members[first..first + count]`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -211,8 +218,10 @@ impl Keywords {
         let mut add = |key: u32, index: usize, offset: usize| {
             let next = keywords[index].get(offset + 3).copied();
             let (prefix, prefix_mask) = prefix(&keywords[index]);
+            let decides =
+                keywords[index].len() <= 8 && keywords[index].iter().all(u8::is_ascii_lowercase);
             let member = Member {
-                keyword: index as u32,
+                keyword: index as u32 | if decides { PREFIX_DECIDES } else { 0 },
                 offset: offset as u32,
                 prefix,
                 prefix_mask,
@@ -297,19 +306,24 @@ impl Keywords {
             let Some(start) = at.checked_sub(member.offset as usize) else {
                 continue;
             };
-            if let Some(window) = haystack.get(start..start + 8) {
-                let mut bytes = [0u8; 8];
-                bytes.copy_from_slice(window);
-                if (u64::from_le_bytes(bytes) | FOLD64) & member.prefix_mask != member.prefix {
-                    continue;
-                }
-            }
-            let keyword = member.keyword as usize;
+            let keyword = (member.keyword & !PREFIX_DECIDES) as usize;
             let text = &self.keywords[keyword];
             let end = start + text.len();
-            if haystack
-                .get(start..end)
-                .is_some_and(|found| found.eq_ignore_ascii_case(text))
+            let decided = match haystack.get(start..start + 8) {
+                Some(window) => {
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(window);
+                    if (u64::from_le_bytes(bytes) | FOLD64) & member.prefix_mask != member.prefix {
+                        continue;
+                    }
+                    member.keyword & PREFIX_DECIDES != 0
+                }
+                None => false,
+            };
+            if decided
+                || haystack
+                    .get(start..end)
+                    .is_some_and(|found| found.eq_ignore_ascii_case(text))
             {
                 push_in_order(
                     hits,
