@@ -127,9 +127,8 @@ impl Matcher {
             known_public: crate::rules::known_public::embedded(),
         };
         // By rule (a rule's regions are disjoint, so in their order), so
-        // that each rule's captures are made once per blob, not once per
-        // region (a region every few hundred bytes of keyword-dense code);
-        // `most_specific` orders the candidates anyway.
+        // that each rule's searches run together; `most_specific` orders
+        // the candidates anyway.
         let mut regions = self.candidate_regions(blob, kind);
         regions.sort_unstable_by_key(|(rule_index, region)| (*rule_index, region.start));
         CAPTURES.with_borrow_mut(|captures| {

@@ -22,8 +22,8 @@
 //!
 //! On npm code the keyword pass took 0.70x the time of the scalar `pext`
 //! loop with 18 bits (0.85x from the vector loop, the rest from the 19th
-//! bit), and the whole scan 0.90x the CPU time (docs/benchmarks.md, "A
-//! vector probe").
+//! bit), and the whole scan 0.90x the CPU time (docs/benchmarks.md,
+//! "Per-byte work, third round").
 //!
 //! All are superset filters: a yes is checked exactly behind it.
 
@@ -81,7 +81,8 @@ pub(super) enum Scheme {
 }
 
 impl Scheme {
-    /// [`Scheme::Extracted`] where the CPU has a fast `pext`: Intel since
+    /// [`Scheme::Gathered`] where the CPU has AVX2, else
+    /// [`Scheme::Extracted`] where it has a fast `pext`: Intel since
     /// Haswell, AMD since Zen 3 (earlier AMD cores run it in microcode,
     /// slower than the hash).
     pub(super) fn fastest() -> Scheme {
@@ -113,19 +114,9 @@ fn hashed(window: u32) -> usize {
     (((window | FOLD) & WINDOW).wrapping_mul(MIX) >> (32 - HASHED_LOG2)) as usize
 }
 
-/// What `pext(window, EXTRACT)` computes, without the instruction: for
-/// building the bitset and for CPUs that lack it.
-fn extracted_portable(window: u32) -> usize {
-    (0..32)
-        .filter(|bit| EXTRACT >> bit & 1 != 0)
-        .enumerate()
-        .fold(0, |out, (to, from)| {
-            out | ((window >> from & 1) as usize) << to
-        })
-}
-
-/// What `pext(window, EXTRACT)` computes, in shifts and masks: the scalar
-/// steps of the gathered scheme.
+/// What `pext(window, EXTRACT)` computes, in shifts and masks: for
+/// building the bitset, for the last positions of the gathered scheme and
+/// for CPUs without `pext`.
 #[inline(always)]
 fn extracted_shifted(window: u32) -> usize {
     (window & PLACED[0]
@@ -198,14 +189,14 @@ impl Probe {
         match (self.scheme, next) {
             (Scheme::Hashed, _) => self.set(hashed(key)),
             (Scheme::Extracted | Scheme::Gathered, Some(next)) => {
-                self.set(extracted_portable(key | u32::from(next) << 24))
+                self.set(extracted_shifted(key | u32::from(next) << 24))
             }
             (Scheme::Extracted | Scheme::Gathered, None) => {
                 // Any byte may follow: each value of the bits kept of it
                 // (the other 240 bytes give the same 16 bits).
                 let kept = EXTRACT >> 24;
                 for next in (0..=kept).filter(|next| next & !kept == 0) {
-                    self.set(extracted_portable(key | next << 24));
+                    self.set(extracted_shifted(key | next << 24));
                 }
             }
         }
@@ -273,8 +264,8 @@ impl Probe {
                     _mm256_and_si256(_mm256_srli_epi32::<NEXT>(window), placed[3]),
                 ),
             );
-            // SAFETY: `bit` < 2^18, so the 32-bit word `bit >> 5` is inside
-            // the bitset (2^18 bits or more, `WORDS`).
+            // SAFETY: `bit` < 2^EXTRACTED_LOG2, so the 32-bit word
+            // `bit >> 5` is inside the bitset (`WORDS` holds that many bits).
             let word = _mm256_i32gather_epi32::<4>(words, _mm256_srli_epi32::<5>(bit));
             // Shift the tested bit up to the sign, which movemask collects.
             let tested = _mm256_sllv_epi32(word, _mm256_andnot_si256(bit, low_five));
@@ -328,6 +319,17 @@ impl Probe {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// What `pext(window, EXTRACT)` computes, bit by bit from the mask:
+    /// the reference for the shifts and masks.
+    fn extracted_portable(window: u32) -> usize {
+        (0..32)
+            .filter(|bit| EXTRACT >> bit & 1 != 0)
+            .enumerate()
+            .fold(0, |out, (to, from)| {
+                out | ((window >> from & 1) as usize) << to
+            })
+    }
 
     proptest! {
         /// The portable extraction is `pext`, ignores ASCII case, and

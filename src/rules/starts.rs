@@ -86,11 +86,7 @@ fn fixed_positions(hir: &Hir, out: &mut Vec<ByteSet>) -> bool {
                 set.insert(byte);
                 out.push(set);
             }
-            if out.len() > MAX_POSITIONS {
-                out.truncate(MAX_POSITIONS);
-                return false;
-            }
-            true
+            within_limit(out)
         }
         HirKind::Class(Class::Bytes(class)) => {
             let mut set = ByteSet::default();
@@ -139,11 +135,7 @@ fn fixed_positions(hir: &Hir, out: &mut Vec<ByteSet>) -> bool {
                 }
                 out.extend(once.iter().cloned());
             }
-            if out.len() > MAX_POSITIONS {
-                out.truncate(MAX_POSITIONS);
-                return false;
-            }
-            repetition.max == Some(repetition.min)
+            within_limit(out) && repetition.max == Some(repetition.min)
         }
         HirKind::Alternation(branches) => {
             let mut shapes = Vec::new();
@@ -165,6 +157,14 @@ fn fixed_positions(hir: &Hir, out: &mut Vec<ByteSet>) -> bool {
                 .all(|(sets, fixed)| *fixed && sets.len() == common)
         }
     }
+}
+
+/// Cuts `out` to [`MAX_POSITIONS`]; false if that dropped a position (the
+/// shape then stops being followed).
+fn within_limit(out: &mut Vec<ByteSet>) -> bool {
+    let fits = out.len() <= MAX_POSITIONS;
+    out.truncate(MAX_POSITIONS);
+    fits
 }
 
 impl Starts {

@@ -306,7 +306,7 @@ fn scan_reader(
             _ => SNIFF_LEN.min(until),
         };
         let expected = size.map_or(0, |size| size.saturating_add(1));
-        let ended = match read_into(reader, storage, &mut filled, first, expected.min(first)) {
+        let ended = match read_into(reader, storage, &mut filled, first, expected) {
             Ok(ended) => ended,
             Err(error) => {
                 stats.error(display, format!("cannot read: {error}"));
@@ -364,9 +364,9 @@ fn scan_reader(
 }
 
 /// Reads on into `storage[*filled..]` until the end of `reader` (true) or
-/// until `*filled` reaches `until` (false). `storage` is the thread's buffer, zeroed once
-/// as it grows: its length is the largest file read so far, not this
-/// one's. `expected` (the file's size plus one, or 0) sizes it up front, so
+/// until `*filled` reaches `until` (false). `storage` is the thread's
+/// buffer, zeroed once as it grows: its length is the largest file read so
+/// far, not this one's. `expected` (the file's size plus one, or 0) sizes it up front, so
 /// that a file is one read call and the one that finds its end; a stream,
 /// or a file that grew, grows it by doubling.
 fn read_into(

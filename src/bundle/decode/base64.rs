@@ -86,8 +86,7 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
             // loops below.
             break;
         }
-        let bytes = value.to_be_bytes();
-        let bytes: &[u8; 6] = bytes[2..].try_into().unwrap_or(&[0; 6]);
+        let bytes = &value.to_be_bytes()[2..];
         if all_printable(value) {
             count.total += 6;
             count.printable += 6;
