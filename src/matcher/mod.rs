@@ -126,11 +126,9 @@ impl Matcher {
             dropped,
             known_public: crate::rules::known_public::embedded(),
         };
-        // By rule (a rule's regions are disjoint, so in their order), so
-        // that each rule's searches run together; `most_specific` orders
-        // the candidates anyway.
-        let mut regions = self.candidate_regions(blob, kind);
-        regions.sort_unstable_by_key(|(rule_index, region)| (*rule_index, region.start));
+        // In the order they were closed: each rule's regions are disjoint
+        // and in order, and `most_specific` orders the candidates anyway.
+        let regions = self.candidate_regions(blob, kind);
         CAPTURES.with_borrow_mut(|captures| {
             captures.start(self.id, self.rules.len());
             for (rule_index, region) in regions {

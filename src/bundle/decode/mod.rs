@@ -121,6 +121,13 @@ impl Decoded {
         self.bytes.push(byte);
     }
 
+    /// Makes room for `at_most` more decoded bytes and a span's end in one
+    /// allocation: grown by doubling, a large view (a source map's embedded
+    /// file) was copied several times over.
+    fn reserve(&mut self, at_most: usize) {
+        self.bytes.reserve(at_most.saturating_add(1));
+    }
+
     /// Copies `data[range]` unchanged.
     fn copy(&mut self, data: &[u8], range: Range<usize>) {
         self.anchor(range.start);
@@ -288,6 +295,8 @@ fn escaped_assigned_string(data: &[u8], at: usize) -> bool {
 
 /// Decodes the escapes of `data[range]` (and copies everything else).
 pub(crate) fn decode_escapes_into(data: &[u8], range: Range<usize>, view: &mut Decoded) {
+    // An escape never decodes to more bytes than it is written with.
+    view.reserve(range.len());
     let mut i = range.start;
     while i < range.end {
         let Some(found) = memchr::memchr(b'\\', &data[i..range.end]) else {
@@ -384,6 +393,7 @@ fn percent(data: &[u8], skip: &[Range<usize>]) -> Vec<Decoded> {
 
 /// Decodes the `%XX` sequences of `data[range]` (and copies everything else).
 pub(crate) fn decode_percent_into(data: &[u8], range: Range<usize>, view: &mut Decoded) {
+    view.reserve(range.len());
     let mut i = range.start;
     while i < range.end {
         let Some(found) = memchr::memchr(b'%', &data[i..range.end]) else {

@@ -80,8 +80,7 @@ fn runs_of(data: &[u8], min: usize, block_mask: impl Fn(&[u8], usize) -> u64) ->
     let mut high = block_mask(data, at + 64);
     let mut from = 0;
     while at < data.len() {
-        let window = u128::from(low) | u128::from(high) << 64;
-        let starts = run_starts(window, min) as u64 & u64::MAX << from;
+        let starts = run_starts(low, high, min as u32) & u64::MAX << from;
         if starts == 0 {
             at += 64;
             low = high;
@@ -92,6 +91,7 @@ fn runs_of(data: &[u8], min: usize, block_mask: impl Fn(&[u8], usize) -> u64) ->
         // The first position followed by `min` base64 bytes, at or after
         // `from` (a byte that ended a run): the start of a maximal run.
         let start = starts.trailing_zeros();
+        let window = u128::from(low) | u128::from(high) << 64;
         let length = (!window >> start).trailing_zeros();
         let end = if start + length < 128 {
             at + (start + length) as usize
@@ -119,8 +119,14 @@ fn runs_of(data: &[u8], min: usize, block_mask: impl Fn(&[u8], usize) -> u64) ->
     runs
 }
 
-/// Bit `i` set where bits `i..i + len` of `mask` are all set.
-fn run_starts(mut mask: u128, len: usize) -> u128 {
+/// Where runs of `len` (1 to 64) set bits of the 128-bit window
+/// `low | high << 64` start in `low`: bit `i` set where bits `i..i + len`
+/// of `low` are all set, and for a run that goes on into `high`, its first
+/// position. On 64-bit words (half the work of a 128-bit window), as the
+/// caller only needs the first start at or after a position that ended a
+/// run.
+fn run_starts(low: u64, high: u64, len: u32) -> u64 {
+    let mut mask = low;
     let mut covered = 1;
     while covered * 2 <= len {
         mask &= mask >> covered;
@@ -128,6 +134,10 @@ fn run_starts(mut mask: u128, len: usize) -> u128 {
     }
     if covered < len {
         mask &= mask >> (len - covered);
+    }
+    let leading = low.leading_ones();
+    if leading > 0 && leading < len && leading + high.trailing_ones() >= len {
+        mask |= 1 << (64 - leading);
     }
     mask
 }
@@ -150,9 +160,7 @@ fn block_mask(data: &[u8], from: usize) -> u64 {
         })
 }
 
-/// [`block_mask`] with AVX2: each byte's low and high nibbles look up
-/// which groups of the alphabet they may belong to (two shuffles), and a
-/// byte is base64 where the two agree.
+/// [`block_mask`] with AVX2, 32 bytes per instruction.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -161,6 +169,21 @@ unsafe fn block_mask_avx2(data: &[u8], from: usize) -> u64 {
     let Some(block) = data.get(from..from + 64) else {
         return block_mask(data, from);
     };
+    let half = |at: usize| {
+        // SAFETY: `block` is 64 bytes, `at` is 0 or 32; an unaligned load.
+        base64_mask_avx2(_mm256_loadu_si256(block.as_ptr().add(at).cast()))
+    };
+    u64::from(half(0)) | u64::from(half(32)) << 32
+}
+
+/// Bit `i` set where byte `i` of `bytes` is a base64 character: each
+/// byte's low and high nibbles look up which groups of the alphabet they
+/// may belong to (two shuffles), and a byte is base64 where the two agree.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(super) unsafe fn base64_mask_avx2(bytes: std::arch::x86_64::__m256i) -> u32 {
+    use std::arch::x86_64::*;
     // Groups by high nibble: 0x2_ (`+-/`), 0x3_ (digits), 0x4_ and 0x6_
     // (letters from A or a), 0x5_ (P to Z and `_`), 0x7_ (p to z). Bytes
     // of 0x80 and above have no group.
@@ -175,19 +198,14 @@ unsafe fn block_mask_avx2(data: &[u8], from: usize) -> u64 {
         0x04, 0x0D,
     );
     let nibble = _mm256_set1_epi8(0x0F);
-    let half = |at: usize| {
-        // SAFETY: `block` is 64 bytes, `at` is 0 or 32; an unaligned load.
-        let bytes = _mm256_loadu_si256(block.as_ptr().add(at).cast());
-        let low = _mm256_and_si256(bytes, nibble);
-        let high = _mm256_and_si256(_mm256_srli_epi16::<4>(bytes), nibble);
-        let groups = _mm256_and_si256(
-            _mm256_shuffle_epi8(by_low, low),
-            _mm256_shuffle_epi8(by_high, high),
-        );
-        let outside = _mm256_cmpeq_epi8(groups, _mm256_setzero_si256());
-        !(_mm256_movemask_epi8(outside) as u32)
-    };
-    u64::from(half(0)) | u64::from(half(32)) << 32
+    let low = _mm256_and_si256(bytes, nibble);
+    let high = _mm256_and_si256(_mm256_srli_epi16::<4>(bytes), nibble);
+    let groups = _mm256_and_si256(
+        _mm256_shuffle_epi8(by_low, low),
+        _mm256_shuffle_epi8(by_high, high),
+    );
+    let outside = _mm256_cmpeq_epi8(groups, _mm256_setzero_si256());
+    !(_mm256_movemask_epi8(outside) as u32)
 }
 
 /// [`block_mask`] of 16 bytes.
