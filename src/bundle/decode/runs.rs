@@ -80,7 +80,8 @@ fn runs_of(data: &[u8], min: usize, block_mask: impl Fn(&[u8], usize) -> u64) ->
     let mut high = block_mask(data, at + 64);
     let mut from = 0;
     while at < data.len() {
-        let starts = run_starts(low, high, min as u32) & u64::MAX << from;
+        let window = u128::from(low) | u128::from(high) << 64;
+        let starts = run_starts(window, min) as u64 & u64::MAX << from;
         if starts == 0 {
             at += 64;
             low = high;
@@ -91,7 +92,6 @@ fn runs_of(data: &[u8], min: usize, block_mask: impl Fn(&[u8], usize) -> u64) ->
         // The first position followed by `min` base64 bytes, at or after
         // `from` (a byte that ended a run): the start of a maximal run.
         let start = starts.trailing_zeros();
-        let window = u128::from(low) | u128::from(high) << 64;
         let length = (!window >> start).trailing_zeros();
         let end = if start + length < 128 {
             at + (start + length) as usize
@@ -119,14 +119,8 @@ fn runs_of(data: &[u8], min: usize, block_mask: impl Fn(&[u8], usize) -> u64) ->
     runs
 }
 
-/// Where runs of `len` (1 to 64) set bits of the 128-bit window
-/// `low | high << 64` start in `low`: bit `i` set where bits `i..i + len`
-/// of `low` are all set, and for a run that goes on into `high`, its first
-/// position. On 64-bit words (half the work of a 128-bit window), as the
-/// caller only needs the first start at or after a position that ended a
-/// run.
-fn run_starts(low: u64, high: u64, len: u32) -> u64 {
-    let mut mask = low;
+/// Bit `i` set where bits `i..i + len` of `mask` are all set.
+fn run_starts(mut mask: u128, len: usize) -> u128 {
     let mut covered = 1;
     while covered * 2 <= len {
         mask &= mask >> covered;
@@ -134,10 +128,6 @@ fn run_starts(low: u64, high: u64, len: u32) -> u64 {
     }
     if covered < len {
         mask &= mask >> (len - covered);
-    }
-    let leading = low.leading_ones();
-    if leading > 0 && leading < len && leading + high.trailing_ones() >= len {
-        mask |= 1 << (64 - leading);
     }
     mask
 }
