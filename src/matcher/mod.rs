@@ -210,7 +210,19 @@ impl Matcher {
         // Hits arrive in increasing position, so each rule's regions can be
         // merged as they come: memory stays proportional to the number of
         // disjoint regions, not to the number of keyword hits.
-        let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
+        OPEN_REGIONS.with_borrow_mut(|open| {
+            open.start(self.rules.len());
+            self.merge_regions(blob, kind, open)
+        })
+    }
+
+    /// [`Matcher::candidate_regions`] with each rule's open region in `open`.
+    fn merge_regions(
+        &self,
+        blob: &[u8],
+        kind: BlobKind,
+        open: &mut OpenRegions,
+    ) -> Vec<(usize, Range<usize>)> {
         let mut merged: Vec<(usize, Range<usize>)> = Vec::new();
         for hit in self.keywords.find_all(blob) {
             for &rule_index in &self.keyword_rules[hit.keyword] {
@@ -238,24 +250,12 @@ impl Matcher {
                         end = hit.span.end + newline;
                     }
                 }
-                match &mut open[rule_index] {
-                    Some(region) if start <= region.end => {
-                        region.start = region.start.min(start);
-                        region.end = region.end.max(end);
-                    }
-                    slot => {
-                        if let Some(done) = slot.replace(start..end) {
-                            merged.push((rule_index, done));
-                        }
-                    }
+                if let Some(done) = open.extend(rule_index, start..end) {
+                    merged.push((rule_index, done));
                 }
             }
         }
-        merged.extend(
-            open.into_iter()
-                .enumerate()
-                .filter_map(|(rule_index, region)| region.map(|r| (rule_index, r))),
-        );
+        merged.extend(open.drain());
         merged
     }
 
@@ -295,7 +295,57 @@ impl Matcher {
     }
 }
 
+/// Each thread's open region per rule, kept from blob to blob with the
+/// rules that have one, so that a blob costs what its hits touch: a fresh
+/// slot per rule was a 24 KiB allocation, zeroed, for every blob and view.
+struct OpenRegions {
+    by_rule: Vec<Option<Range<usize>>>,
+    opened: Vec<usize>,
+}
+
+impl OpenRegions {
+    /// Starts a blob searched with `rules` rules (no region is open).
+    fn start(&mut self, rules: usize) {
+        for rule in self.opened.drain(..) {
+            self.by_rule[rule] = None;
+        }
+        if self.by_rule.len() != rules {
+            self.by_rule.clear();
+            self.by_rule.resize(rules, None);
+        }
+    }
+
+    /// Extends `rule`'s open region with `region` if they touch; else
+    /// opens `region` and returns the region it closes, if any.
+    fn extend(&mut self, rule: usize, region: Range<usize>) -> Option<Range<usize>> {
+        match &mut self.by_rule[rule] {
+            Some(open) if region.start <= open.end => {
+                open.start = open.start.min(region.start);
+                open.end = open.end.max(region.end);
+                None
+            }
+            slot => {
+                let closed = slot.replace(region);
+                if closed.is_none() {
+                    self.opened.push(rule);
+                }
+                closed
+            }
+        }
+    }
+
+    /// The regions still open, each rule's last, closed.
+    fn drain(&mut self) -> impl Iterator<Item = (usize, Range<usize>)> + '_ {
+        let by_rule = &mut self.by_rule;
+        self.opened
+            .drain(..)
+            .filter_map(|rule| by_rule[rule].take().map(|region| (rule, region)))
+    }
+}
+
 thread_local! {
+    static OPEN_REGIONS: std::cell::RefCell<OpenRegions> =
+        const { std::cell::RefCell::new(OpenRegions { by_rule: Vec::new(), opened: Vec::new() }) };
     static CAPTURES: std::cell::RefCell<CaptureSlots> =
         const { std::cell::RefCell::new(CaptureSlots { matcher: u64::MAX, by_rule: Vec::new() }) };
 }
@@ -417,6 +467,20 @@ mod tests {
         assert!(secrets(&windowed, "k=abc12345").is_empty());
         assert!(secrets(&windowed, "k=abc1234\n").is_empty());
         assert_eq!(secrets(&windowed, "key=abc1234"), ["abc1234"]);
+    }
+
+    #[test]
+    fn regions_left_open_by_one_blob_do_not_reach_the_next() {
+        // The per-thread open regions outlive a blob: the second scan must
+        // see none of the first one's, whatever their order and length.
+        let windowed = matcher(r"(?i)[a-z_]{0,40}token=([a-z0-9]{8})", "\"token\"");
+        let long = format!("{}token=abcd1234 token=", "x ".repeat(500));
+        assert_eq!(secrets(&windowed, &long), ["abcd1234"]);
+        assert!(secrets(&windowed, "token").is_empty());
+        assert_eq!(secrets(&windowed, "token=q7w2e9r4"), ["q7w2e9r4"]);
+        let other = matcher(r"(?i)[a-z_]{0,40}token=([a-z0-9]{8})", "\"token\"");
+        assert_eq!(secrets(&other, "a token=k3j8h5g1"), ["k3j8h5g1"]);
+        assert_eq!(secrets(&windowed, &long), ["abcd1234"]);
     }
 
     #[test]

@@ -51,11 +51,26 @@ fn is_base64(byte: u8) -> bool {
 /// bytes, in order.
 pub(super) fn long_runs(data: &[u8], min: usize) -> Vec<Range<usize>> {
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: AVX-512 BW (which implies F) was detected just above.
+        return unsafe { long_runs_avx512(data, min) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was detected just above.
         return unsafe { long_runs_avx2(data, min) };
     }
     runs_of(data, min, block_mask)
+}
+
+/// [`long_runs`] with each block classified in one step.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn long_runs_avx512(data: &[u8], min: usize) -> Vec<Range<usize>> {
+    runs_of(data, min, |data, from| {
+        // SAFETY: the caller checked AVX-512 F and BW.
+        unsafe { block_mask_avx512(data, from) }
+    })
 }
 
 /// [`long_runs`] with the blocks classified 32 bytes per instruction.
@@ -150,6 +165,42 @@ fn block_mask(data: &[u8], from: usize) -> u64 {
         })
 }
 
+/// Groups of the base64 alphabet by a byte's high nibble: 0x2_ (`+-/`),
+/// 0x3_ (digits), 0x4_ and 0x6_ (letters from A or a), 0x5_ (P to Z and
+/// `_`), 0x7_ (p to z). Bytes of 0x80 and above have no group.
+#[cfg(target_arch = "x86_64")]
+const BY_HIGH_NIBBLE: [u8; 16] = [0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0];
+/// The groups in which each low nibble is base64.
+#[cfg(target_arch = "x86_64")]
+const BY_LOW_NIBBLE: [u8; 16] = [
+    0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1C, 0x05, 0x04, 0x05, 0x04, 0x0D,
+];
+
+/// [`block_mask`] with AVX-512: the nibble lookups of
+/// [`base64_mask_avx2`] over all 64 bytes at once, straight to a bit mask.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn block_mask_avx512(data: &[u8], from: usize) -> u64 {
+    use std::arch::x86_64::*;
+    let Some(block) = data.get(from..from + 64) else {
+        return block_mask(data, from);
+    };
+    let lookup = |table: &[u8; 16]| {
+        // SAFETY: 16 bytes; an unaligned load.
+        _mm512_broadcast_i32x4(_mm_loadu_si128(table.as_ptr().cast()))
+    };
+    let nibble = _mm512_set1_epi8(0x0F);
+    // SAFETY: `block` is 64 bytes; an unaligned load.
+    let bytes = _mm512_loadu_si512(block.as_ptr().cast());
+    let low = _mm512_and_si512(bytes, nibble);
+    let high = _mm512_and_si512(_mm512_srli_epi16::<4>(bytes), nibble);
+    _mm512_test_epi8_mask(
+        _mm512_shuffle_epi8(lookup(&BY_LOW_NIBBLE), low),
+        _mm512_shuffle_epi8(lookup(&BY_HIGH_NIBBLE), high),
+    )
+}
+
 /// [`block_mask`] with AVX2, 32 bytes per instruction.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -174,19 +225,11 @@ unsafe fn block_mask_avx2(data: &[u8], from: usize) -> u64 {
 #[inline]
 pub(super) unsafe fn base64_mask_avx2(bytes: std::arch::x86_64::__m256i) -> u32 {
     use std::arch::x86_64::*;
-    // Groups by high nibble: 0x2_ (`+-/`), 0x3_ (digits), 0x4_ and 0x6_
-    // (letters from A or a), 0x5_ (P to Z and `_`), 0x7_ (p to z). Bytes
-    // of 0x80 and above have no group.
-    let by_high = _mm256_setr_epi8(
-        0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0, //
-        0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0,
-    );
-    // The groups in which each low nibble is base64.
-    let by_low = _mm256_setr_epi8(
-        0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1C, 0x05, 0x04, 0x05, 0x04,
-        0x0D, 0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1C, 0x05, 0x04, 0x05,
-        0x04, 0x0D,
-    );
+    let lookup = |table: &[u8; 16]| {
+        // SAFETY: 16 bytes; an unaligned load.
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(table.as_ptr().cast()))
+    };
+    let (by_high, by_low) = (lookup(&BY_HIGH_NIBBLE), lookup(&BY_LOW_NIBBLE));
     let nibble = _mm256_set1_epi8(0x0F);
     let low = _mm256_and_si256(bytes, nibble);
     let high = _mm256_and_si256(_mm256_srli_epi16::<4>(bytes), nibble);
@@ -266,6 +309,11 @@ mod tests {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 checked just above.
             all.push(|data, from| unsafe { block_mask_avx2(data, from) });
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: AVX-512 BW (which implies F) checked just above.
+            all.push(|data, from| unsafe { block_mask_avx512(data, from) });
         }
         all
     }
