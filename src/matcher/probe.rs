@@ -178,6 +178,24 @@ fn fast_pext() -> bool {
     false
 }
 
+/// Calls `candidate` for each lane set in `found`, in order: the position
+/// `at + lane` and its 4 bytes (a vector step's yes positions).
+#[inline(always)]
+fn report_lanes(
+    mut found: u32,
+    haystack: &[u8],
+    at: usize,
+    candidate: &mut impl FnMut(usize, u32),
+) {
+    while found != 0 {
+        let position = at + found.trailing_zeros() as usize;
+        let mut window = [0u8; 4];
+        window.copy_from_slice(&haystack[position..position + 4]);
+        candidate(position, u32::from_le_bytes(window));
+        found &= found - 1;
+    }
+}
+
 /// Words of the bitset: enough for either scheme, a fixed size so that
 /// indexing needs no bounds check.
 const WORDS: usize = 1
@@ -255,11 +273,6 @@ impl Probe {
     #[target_feature(enable = "avx2")]
     unsafe fn candidates_gathered(&self, haystack: &[u8], mut candidate: impl FnMut(usize, u32)) {
         use std::arch::x86_64::*;
-        let window_at = |at: usize| {
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(&haystack[at..at + 4]);
-            u32::from_le_bytes(bytes)
-        };
         // Lane i of the shuffled register is the window at position i of
         // the 16 bytes (both 128-bit halves hold the same 16 bytes).
         let windows = _mm256_setr_epi8(
@@ -293,12 +306,8 @@ impl Probe {
             let word = _mm256_i32gather_epi32::<4>(words, _mm256_srli_epi32::<5>(bit));
             // Shift the tested bit up to the sign, which movemask collects.
             let tested = _mm256_sllv_epi32(word, _mm256_andnot_si256(bit, low_five));
-            let mut found = _mm256_movemask_ps(_mm256_castsi256_ps(tested)) as u32;
-            while found != 0 {
-                let lane = found.trailing_zeros() as usize;
-                candidate(at + lane, window_at(at + lane));
-                found &= found - 1;
-            }
+            let found = _mm256_movemask_ps(_mm256_castsi256_ps(tested)) as u32;
+            report_lanes(found, haystack, at, &mut candidate);
             at += 8;
         }
         let rest = haystack.get(at..).unwrap_or_default();
@@ -320,11 +329,6 @@ impl Probe {
         mut candidate: impl FnMut(usize, u32),
     ) {
         use std::arch::x86_64::*;
-        let window_at = |at: usize| {
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(&haystack[at..at + 4]);
-            u32::from_le_bytes(bytes)
-        };
         // 128-bit lane k takes 32-bit words k and k + 1 of the loaded
         // bytes, then its 4 windows from those 8 bytes: lane i of the
         // result is the window at position i.
@@ -363,12 +367,8 @@ impl Probe {
             let word = _mm512_i32gather_epi32::<4>(_mm512_srli_epi32::<5>(bit), words);
             // Shift the tested bit up to the sign.
             let tested = _mm512_sllv_epi32(word, _mm512_andnot_si512(bit, low_five));
-            let mut found = u32::from(_mm512_cmplt_epi32_mask(tested, _mm512_setzero_si512()));
-            while found != 0 {
-                let lane = found.trailing_zeros() as usize;
-                candidate(at + lane, window_at(at + lane));
-                found &= found - 1;
-            }
+            let found = u32::from(_mm512_cmplt_epi32_mask(tested, _mm512_setzero_si512()));
+            report_lanes(found, haystack, at, &mut candidate);
             at += 16;
         }
         let rest = haystack.get(at..).unwrap_or_default();

@@ -77,8 +77,9 @@ pub(crate) fn decode_base64_into(data: &[u8], run: Range<usize>, view: &mut Deco
     if chars.len() >= 32 && std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was detected just above.
         let used = unsafe { decode_printable_avx2(chars, &mut view.bytes) };
-        count.total += used / 4 * 3;
-        count.printable += used / 4 * 3;
+        let printable = used / 4 * 3;
+        count.total += printable;
+        count.printable += printable;
         rest = &chars[used..];
     }
     // Eight characters, six bytes, at a time: the body of real base64 text
